@@ -1,0 +1,315 @@
+#include "edgert/session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <thread>
+
+#include "compiled.h"
+#include "memory_plan.h"
+#include "thread_pool.h"
+
+namespace edgert {
+
+const char* version() { return EDGERT_VERSION_STRING; }
+
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& options) {
+  std::shared_ptr<Model> m(new Model());
+  m->options_ = options;
+  if (m->options_.num_threads <= 0)
+    m->options_.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  m->graph_ = std::move(graph);
+  m->schedule_ = m->graph_.validate_and_schedule();
+  const simd::KernelTable& kernels =
+      simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
+  for (const Node& n : m->graph_.nodes)
+    if (n.op_type == "BatchNormalization")
+      m->records_.push_back({n.name, n.op_type, "kept: standalone inference BatchNormalization"});
+  m->compiled_.resize(m->graph_.nodes.size());
+  for (std::size_t i : m->schedule_) {
+    CreateContext ctx{m->graph_.nodes[i], m->graph_, kernels};
+    m->compiled_[i].op = create_op(ctx);
+  }
+  return m;
+}
+
+simd::Isa Model::isa() const {
+  return simd::kernels_up_to(options_.max_isa ? *options_.max_isa : simd::default_isa()).isa;
+}
+
+struct Session::Impl {
+  const Model& model;
+  const simd::KernelTable& kernels;
+  std::unique_ptr<ThreadPool> pool;
+  std::vector<Tensor> inputs;  // per graph input
+  std::vector<char> given;
+
+  bool planned = false;
+  std::vector<Shape> plan_key;
+  std::vector<Tensor> vals;
+  std::vector<char> is_static;
+  std::size_t dynamic_from = std::numeric_limits<std::size_t>::max();  // schedule position
+  struct Step {
+    std::size_t node;
+    std::vector<const Tensor*> in;
+    std::vector<Tensor*> out;
+    std::size_t scratch_offset = 0, scratch_bytes = 0;
+  };
+  std::vector<Step> steps;  // nodes run at run time, in order
+  std::shared_ptr<void> arena;
+  std::size_t arena_size = 0;
+  bool profiling = false;
+  std::vector<NodeProfile> prof;
+
+  Impl(const Model& m)
+      : model(m),
+        kernels(simd::kernels_up_to(m.options().max_isa ? *m.options().max_isa : simd::default_isa())),
+        pool(std::make_unique<ThreadPool>(m.options().num_threads)),
+        inputs(m.graph().inputs.size()),
+        given(m.graph().inputs.size(), 0) {}
+
+  const Graph& g() const { return model.graph(); }
+
+  Tensor& input_tensor(std::size_t i) {
+    if (!given[i]) {
+      const ValueId v = g().inputs[i];
+      auto it = g().constants.find(v);
+      if (it == g().constants.end())
+        fail(ErrorCode::invalid_argument, "input '", g().values[v].name, "' was not set");
+      inputs[i] = it->second;
+    }
+    return inputs[i];
+  }
+
+  std::vector<const Tensor*> gather_inputs(const Node& n) {
+    std::vector<const Tensor*> in;
+    for (ValueId v : n.inputs) in.push_back(v == kNoValue ? nullptr : &vals[v]);
+    return in;
+  }
+
+  InferContext infer(std::size_t node_index) {
+    const Node& n = g().nodes[node_index];
+    InferContext ctx{n, gather_inputs(n), {}, 0, model.options().max_tensor_bytes, pool->size()};
+    for (std::size_t i = 0; i < ctx.inputs.size(); ++i)
+      if (ctx.inputs[i] && ctx.inputs[i]->dtype() == DataType::undefined)
+        fail(ErrorCode::internal, n.label(), ": input ", i, " has no type");
+    model.compiled()[node_index].op->infer(ctx);
+    if (ctx.outputs.size() < n.outputs.size()) {
+      for (std::size_t i = ctx.outputs.size(); i < n.outputs.size(); ++i)
+        if (n.outputs[i] != kNoValue)
+          fail(ErrorCode::unsupported, n.label(), ": output ", i, " is not produced by edgert");
+    }
+    return ctx;
+  }
+
+  // Runs one node with freshly allocated outputs (static evaluation and dynamic mode).
+  void eval_now(std::size_t node_index) {
+    const Node& n = g().nodes[node_index];
+    InferContext ctx = infer(node_index);
+    std::vector<Tensor*> outs(n.outputs.size(), nullptr);
+    for (std::size_t i = 0; i < n.outputs.size(); ++i) {
+      if (n.outputs[i] == kNoValue) continue;
+      vals[n.outputs[i]] = Tensor::allocate(ctx.outputs[i].dtype(), ctx.outputs[i].shape());
+      outs[i] = &vals[n.outputs[i]];
+    }
+    std::shared_ptr<void> scratch;
+    if (ctx.scratch_bytes) scratch = aligned_alloc_shared(ctx.scratch_bytes);
+    RunContext rc{n, ctx.inputs.data(), ctx.inputs.size(), outs.data(), outs.size(),
+                  scratch.get(), pool.get(), kernels};
+    model.compiled()[node_index].op->run(rc);
+  }
+
+  void prepare() {
+    const Graph& gr = g();
+    planned = false;
+    steps.clear();
+    arena.reset();
+    arena_size = 0;
+    dynamic_from = std::numeric_limits<std::size_t>::max();
+    vals.assign(gr.values.size(), Tensor());
+    is_static.assign(gr.values.size(), 0);
+    for (const auto& [v, t] : gr.constants) {
+      vals[v] = t;
+      is_static[v] = !gr.is_overridable(v);
+    }
+    plan_key.clear();
+    for (std::size_t i = 0; i < gr.inputs.size(); ++i) {
+      vals[gr.inputs[i]] = input_tensor(i);
+      is_static[gr.inputs[i]] = 0;
+      plan_key.push_back(vals[gr.inputs[i]].shape());
+    }
+    const auto& schedule = model.schedule();
+    std::vector<PlannedBuffer> buffers;
+    std::vector<std::size_t> buffer_of(gr.values.size(), SIZE_MAX);
+    std::vector<std::size_t> step_scratch_buffer;
+    for (std::size_t pos = 0; pos < schedule.size(); ++pos) {
+      const std::size_t k = schedule[pos];
+      const Node& n = gr.nodes[k];
+      bool all_static = true;
+      for (ValueId v : n.inputs)
+        if (v != kNoValue && !is_static[v]) all_static = false;
+      if (all_static || model.compiled()[k].op->shape_only()) {
+        eval_now(k);
+        for (ValueId o : n.outputs)
+          if (o != kNoValue) is_static[o] = 1;
+        continue;
+      }
+      std::optional<InferContext> inferred;
+      try {
+        inferred.emplace(infer(k));
+      } catch (const NeedsValue&) {
+        dynamic_from = pos;
+        break;
+      }
+      InferContext& ctx = *inferred;
+      Step step{k, ctx.inputs, {}, 0, ctx.scratch_bytes};
+      for (std::size_t i = 0; i < n.outputs.size(); ++i) {
+        const ValueId o = n.outputs[i];
+        if (o == kNoValue) {
+          step.out.push_back(nullptr);
+          continue;
+        }
+        vals[o] = ctx.outputs[i];
+        buffer_of[o] = buffers.size();
+        buffers.push_back({vals[o].nbytes(), steps.size(), steps.size(), 0});
+        step.out.push_back(&vals[o]);
+      }
+      step_scratch_buffer.push_back(SIZE_MAX);
+      if (ctx.scratch_bytes) {
+        step_scratch_buffer.back() = buffers.size();
+        buffers.push_back({ctx.scratch_bytes, steps.size(), steps.size(), 0});
+      }
+      steps.push_back(std::move(step));
+    }
+    // Lifetimes: a buffer lives until its last reader among the planned steps; graph
+    // outputs, and anything read by the dynamic tail, live to the end.
+    const std::size_t end = std::numeric_limits<std::size_t>::max();
+    for (std::size_t s = 0; s < steps.size(); ++s)
+      for (ValueId v : gr.nodes[steps[s].node].inputs)
+        if (v != kNoValue && buffer_of[v] != SIZE_MAX)
+          buffers[buffer_of[v]].last = std::max(buffers[buffer_of[v]].last, s);
+    for (ValueId v : gr.outputs)
+      if (buffer_of[v] != SIZE_MAX) buffers[buffer_of[v]].last = end;
+    if (dynamic_from != end)
+      for (std::size_t pos = dynamic_from; pos < schedule.size(); ++pos)
+        for (ValueId v : gr.nodes[schedule[pos]].inputs)
+          if (v != kNoValue && buffer_of[v] != SIZE_MAX) buffers[buffer_of[v]].last = end;
+    arena_size = plan_memory(buffers);
+    if (arena_size) arena = aligned_alloc_shared(arena_size, false);
+    char* base = static_cast<char*>(arena.get());
+    for (std::size_t v = 0; v < gr.values.size(); ++v)
+      if (buffer_of[v] != SIZE_MAX) vals[v].set_data(base + buffers[buffer_of[v]].offset);
+    for (std::size_t s = 0; s < steps.size(); ++s)
+      if (step_scratch_buffer[s] != SIZE_MAX) steps[s].scratch_offset = buffers[step_scratch_buffer[s]].offset;
+    planned = true;
+  }
+
+  void run() {
+    const Graph& gr = g();
+    bool replan = !planned || plan_key.size() != gr.inputs.size();
+    for (std::size_t i = 0; i < gr.inputs.size() && !replan; ++i)
+      if (input_tensor(i).shape() != plan_key[i]) replan = true;
+    if (replan) {
+      prepare();
+    } else {
+      for (std::size_t i = 0; i < gr.inputs.size(); ++i) vals[gr.inputs[i]] = input_tensor(i);
+    }
+    char* base = static_cast<char*>(arena.get());
+    if (profiling) prof.clear();
+    for (const Step& s : steps) {
+      const Node& n = gr.nodes[s.node];
+      RunContext rc{n, s.in.data(), s.in.size(), s.out.data(), s.out.size(),
+                    base + s.scratch_offset, pool.get(), kernels};
+      if (profiling) {
+        auto t0 = std::chrono::steady_clock::now();
+        model.compiled()[s.node].op->run(rc);
+        auto t1 = std::chrono::steady_clock::now();
+        prof.push_back({n.name, n.op_type, std::chrono::duration<double, std::milli>(t1 - t0).count()});
+      } else {
+        model.compiled()[s.node].op->run(rc);
+      }
+    }
+    const auto& schedule = model.schedule();
+    for (std::size_t pos = dynamic_from; pos < schedule.size(); ++pos) {
+      const Node& n = gr.nodes[schedule[pos]];
+      auto t0 = std::chrono::steady_clock::now();
+      eval_now(schedule[pos]);
+      if (profiling)
+        prof.push_back({n.name, n.op_type,
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()});
+    }
+  }
+};
+
+Session::Session(std::shared_ptr<const Model> model)
+    : model_(std::move(model)), impl_(std::make_unique<Impl>(*model_)) {}
+
+Session::~Session() = default;
+
+void Session::set_input(const std::string& name, const Tensor& t) {
+  const Graph& g = model_->graph();
+  for (std::size_t i = 0; i < g.inputs.size(); ++i)
+    if (g.values[g.inputs[i]].name == name) return set_input(i, t);
+  std::string names;
+  for (ValueId v : g.inputs) names += (names.empty() ? "" : ", ") + g.values[v].name;
+  fail(ErrorCode::invalid_argument, "the model has no input named '", name, "' (inputs: ", names, ")");
+}
+
+void Session::set_input(std::size_t index, const Tensor& t) {
+  const Graph& g = model_->graph();
+  if (index >= g.inputs.size())
+    fail(ErrorCode::invalid_argument, "input index ", index, " is out of range (", g.inputs.size(), " inputs)");
+  const ValueInfo& info = g.values[g.inputs[index]];
+  if (info.dtype != DataType::undefined && t.dtype() != info.dtype)
+    fail(ErrorCode::shape, "input '", info.name, "': expected ", dtype_name(info.dtype), ", got ",
+         dtype_name(t.dtype()));
+  if (info.has_shape) {
+    bool ok = info.dims.size() == t.rank();
+    for (std::size_t d = 0; ok && d < info.dims.size(); ++d)
+      if (info.dims[d].value >= 0 && info.dims[d].value != t.dim(d)) ok = false;
+    if (!ok) {
+      std::string want = "[";
+      for (std::size_t d = 0; d < info.dims.size(); ++d)
+        want += (d ? "," : "") + (info.dims[d].value >= 0 ? std::to_string(info.dims[d].value)
+                                                           : (info.dims[d].param.empty() ? "?" : info.dims[d].param));
+      fail(ErrorCode::shape, "input '", info.name, "': expected shape ", want, "], got ", shape_str(t.shape()));
+    }
+  }
+  for (std::int64_t d : t.shape())
+    if (d < 0) fail(ErrorCode::shape, "input '", info.name, "': negative dimension in ", shape_str(t.shape()));
+  if (t.nbytes() > model_->options().max_tensor_bytes)
+    fail(ErrorCode::out_of_memory, "input '", info.name, "' of shape ", shape_str(t.shape()),
+         " exceeds the tensor size limit");
+  if (!t.has_data() && t.numel() != 0) fail(ErrorCode::invalid_argument, "input '", info.name, "' has no data");
+  Tensor& dst = impl_->inputs[index];
+  if (!impl_->given[index] || dst.shape() != t.shape() || dst.dtype() != t.dtype()) dst = Tensor::allocate(t.dtype(), t.shape());
+  if (t.nbytes()) std::memcpy(dst.raw(), t.raw(), t.nbytes());
+  impl_->given[index] = 1;
+}
+
+void Session::run() { impl_->run(); }
+
+const Tensor& Session::output(std::size_t index) const {
+  const Graph& g = model_->graph();
+  if (index >= g.outputs.size())
+    fail(ErrorCode::invalid_argument, "output index ", index, " is out of range (", g.outputs.size(), " outputs)");
+  if (!impl_->planned) fail(ErrorCode::invalid_argument, "no run has produced outputs yet");
+  return impl_->vals[g.outputs[index]];
+}
+
+const Tensor& Session::output(const std::string& name) const {
+  const Graph& g = model_->graph();
+  for (std::size_t i = 0; i < g.outputs.size(); ++i)
+    if (g.values[g.outputs[i]].name == name) return output(i);
+  fail(ErrorCode::invalid_argument, "the model has no output named '", name, "'");
+}
+
+void Session::set_profiling(bool on) { impl_->profiling = on; }
+const std::vector<NodeProfile>& Session::profile() const { return impl_->prof; }
+std::size_t Session::arena_bytes() const { return impl_->arena_size; }
+
+}  // namespace edgert

@@ -1,0 +1,116 @@
+// Helpers shared by the operator families: type dispatch and numpy broadcasting.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "op.h"
+
+namespace edgert {
+
+template <class T>
+struct Tag {
+  using type = T;
+};
+
+/// Calls f(Tag<T>{}) for float32/float64; error otherwise.
+template <class F>
+void dispatch_float(DataType t, const Node& n, F&& f) {
+  switch (t) {
+    case DataType::float32: return f(Tag<float>{});
+    case DataType::float64: return f(Tag<double>{});
+    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+  }
+}
+
+/// Calls f(Tag<T>{}) for every arithmetic type.
+template <class F>
+void dispatch_numeric(DataType t, const Node& n, F&& f) {
+  switch (t) {
+    case DataType::float32: return f(Tag<float>{});
+    case DataType::float64: return f(Tag<double>{});
+    case DataType::int32: return f(Tag<std::int32_t>{});
+    case DataType::int64: return f(Tag<std::int64_t>{});
+    case DataType::int8: return f(Tag<std::int8_t>{});
+    case DataType::uint8: return f(Tag<std::uint8_t>{});
+    case DataType::int16: return f(Tag<std::int16_t>{});
+    case DataType::uint16: return f(Tag<std::uint16_t>{});
+    case DataType::uint32: return f(Tag<std::uint32_t>{});
+    case DataType::uint64: return f(Tag<std::uint64_t>{});
+    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+  }
+}
+
+/// Calls f(Tag<U>{}) with an unsigned integer type of the element's size, for operators
+/// that only move elements.
+template <class F>
+void dispatch_bytes(DataType t, const Node& n, F&& f) {
+  switch (dtype_size(t)) {
+    case 1: return f(Tag<std::uint8_t>{});
+    case 2: return f(Tag<std::uint16_t>{});
+    case 4: return f(Tag<std::uint32_t>{});
+    case 8: return f(Tag<std::uint64_t>{});
+    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+  }
+}
+
+/// The numpy broadcast of `shapes`; error naming the node when they do not broadcast.
+Shape broadcast_shapes(const Node& n, const std::vector<const Shape*>& shapes);
+
+/// Strides walk for broadcasting several inputs to one output shape. Dims of size 1 are
+/// dropped and neighbouring dims merged where every input agrees, so the inner loop is as
+/// long as possible.
+class Broadcaster {
+ public:
+  Broadcaster(const Shape& out, const std::vector<const Shape*>& ins);
+  /// Calls f(out_offset, in_offsets, length, in_inner_strides) for every run of the
+  /// innermost merged dimension. Strides are 0 (broadcast) or 1.
+  template <class F>
+  void for_each(F&& f) const;
+  std::size_t inputs() const { return strides_.size(); }
+
+ private:
+  std::vector<std::int64_t> dims_;                   // merged output dims
+  std::vector<std::vector<std::int64_t>> strides_;   // per input, per merged dim
+  std::int64_t total_ = 0;
+};
+
+template <class F>
+void Broadcaster::for_each(F&& f) const {
+  const std::size_t k = strides_.size();
+  std::int64_t offs[8] = {0};
+  std::int64_t inner[8] = {0};
+  if (total_ == 0) return;
+  if (dims_.empty()) {
+    f(std::int64_t{0}, offs, std::int64_t{1}, inner);
+    return;
+  }
+  const std::size_t r = dims_.size();
+  const std::int64_t len = dims_[r - 1];
+  for (std::size_t j = 0; j < k; ++j) inner[j] = strides_[j][r - 1];
+  std::vector<std::int64_t> idx(r, 0);
+  for (std::int64_t out = 0; out < total_; out += len) {
+    f(out, offs, len, inner);
+    for (std::size_t d = r - 1; d-- > 0;) {
+      if (++idx[d] < dims_[d]) {
+        for (std::size_t j = 0; j < k; ++j) offs[j] += strides_[j][d];
+        break;
+      }
+      for (std::size_t j = 0; j < k; ++j) offs[j] -= strides_[j][d] * (dims_[d] - 1);
+      idx[d] = 0;
+    }
+  }
+}
+
+/// Row-major strides of a shape.
+std::vector<std::int64_t> strides_of(const Shape& s);
+
+/// Reads input i of an InferContext as a list of ints (from its data), for shape inputs.
+std::vector<std::int64_t> ints_of(const Tensor& t);
+
+/// Scalar value of a one-element numeric tensor, as double.
+double scalar_of(const Node& n, const Tensor& t, const char* what);
+
+}  // namespace edgert

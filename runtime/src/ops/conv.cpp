@@ -1,0 +1,378 @@
+// Conv and ConvTranspose, 1-D to 3-D, any group, dilation, stride, padding and auto_pad.
+// Conv: im2col (skipped for 1x1 stride-1 unpadded kernels) and the blocked GEMM, per image
+// and group; depthwise kernels (one input channel per group) run a direct loop.
+// ConvTranspose: GEMM of the transposed weights with the input, then col2im.
+#include <algorithm>
+
+#include "../exec/thread_pool.h"
+#include "common.h"
+#include "gemm_driver.h"
+
+namespace edgert {
+namespace {
+
+struct Geometry {
+  // Spatial extents padded to 3 dims (leading 1s).
+  std::int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  std::int64_t stride[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, pad[3] = {0, 0, 0};
+  std::int64_t in_size() const { return in[0] * in[1] * in[2]; }
+  std::int64_t out_size() const { return out[0] * out[1] * out[2]; }
+  std::int64_t k_size() const { return k[0] * k[1] * k[2]; }
+};
+
+struct ConvAttrs {
+  std::string auto_pad;
+  std::vector<std::int64_t> kernel, strides, dilations, pads, output_padding, output_shape;
+  std::int64_t group = 1;
+
+  explicit ConvAttrs(const Node& n) {
+    auto_pad = n.attr_string("auto_pad", "NOTSET");
+    kernel = n.attr_ints("kernel_shape");
+    strides = n.attr_ints("strides");
+    dilations = n.attr_ints("dilations");
+    pads = n.attr_ints("pads");
+    output_padding = n.attr_ints("output_padding");
+    output_shape = n.attr_ints("output_shape");
+    group = n.attr_int("group", 1);
+    if (group <= 0) fail(ErrorCode::parse, n.label(), ": group must be positive");
+    if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
+      fail(ErrorCode::parse, n.label(), ": unknown auto_pad '", auto_pad, "'");
+  }
+
+  // Fills per-dim vectors and checks their lengths against `sp` spatial dims.
+  void resolve(const Node& n, std::size_t sp, const Shape& w_shape, std::vector<std::int64_t>& k,
+               std::vector<std::int64_t>& s, std::vector<std::int64_t>& d, std::vector<std::int64_t>& p) const {
+    k.assign(w_shape.begin() + 2, w_shape.end());
+    if (!kernel.empty() && kernel != k)
+      fail(ErrorCode::shape, n.label(), ": kernel_shape ", shape_str(kernel), " disagrees with the weight shape ",
+           shape_str(w_shape));
+    s = strides.empty() ? std::vector<std::int64_t>(sp, 1) : strides;
+    d = dilations.empty() ? std::vector<std::int64_t>(sp, 1) : dilations;
+    p = pads.empty() ? std::vector<std::int64_t>(2 * sp, 0) : pads;
+    if (s.size() != sp || d.size() != sp || p.size() != 2 * sp)
+      fail(ErrorCode::shape, n.label(), ": strides, dilations or pads do not match ", sp, " spatial dims");
+    for (std::size_t i = 0; i < sp; ++i)
+      if (s[i] <= 0 || d[i] <= 0 || k[i] <= 0)
+        fail(ErrorCode::shape, n.label(), ": strides, dilations and kernel dims must be positive");
+    for (std::int64_t v : p)
+      if (v < 0) fail(ErrorCode::shape, n.label(), ": negative pads are not supported");
+  }
+};
+
+// Pad a vector of spatial values to 3 with leading `fill`.
+void put3(std::int64_t dst[3], const std::vector<std::int64_t>& v, std::size_t off) {
+  for (std::size_t i = 0; i < 3 - off; ++i) dst[off + i] = v[i];
+}
+
+void im2col(const float* x, float* col, std::int64_t channels, const Geometry& g) {
+  const std::int64_t od = g.out[0], oh = g.out[1], ow = g.out[2];
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const float* xc = x + c * g.in_size();
+    for (std::int64_t kd = 0; kd < g.k[0]; ++kd)
+      for (std::int64_t kh = 0; kh < g.k[1]; ++kh)
+        for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+          for (std::int64_t z = 0; z < od; ++z) {
+            const std::int64_t iz = z * g.stride[0] - g.pad[0] + kd * g.dil[0];
+            for (std::int64_t y = 0; y < oh; ++y) {
+              const std::int64_t iy = y * g.stride[1] - g.pad[1] + kh * g.dil[1];
+              float* dst = col;
+              col += ow;
+              if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1]) {
+                std::fill(dst, dst + ow, 0.0f);
+                continue;
+              }
+              const float* row = xc + (iz * g.in[1] + iy) * g.in[2];
+              const std::int64_t off = kw * g.dil[2] - g.pad[2];
+              if (g.stride[2] == 1) {
+                std::int64_t lo = std::max<std::int64_t>(0, -off), hi = std::min(ow, g.in[2] - off);
+                if (hi < lo) hi = lo;
+                std::fill(dst, dst + lo, 0.0f);
+                std::copy(row + lo + off, row + hi + off, dst + lo);
+                std::fill(dst + hi, dst + ow, 0.0f);
+              } else {
+                for (std::int64_t xo = 0; xo < ow; ++xo) {
+                  const std::int64_t ix = xo * g.stride[2] + off;
+                  dst[xo] = (ix >= 0 && ix < g.in[2]) ? row[ix] : 0.0f;
+                }
+              }
+            }
+          }
+        }
+  }
+}
+
+class ConvOp : public Op {
+ public:
+  explicit ConvOp(const CreateContext& c) : node_(c.node), attrs_(c.node), kernels_(c.kernels) {
+    if (c.node.inputs.size() < 2) fail(ErrorCode::parse, c.node.label(), ": needs inputs X and W");
+  }
+
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
+      fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
+    if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
+    if (w.rank() != x.rank()) ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape())));
+    const std::int64_t cin = x.dim(1), cout = w.dim(0), g = attrs_.group;
+    if (cin % g != 0 || cout % g != 0 || w.dim(1) * g != cin)
+      ctx.error(cat("input channels ", cin, ", weight ", shape_str(w.shape()), " and group ", g, " disagree"));
+    if (ctx.has(2) && (ctx.in(2).rank() != 1 || ctx.in(2).dim(0) != cout))
+      ctx.error(cat("bias shape ", shape_str(ctx.in(2).shape()), " must be [", cout, "]"));
+    Geometry geo = geometry(x.shape(), w.shape());
+    Shape out = {x.dim(0), cout};
+    const std::size_t sp = x.rank() - 2;
+    for (std::size_t i = 0; i < sp; ++i) out.push_back(geo.out[3 - sp + i]);
+    ctx.set_output(0, DataType::float32, out);
+    if (!depthwise(x.shape(), w.shape()) && !pointwise(geo)) {
+      ctx.scratch_bytes = static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float);
+    }
+    ctx.scratch_bytes = (ctx.scratch_bytes + 63) / 64 * 64 + gemm_scratch_bytes(kernels_, ctx.threads);
+  }
+
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    Tensor& y = ctx.out(0);
+    const Geometry geo = geometry(x.shape(), w.shape());
+    const std::int64_t n = x.dim(0), cin = x.dim(1), cout = w.dim(0), g = attrs_.group;
+    const std::int64_t cin_g = cin / g, cout_g = cout / g;
+    const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+    const float* px = x.data<float>();
+    const float* pw = w.data<float>();
+    float* py = y.data<float>();
+    if (depthwise(x.shape(), w.shape())) return run_depthwise(ctx, geo, px, pw, bias, py, n, cin, cout_g);
+    const std::int64_t kdim = cin_g * geo.k_size(), osz = geo.out_size();
+    const bool pw1 = pointwise(geo);
+    const std::size_t col_bytes = pw1 ? 0 : (static_cast<std::size_t>(kdim * osz) * sizeof(float) + 63) / 64 * 64;
+    float* col = static_cast<float*>(ctx.scratch);
+    void* gemm_scratch = static_cast<char*>(ctx.scratch) + col_bytes;
+    for (std::int64_t b = 0; b < n; ++b) {
+      for (std::int64_t gi = 0; gi < g; ++gi) {
+        const float* xg = px + (b * cin + gi * cin_g) * geo.in_size();
+        float* yg = py + (b * cout + gi * cout_g) * osz;
+        MatrixRef bm{xg, osz, 1};
+        if (!pw1) {
+          im2col(xg, col, cin_g, geo);
+          bm = MatrixRef{col, osz, 1};
+        }
+        gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
+                 static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
+                 static_cast<std::size_t>(osz), false, gemm_scratch);
+        if (bias)
+          for (std::int64_t o = 0; o < cout_g; ++o) {
+            const float bv = bias[gi * cout_g + o];
+            float* row = yg + o * osz;
+            for (std::int64_t i = 0; i < osz; ++i) row[i] += bv;
+          }
+      }
+    }
+  }
+
+ private:
+  bool depthwise(const Shape& x, const Shape& w) const { return attrs_.group > 1 && w[1] == 1 && x[1] == attrs_.group; }
+  static bool pointwise(const Geometry& g) {
+    for (int i = 0; i < 3; ++i)
+      if (g.k[i] != 1 || g.stride[i] != 1 || g.pad[i] != 0) return false;
+    return true;
+  }
+
+  Geometry geometry(const Shape& x, const Shape& w) const {
+    const std::size_t sp = x.size() - 2;
+    std::vector<std::int64_t> k, s, d, p;
+    attrs_.resolve(node_, sp, w, k, s, d, p);
+    Geometry g;
+    const std::size_t off = 3 - sp;
+    std::vector<std::int64_t> in(x.begin() + 2, x.end()), out(sp), pb(sp);
+    for (std::size_t i = 0; i < sp; ++i) {
+      const std::int64_t ext = (k[i] - 1) * d[i] + 1;
+      if (attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER") {
+        out[i] = (in[i] + s[i] - 1) / s[i];
+        const std::int64_t total = std::max<std::int64_t>(0, (out[i] - 1) * s[i] + ext - in[i]);
+        pb[i] = attrs_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      } else {
+        const std::int64_t b = attrs_.auto_pad == "VALID" ? 0 : p[i];
+        const std::int64_t e = attrs_.auto_pad == "VALID" ? 0 : p[sp + i];
+        const std::int64_t span = in[i] + b + e - ext;
+        if (span < 0)
+          fail(ErrorCode::shape, node_.label(), ": kernel extent ", ext, " is larger than the padded input ",
+               in[i] + b + e);
+        out[i] = span / s[i] + 1;
+        pb[i] = b;
+      }
+    }
+    put3(g.in, in, off);
+    put3(g.out, out, off);
+    put3(g.k, k, off);
+    put3(g.stride, s, off);
+    put3(g.dil, d, off);
+    put3(g.pad, pb, off);
+    return g;
+  }
+
+  void run_depthwise(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, const float* bias,
+                     float* py, std::int64_t n, std::int64_t channels, std::int64_t mult) const {
+    const std::int64_t planes = n * channels * mult;
+    ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
+      for (std::size_t plane = b; plane < e; ++plane) {
+        const std::int64_t oc = static_cast<std::int64_t>(plane) % (channels * mult);
+        const std::int64_t img = static_cast<std::int64_t>(plane) / (channels * mult);
+        const std::int64_t ic = oc / mult;
+        const float* xc = px + (img * channels + ic) * g.in_size();
+        const float* wc = pw + oc * g.k_size();
+        float* yc = py + static_cast<std::int64_t>(plane) * g.out_size();
+        const float bv = bias ? bias[oc] : 0.0f;
+        for (std::int64_t z = 0; z < g.out[0]; ++z)
+          for (std::int64_t y = 0; y < g.out[1]; ++y)
+            for (std::int64_t xo = 0; xo < g.out[2]; ++xo) {
+              float acc = bv;
+              for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+                const std::int64_t iz = z * g.stride[0] - g.pad[0] + kd * g.dil[0];
+                if (iz < 0 || iz >= g.in[0]) continue;
+                for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+                  const std::int64_t iy = y * g.stride[1] - g.pad[1] + kh * g.dil[1];
+                  if (iy < 0 || iy >= g.in[1]) continue;
+                  const float* row = xc + (iz * g.in[1] + iy) * g.in[2];
+                  const float* wr = wc + (kd * g.k[1] + kh) * g.k[2];
+                  for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                    const std::int64_t ix = xo * g.stride[2] - g.pad[2] + kw * g.dil[2];
+                    if (ix >= 0 && ix < g.in[2]) acc += row[ix] * wr[kw];
+                  }
+                }
+              }
+              yc[(z * g.out[1] + y) * g.out[2] + xo] = acc;
+            }
+      }
+    });
+  }
+
+  const Node& node_;
+  ConvAttrs attrs_;
+  const simd::KernelTable& kernels_;
+};
+
+class ConvTransposeOp : public Op {
+ public:
+  explicit ConvTransposeOp(const CreateContext& c) : node_(c.node), attrs_(c.node), kernels_(c.kernels) {
+    if (c.node.inputs.size() < 2) fail(ErrorCode::parse, c.node.label(), ": needs inputs X and W");
+  }
+
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
+      fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
+    if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
+    if (w.rank() != x.rank() || w.dim(0) != x.dim(1) || x.dim(1) % attrs_.group != 0)
+      ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape()),
+                    " with group ", attrs_.group));
+    const std::int64_t cout = w.dim(1) * attrs_.group;
+    if (ctx.has(2) && (ctx.in(2).rank() != 1 || ctx.in(2).dim(0) != cout))
+      ctx.error(cat("bias shape ", shape_str(ctx.in(2).shape()), " must be [", cout, "]"));
+    const Geometry geo = geometry(x.shape(), w.shape());
+    Shape out = {x.dim(0), cout};
+    const std::size_t sp = x.rank() - 2;
+    for (std::size_t i = 0; i < sp; ++i) out.push_back(geo.out[3 - sp + i]);
+    ctx.set_output(0, DataType::float32, out);
+    ctx.scratch_bytes = (static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.in_size()) * sizeof(float) + 63) / 64 * 64 +
+                        gemm_scratch_bytes(kernels_, ctx.threads);
+  }
+
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    Tensor& y = ctx.out(0);
+    const Geometry g = geometry(x.shape(), w.shape());
+    const std::int64_t n = x.dim(0), cin = x.dim(1), gr = attrs_.group;
+    const std::int64_t cin_g = cin / gr, cout_g = w.dim(1), cout = cout_g * gr;
+    const std::int64_t rows = cout_g * g.k_size(), isz = g.in_size(), osz = g.out_size();
+    float* col = static_cast<float*>(ctx.scratch);
+    void* gemm_scratch = static_cast<char*>(ctx.scratch) +
+                         (static_cast<std::size_t>(rows * isz) * sizeof(float) + 63) / 64 * 64;
+    const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+    float* py = y.data<float>();
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t gi = 0; gi < gr; ++gi) {
+        const float* xg = x.data<float>() + (b * cin + gi * cin_g) * isz;
+        const float* wg = w.data<float>() + gi * cin_g * rows;
+        gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(rows), static_cast<std::size_t>(isz),
+                 static_cast<std::size_t>(cin_g), MatrixRef{wg, 1, rows}, MatrixRef{xg, isz, 1}, col,
+                 static_cast<std::size_t>(isz), false, gemm_scratch);
+        for (std::int64_t oc = 0; oc < cout_g; ++oc) {
+          float* yc = py + (b * cout + gi * cout_g + oc) * osz;
+          std::fill(yc, yc + osz, bias ? bias[gi * cout_g + oc] : 0.0f);
+          for (std::int64_t kd = 0; kd < g.k[0]; ++kd)
+            for (std::int64_t kh = 0; kh < g.k[1]; ++kh)
+              for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                const float* src = col + ((oc * g.k[0] + kd) * g.k[1] + kh) * g.k[2] * isz + kw * isz;
+                for (std::int64_t iz = 0; iz < g.in[0]; ++iz) {
+                  const std::int64_t oz = iz * g.stride[0] - g.pad[0] + kd * g.dil[0];
+                  if (oz < 0 || oz >= g.out[0]) continue;
+                  for (std::int64_t iy = 0; iy < g.in[1]; ++iy) {
+                    const std::int64_t oy = iy * g.stride[1] - g.pad[1] + kh * g.dil[1];
+                    if (oy < 0 || oy >= g.out[1]) continue;
+                    const float* s = src + (iz * g.in[1] + iy) * g.in[2];
+                    float* d = yc + (oz * g.out[1] + oy) * g.out[2];
+                    for (std::int64_t ix = 0; ix < g.in[2]; ++ix) {
+                      const std::int64_t ox = ix * g.stride[2] - g.pad[2] + kw * g.dil[2];
+                      if (ox >= 0 && ox < g.out[2]) d[ox] += s[ix];
+                    }
+                  }
+                }
+              }
+        }
+      }
+  }
+
+ private:
+  Geometry geometry(const Shape& x, const Shape& w) const {
+    const std::size_t sp = x.size() - 2;
+    std::vector<std::int64_t> k, s, d, p;
+    attrs_.resolve(node_, sp, w, k, s, d, p);
+    std::vector<std::int64_t> op = attrs_.output_padding.empty() ? std::vector<std::int64_t>(sp, 0) : attrs_.output_padding;
+    if (op.size() != sp) fail(ErrorCode::shape, node_.label(), ": output_padding must have ", sp, " values");
+    std::vector<std::int64_t> in(x.begin() + 2, x.end()), out(sp), pb(sp);
+    std::vector<std::int64_t> target = attrs_.output_shape;
+    if (target.size() > sp) target.erase(target.begin(), target.end() - static_cast<std::ptrdiff_t>(sp));
+    if (!target.empty() && target.size() != sp)
+      fail(ErrorCode::shape, node_.label(), ": output_shape must have ", sp, " spatial values");
+    const bool same = attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER";
+    for (std::size_t i = 0; i < sp; ++i) {
+      const std::int64_t ext = (k[i] - 1) * d[i] + 1;
+      const std::int64_t full = s[i] * (in[i] - 1) + op[i] + ext;
+      if (!target.empty() || same) {
+        out[i] = !target.empty() ? target[i] : in[i] * s[i];
+        // A requested shape larger than the natural one leaves the extra outputs at the bias.
+        const std::int64_t total = std::max<std::int64_t>(0, full - out[i]);
+        pb[i] = attrs_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      } else {
+        const std::int64_t b = attrs_.auto_pad == "VALID" ? 0 : p[i];
+        const std::int64_t e = attrs_.auto_pad == "VALID" ? 0 : p[sp + i];
+        out[i] = full - b - e;
+        pb[i] = b;
+        if (out[i] <= 0) fail(ErrorCode::shape, node_.label(), ": pads leave no output");
+      }
+    }
+    Geometry g;
+    const std::size_t off = 3 - sp;
+    put3(g.in, in, off);
+    put3(g.out, out, off);
+    put3(g.k, k, off);
+    put3(g.stride, s, off);
+    put3(g.dil, d, off);
+    put3(g.pad, pb, off);
+    return g;
+  }
+
+  const Node& node_;
+  ConvAttrs attrs_;
+  const simd::KernelTable& kernels_;
+};
+
+}  // namespace
+
+std::vector<OpEntry> conv_ops() {
+  return {{"Conv", make_op<ConvOp>}, {"ConvTranspose", make_op<ConvTransposeOp>}};
+}
+
+}  // namespace edgert

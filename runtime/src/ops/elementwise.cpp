@@ -1,0 +1,487 @@
+// Elementwise operators: unary math and activations, binary arithmetic and comparisons
+// with numpy broadcasting, variadic Sum/Mean/Min/Max, Where, Clip, PRelu, Not.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "../exec/thread_pool.h"
+#include "common.h"
+
+namespace edgert {
+namespace {
+
+enum class U {
+  relu, leaky_relu, sigmoid, hard_sigmoid, hard_swish, tanh_, elu, selu, celu, softplus, softsign,
+  exp_, log_, sqrt_, neg, abs_, reciprocal, erf_, floor_, ceil_, round_, sign, sin_, cos_,
+  identity, thresholded_relu, mish
+};
+
+struct UnaryInfo {
+  const char* name;
+  U kind;
+  bool ints;  // defined for integer types too
+};
+
+constexpr UnaryInfo kUnary[] = {
+    {"Relu", U::relu, true},          {"LeakyRelu", U::leaky_relu, false},
+    {"Sigmoid", U::sigmoid, false},   {"HardSigmoid", U::hard_sigmoid, false},
+    {"HardSwish", U::hard_swish, false}, {"Tanh", U::tanh_, false},
+    {"Elu", U::elu, false},           {"Selu", U::selu, false},
+    {"Celu", U::celu, false},         {"Softplus", U::softplus, false},
+    {"Softsign", U::softsign, false}, {"Exp", U::exp_, false},
+    {"Log", U::log_, false},          {"Sqrt", U::sqrt_, false},
+    {"Neg", U::neg, true},            {"Abs", U::abs_, true},
+    {"Reciprocal", U::reciprocal, false}, {"Erf", U::erf_, false},
+    {"Floor", U::floor_, false},      {"Ceil", U::ceil_, false},
+    {"Round", U::round_, false},      {"Sign", U::sign, true},
+    {"Sin", U::sin_, false},          {"Cos", U::cos_, false},
+    {"Identity", U::identity, true},  {"Dropout", U::identity, true},
+    {"ThresholdedRelu", U::thresholded_relu, false}, {"Mish", U::mish, false},
+};
+
+class UnaryOp : public Op {
+ public:
+  explicit UnaryOp(const CreateContext& c) : node_(c.node) {
+    for (const UnaryInfo& u : kUnary)
+      if (c.node.op_type == u.name) info_ = u;
+    const Node& n = c.node;
+    switch (info_.kind) {
+      case U::leaky_relu: alpha_ = n.attr_float("alpha", 0.01f); break;
+      case U::hard_sigmoid: alpha_ = n.attr_float("alpha", 0.2f), beta_ = n.attr_float("beta", 0.5f); break;
+      case U::elu: case U::celu: alpha_ = n.attr_float("alpha", 1.0f); break;
+      case U::thresholded_relu: alpha_ = n.attr_float("alpha", 1.0f); break;
+      case U::selu:
+        alpha_ = n.attr_float("alpha", 1.67326319217681884765625f);
+        beta_ = n.attr_float("gamma", 1.05070102214813232421875f);
+        break;
+      default: break;
+    }
+    if (n.op_type == "Dropout") {
+      if (n.has_input(2)) {
+        if (const Tensor* t = c.constant(2); t && tensor_int_at(*t, 0))
+          fail(ErrorCode::unsupported, n.label(), ": training mode Dropout is not supported");
+        if (!c.constant(2)) training_input_ = true;
+      }
+    }
+  }
+
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (!info_.ints && !dtype_is_float(x.dtype()))
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+    if (training_input_ && tensor_int_at(ctx.value(2), 0))
+      fail(ErrorCode::unsupported, node_.label(), ": training mode Dropout is not supported");
+    ctx.set_output(0, x.dtype(), x.shape());
+    if (node_.op_type == "Dropout" && node_.has_output(1)) ctx.set_output(1, DataType::boolean, x.shape());
+  }
+
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    Tensor& y = ctx.out(0);
+    const std::size_t n = static_cast<std::size_t>(x.numel());
+    if (ctx.has_out(1)) std::memset(ctx.out(1).raw(), 1, ctx.out(1).nbytes());
+    if (info_.kind == U::identity || x.dtype() == DataType::float16 || x.dtype() == DataType::bfloat16) {
+      if (info_.kind != U::identity)
+        fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+      if (y.raw() != x.raw() && n) std::memcpy(y.raw(), x.raw(), x.nbytes());
+      return;
+    }
+    if (dtype_is_float(x.dtype())) {
+      dispatch_float(x.dtype(), node_, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        apply_float<T>(x.data<T>(), y.data<T>(), n, ctx.pool);
+      });
+    } else {
+      dispatch_numeric(x.dtype(), node_, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        apply_int<T>(x.data<T>(), y.data<T>(), n);
+      });
+    }
+  }
+
+ private:
+  template <class T, class F>
+  static void loop(const T* x, T* y, std::size_t n, ThreadPool* pool, F f) {
+    pool->parallel_for(n, 1 << 16, [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) y[i] = f(x[i]);
+    });
+  }
+
+  template <class T>
+  void apply_float(const T* x, T* y, std::size_t n, ThreadPool* pool) const {
+    const T a = static_cast<T>(alpha_), b = static_cast<T>(beta_);
+    switch (info_.kind) {
+      case U::relu: return loop(x, y, n, pool, [](T v) { return v > T(0) ? v : (v == v ? T(0) : v); });
+      case U::leaky_relu: return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : v * a; });
+      case U::sigmoid:
+        return loop(x, y, n, pool, [](T v) {
+          return v >= T(0) ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+        });
+      case U::hard_sigmoid:
+        return loop(x, y, n, pool, [a, b](T v) { return std::max(T(0), std::min(T(1), a * v + b)); });
+      case U::hard_swish:
+        return loop(x, y, n, pool,
+                    [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
+      case U::tanh_: return loop(x, y, n, pool, [](T v) { return std::tanh(v); });
+      case U::elu: return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : a * (std::exp(v) - T(1)); });
+      case U::celu:
+        return loop(x, y, n, pool, [a](T v) {
+          return std::max(T(0), v) + std::min(T(0), a * (std::exp(v / a) - T(1)));
+        });
+      case U::selu:
+        return loop(x, y, n, pool, [a, b](T v) { return v > T(0) ? b * v : b * (a * std::exp(v) - a); });
+      case U::softplus:
+        return loop(x, y, n, pool, [](T v) {
+          return v > T(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+        });
+      case U::softsign: return loop(x, y, n, pool, [](T v) { return v / (T(1) + std::abs(v)); });
+      case U::exp_: return loop(x, y, n, pool, [](T v) { return std::exp(v); });
+      case U::log_: return loop(x, y, n, pool, [](T v) { return std::log(v); });
+      case U::sqrt_: return loop(x, y, n, pool, [](T v) { return std::sqrt(v); });
+      case U::neg: return loop(x, y, n, pool, [](T v) { return -v; });
+      case U::abs_: return loop(x, y, n, pool, [](T v) { return std::abs(v); });
+      case U::reciprocal: return loop(x, y, n, pool, [](T v) { return T(1) / v; });
+      case U::erf_: return loop(x, y, n, pool, [](T v) { return std::erf(v); });
+      case U::floor_: return loop(x, y, n, pool, [](T v) { return std::floor(v); });
+      case U::ceil_: return loop(x, y, n, pool, [](T v) { return std::ceil(v); });
+      case U::round_: return loop(x, y, n, pool, [](T v) { return std::nearbyint(v); });
+      case U::sign: return loop(x, y, n, pool, [](T v) { return v > T(0) ? T(1) : (v < T(0) ? T(-1) : v); });
+      case U::sin_: return loop(x, y, n, pool, [](T v) { return std::sin(v); });
+      case U::cos_: return loop(x, y, n, pool, [](T v) { return std::cos(v); });
+      case U::thresholded_relu: return loop(x, y, n, pool, [a](T v) { return v > a ? v : T(0); });
+      case U::mish:
+        return loop(x, y, n, pool, [](T v) {
+          const T sp = v > T(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+          return v * std::tanh(sp);
+        });
+      case U::identity: return;
+    }
+  }
+
+  template <class T>
+  void apply_int(const T* x, T* y, std::size_t n) const {
+    for (std::size_t i = 0; i < n; ++i) {
+      const T v = x[i];
+      switch (info_.kind) {
+        case U::relu: y[i] = v > T(0) ? v : T(0); break;
+        case U::neg: y[i] = static_cast<T>(-v); break;
+        case U::abs_: y[i] = v < T(0) ? static_cast<T>(-v) : v; break;
+        case U::sign: y[i] = v > T(0) ? T(1) : (v < T(0) ? static_cast<T>(-1) : T(0)); break;
+        default: y[i] = v; break;
+      }
+    }
+  }
+
+  const Node& node_;
+  UnaryInfo info_{"", U::identity, true};
+  float alpha_ = 0.0f, beta_ = 0.0f;
+  bool training_input_ = false;
+};
+
+enum class B { add, sub, mul, div, pow, min, max, sum, mean, prelu, equal, less, greater, less_eq,
+               greater_eq, and_, or_, xor_, mod };
+
+struct BinaryInfo {
+  const char* name;
+  B kind;
+};
+
+constexpr BinaryInfo kBinary[] = {
+    {"Add", B::add},         {"Sub", B::sub},         {"Mul", B::mul},       {"Div", B::div},
+    {"Pow", B::pow},         {"Min", B::min},         {"Max", B::max},       {"Sum", B::sum},
+    {"Mean", B::mean},       {"PRelu", B::prelu},     {"Equal", B::equal},   {"Less", B::less},
+    {"Greater", B::greater}, {"LessOrEqual", B::less_eq}, {"GreaterOrEqual", B::greater_eq},
+    {"And", B::and_},        {"Or", B::or_},          {"Xor", B::xor_},      {"Mod", B::mod},
+};
+
+bool is_compare(B k) {
+  return k == B::equal || k == B::less || k == B::greater || k == B::less_eq || k == B::greater_eq;
+}
+bool is_logical(B k) { return k == B::and_ || k == B::or_ || k == B::xor_; }
+
+template <class T>
+T pow_of(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::pow(a, b);
+  } else {
+    return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+  }
+}
+
+template <class T>
+T mod_of(T a, T b, bool fmod_mode) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (fmod_mode) return std::fmod(a, b);
+    T r = std::fmod(a, b);
+    if (r != T(0) && ((r < T(0)) != (b < T(0)))) r += b;
+    return r;
+  } else {
+    if (b == T(0)) return T(0);
+    if (fmod_mode || std::is_unsigned_v<T>) return static_cast<T>(a % b);
+    T r = static_cast<T>(a % b);
+    if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+    return r;
+  }
+}
+
+class BinaryOp : public Op {
+ public:
+  explicit BinaryOp(const CreateContext& c) : node_(c.node) {
+    for (const BinaryInfo& b : kBinary)
+      if (c.node.op_type == b.name) kind_ = b.kind;
+    fmod_ = c.node.attr_int("fmod", 0) != 0;
+    if (c.node.opset < 7 && c.node.attr_int("broadcast", 1) == 0) legacy_no_broadcast_ = true;
+    if (c.node.inputs.empty()) fail(ErrorCode::parse, c.node.label(), ": needs at least one input");
+  }
+
+  void infer(InferContext& ctx) const override {
+    std::vector<const Shape*> shapes;
+    const DataType t = ctx.in(0).dtype();
+    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor& x = ctx.in(i);
+      if (kind_ != B::pow && x.dtype() != t)
+        ctx.error(cat("input ", i, " is ", dtype_name(x.dtype()), " but input 0 is ", dtype_name(t)));
+      shapes.push_back(&x.shape());
+    }
+    if (kind_ == B::prelu && ctx.num_inputs() == 2) {
+      // Slope broadcasts unidirectionally to X.
+      const Shape out = broadcast_shapes(node_, shapes);
+      if (out != ctx.in(0).shape()) ctx.error("slope does not broadcast to the input's shape");
+    }
+    if (is_logical(kind_) && t != DataType::boolean) ctx.error("inputs must be bool");
+    if (!is_logical(kind_) && (t == DataType::boolean && !is_compare(kind_)))
+      fail(ErrorCode::unsupported, node_.label(), ": element type bool is not supported");
+    if (t == DataType::float16 || t == DataType::bfloat16 || t == DataType::string)
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(t), " is not supported");
+    Shape out = broadcast_shapes(node_, shapes);
+    ctx.set_output(0, (is_compare(kind_) || is_logical(kind_)) ? DataType::boolean : t, out);
+  }
+
+  void run(const RunContext& ctx) const override {
+    const Tensor& a = ctx.in(0);
+    Tensor& y = ctx.out(0);
+    if (ctx.num_inputs == 1) {
+      if (y.raw() != a.raw()) std::memcpy(y.raw(), a.raw(), a.nbytes());
+      return;
+    }
+    if (kind_ == B::pow && ctx.in(1).dtype() != a.dtype()) return run_mixed_pow(ctx);
+    if (is_logical(kind_) || a.dtype() == DataType::boolean) {
+      binary<std::uint8_t, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_);
+      return;
+    }
+    dispatch_numeric(a.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if (is_compare(kind_)) {
+        binary<T, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_);
+        return;
+      }
+      const B k = (kind_ == B::sum || kind_ == B::mean) ? B::add : kind_;
+      binary<T, T>(ctx.in(0), ctx.in(1), y, k);
+      for (std::size_t i = 2; i < ctx.num_inputs; ++i) binary<T, T>(y, ctx.in(i), y, k);
+      if (kind_ == B::mean) {
+        T* p = y.data<T>();
+        const T n = static_cast<T>(ctx.num_inputs);
+        for (std::int64_t i = 0; i < y.numel(); ++i) p[i] = static_cast<T>(p[i] / n);
+      }
+    });
+  }
+
+ private:
+  template <class T, class R>
+  void binary(const Tensor& a, const Tensor& b, Tensor& y, B k) const {
+    // Variadic ops accumulate into y, which may be smaller than the final shape only if
+    // an input is larger: broadcast into a temporary then.
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    R* py = y.data<R>();
+    if (a.shape() == y.shape() && b.shape() == y.shape()) {
+      const std::int64_t n = y.numel();
+      dispatch_kind<T, R>(k, [&](auto f) {
+        for (std::int64_t i = 0; i < n; ++i) py[i] = f(pa[i], pb[i]);
+      });
+      return;
+    }
+    if (&a == &y && a.shape() != y.shape()) fail(ErrorCode::internal, node_.label(), ": aliasing");
+    Broadcaster br(y.shape(), {&a.shape(), &b.shape()});
+    std::vector<T> tmp;
+    if (static_cast<const void*>(pa) == static_cast<const void*>(py) && !std::is_same_v<T, R>) {
+      tmp.assign(pa, pa + a.numel());
+      pa = tmp.data();
+    }
+    dispatch_kind<T, R>(k, [&](auto f) {
+      br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+        const T* xa = pa + offs[0];
+        const T* xb = pb + offs[1];
+        R* out = py + o;
+        if (st[0] && st[1]) {
+          for (std::int64_t i = 0; i < len; ++i) out[i] = f(xa[i], xb[i]);
+        } else if (st[0]) {
+          const T vb = xb[0];
+          for (std::int64_t i = 0; i < len; ++i) out[i] = f(xa[i], vb);
+        } else if (st[1]) {
+          const T va = xa[0];
+          for (std::int64_t i = 0; i < len; ++i) out[i] = f(va, xb[i]);
+        } else {
+          const R v = f(xa[0], xb[0]);
+          for (std::int64_t i = 0; i < len; ++i) out[i] = v;
+        }
+      });
+    });
+  }
+
+  template <class T, class R, class G>
+  void dispatch_kind(B k, G&& g) const {
+    const bool fm = fmod_;
+    switch (k) {
+      case B::add: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x + y); }); break;
+      case B::sub: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x - y); }); break;
+      case B::mul: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x * y); }); break;
+      case B::div:
+        if constexpr (std::is_same_v<T, R>) {
+          if constexpr (std::is_integral_v<T>) return g([](T x, T y) { return y == 0 ? T(0) : static_cast<T>(x / y); });
+          else return g([](T x, T y) { return x / y; });
+        }
+        break;
+      case B::pow: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return pow_of(x, y); }); break;
+      case B::min:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::min(x, y); });
+        break;
+      case B::max:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::max(x, y); });
+        break;
+      case B::prelu: if constexpr (std::is_same_v<T, R>) return g([](T x, T s) { return x < T(0) ? static_cast<T>(x * s) : x; }); break;
+      case B::mod: if constexpr (std::is_same_v<T, R>) return g([fm](T x, T y) { return mod_of(x, y, fm); }); break;
+      case B::equal: return g([](T x, T y) { return static_cast<R>(x == y); });
+      case B::less: return g([](T x, T y) { return static_cast<R>(x < y); });
+      case B::greater: return g([](T x, T y) { return static_cast<R>(x > y); });
+      case B::less_eq: return g([](T x, T y) { return static_cast<R>(x <= y); });
+      case B::greater_eq: return g([](T x, T y) { return static_cast<R>(x >= y); });
+      case B::and_: return g([](T x, T y) { return static_cast<R>(x && y); });
+      case B::or_: return g([](T x, T y) { return static_cast<R>(x || y); });
+      case B::xor_: return g([](T x, T y) { return static_cast<R>((x != 0) != (y != 0)); });
+      default: break;
+    }
+    fail(ErrorCode::internal, node_.label(), ": bad elementwise dispatch");
+  }
+
+  void run_mixed_pow(const RunContext& ctx) const {
+    const Tensor& a = ctx.in(0);
+    const Tensor& b = ctx.in(1);
+    Tensor& y = ctx.out(0);
+    const std::vector<double> ex = tensor_to_doubles(b);
+    Broadcaster br(y.shape(), {&a.shape(), &b.shape()});
+    dispatch_numeric(a.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pa = a.data<T>();
+      T* py = y.data<T>();
+      br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+        for (std::int64_t i = 0; i < len; ++i)
+          py[o + i] = static_cast<T>(std::pow(static_cast<double>(pa[offs[0] + i * st[0]]), ex[offs[1] + i * st[1]]));
+      });
+    });
+  }
+
+  const Node& node_;
+  B kind_ = B::add;
+  bool fmod_ = false;
+  bool legacy_no_broadcast_ = false;
+};
+
+class NotOp : public Op {
+ public:
+  explicit NotOp(const CreateContext& c) : node_(c.node) {}
+  void infer(InferContext& ctx) const override {
+    if (ctx.in(0).dtype() != DataType::boolean) ctx.error("input must be bool");
+    ctx.set_output(0, DataType::boolean, ctx.in(0).shape());
+  }
+  void run(const RunContext& ctx) const override {
+    const std::uint8_t* x = ctx.in(0).data<std::uint8_t>();
+    std::uint8_t* y = ctx.out(0).data<std::uint8_t>();
+    for (std::int64_t i = 0; i < ctx.in(0).numel(); ++i) y[i] = !x[i];
+  }
+
+ private:
+  const Node& node_;
+};
+
+class WhereOp : public Op {
+ public:
+  explicit WhereOp(const CreateContext& c) : node_(c.node) {}
+  void infer(InferContext& ctx) const override {
+    if (ctx.in(0).dtype() != DataType::boolean) ctx.error("condition must be bool");
+    if (ctx.in(1).dtype() != ctx.in(2).dtype()) ctx.error("X and Y must have the same type");
+    ctx.set_output(0, ctx.in(1).dtype(),
+                   broadcast_shapes(node_, {&ctx.in(0).shape(), &ctx.in(1).shape(), &ctx.in(2).shape()}));
+  }
+  void run(const RunContext& ctx) const override {
+    Tensor& y = ctx.out(0);
+    Broadcaster br(y.shape(), {&ctx.in(0).shape(), &ctx.in(1).shape(), &ctx.in(2).shape()});
+    const std::uint8_t* c = ctx.in(0).data<std::uint8_t>();
+    dispatch_bytes(y.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* a = ctx.in(1).data<T>();
+      const T* b = ctx.in(2).data<T>();
+      T* out = y.data<T>();
+      br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+        for (std::int64_t i = 0; i < len; ++i)
+          out[o + i] = c[offs[0] + i * st[0]] ? a[offs[1] + i * st[1]] : b[offs[2] + i * st[2]];
+      });
+    });
+  }
+
+ private:
+  const Node& node_;
+};
+
+class ClipOp : public Op {
+ public:
+  explicit ClipOp(const CreateContext& c) : node_(c.node) {
+    lo_ = c.node.attr_float("min", -std::numeric_limits<float>::infinity());
+    hi_ = c.node.attr_float("max", std::numeric_limits<float>::infinity());
+  }
+  void infer(InferContext& ctx) const override {
+    for (std::size_t i = 1; i < 3; ++i)
+      if (ctx.has(i) && ctx.in(i).numel() != 1) ctx.error(cat("input ", i, " must be a scalar"));
+    ctx.set_output(0, ctx.in(0).dtype(), ctx.in(0).shape());
+  }
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    dispatch_numeric(x.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+      if constexpr (std::is_floating_point_v<T>) {
+        lo = static_cast<T>(lo_);
+        hi = static_cast<T>(hi_);
+      }
+      if (ctx.has(1)) lo = ctx.in(1).data<T>()[0];
+      if (ctx.has(2)) hi = ctx.in(2).data<T>()[0];
+      const T* px = x.data<T>();
+      T* py = ctx.out(0).data<T>();
+      ctx.pool->parallel_for(static_cast<std::size_t>(x.numel()), 1 << 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) {
+          T v = px[i];
+          v = v < lo ? lo : v;
+          py[i] = v > hi ? hi : v;
+        }
+      });
+    });
+  }
+
+ private:
+  const Node& node_;
+  float lo_, hi_;
+};
+
+}  // namespace
+
+std::vector<OpEntry> elementwise_ops() {
+  std::vector<OpEntry> out;
+  for (const UnaryInfo& u : kUnary) out.push_back({u.name, make_op<UnaryOp>});
+  for (const BinaryInfo& b : kBinary) out.push_back({b.name, make_op<BinaryOp>});
+  out.push_back({"Not", make_op<NotOp>});
+  out.push_back({"Where", make_op<WhereOp>});
+  out.push_back({"Clip", make_op<ClipOp>});
+  return out;
+}
+
+}  // namespace edgert

@@ -1,0 +1,80 @@
+#include "gemm_driver.h"
+
+#include <algorithm>
+
+#include "../exec/thread_pool.h"
+
+namespace edgert {
+namespace {
+constexpr std::size_t kKc = 256;  // depth of a packed block
+constexpr std::size_t kMc = 96;   // rows of A per packed block (a multiple of every mr)
+constexpr std::size_t kNc = 512;  // columns of B per packed block (a multiple of every nr)
+
+std::size_t per_thread_floats(const simd::KernelTable& kt) {
+  const std::size_t mc = (kMc + kt.gemm_mr - 1) / kt.gemm_mr * kt.gemm_mr;
+  const std::size_t nc = (kNc + kt.gemm_nr - 1) / kt.gemm_nr * kt.gemm_nr;
+  return kKc * (mc + nc) + 16;
+}
+}  // namespace
+
+std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
+  return per_thread_floats(kt) * sizeof(float) * static_cast<std::size_t>(std::max(threads, 1));
+}
+
+void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n,
+              std::size_t k, MatrixRef a, MatrixRef b, float* c, std::size_t ldc, bool accumulate,
+              void* scratch) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  const std::size_t mr = kt.gemm_mr, nr = kt.gemm_nr;
+  const std::size_t mc_max = (kMc + mr - 1) / mr * mr;
+  const std::size_t n_blocks = (n + kNc - 1) / kNc;
+  const std::size_t threads = static_cast<std::size_t>(pool ? pool->size() : 1);
+  // Split M as well when there are fewer column blocks than threads.
+  std::size_t m_parts = 1;
+  if (n_blocks < threads) m_parts = std::min((m + mr - 1) / mr, threads);
+  const std::size_t m_rows = ((m + m_parts - 1) / m_parts + mr - 1) / mr * mr;
+  m_parts = (m + m_rows - 1) / m_rows;
+  const std::size_t tasks = n_blocks * m_parts;
+  const std::size_t stride = per_thread_floats(kt);
+
+  auto task = [&](std::size_t t, std::size_t worker) {
+    float* bpack = static_cast<float*>(scratch) + worker * stride;
+    float* apack = bpack + kKc * ((kNc + nr - 1) / nr * nr);
+    const std::size_t jb = t / m_parts, ip = t % m_parts;
+    const std::size_t j0 = jb * kNc, nc = std::min(kNc, n - j0);
+    const std::size_t i_begin = ip * m_rows, i_end = std::min(m, i_begin + m_rows);
+    for (std::size_t p0 = 0; p0 < k; p0 += kKc) {
+      const std::size_t kc = std::min(kKc, k - p0);
+      simd::gemm_pack_b_f32(nr, kc, nc, b.data + static_cast<std::ptrdiff_t>(p0) * b.row_stride +
+                                            static_cast<std::ptrdiff_t>(j0) * b.col_stride,
+                            b.row_stride, b.col_stride, bpack);
+      const int acc = accumulate || p0 > 0;
+      for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
+        const std::size_t mc = std::min(mc_max, i_end - i0);
+        simd::gemm_pack_a_f32(mr, mc, kc, a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride +
+                                              static_cast<std::ptrdiff_t>(p0) * a.col_stride,
+                              a.row_stride, a.col_stride, apack);
+        for (std::size_t jr = 0; jr < nc; jr += nr) {
+          const float* bp = bpack + (jr / nr) * kc * nr;
+          const std::size_t nv = std::min(nr, nc - jr);
+          for (std::size_t ir = 0; ir < mc; ir += mr) {
+            kt.gemm_ukernel_f32(kc, apack + (ir / mr) * kc * mr, bp, c + (i0 + ir) * ldc + j0 + jr, ldc,
+                                std::min(mr, mc - ir), nv, acc);
+          }
+        }
+      }
+    }
+  };
+  if (pool && tasks > 1) {
+    pool->parallel_tasks(tasks, task);
+  } else {
+    for (std::size_t t = 0; t < tasks; ++t) task(t, 0);
+  }
+}
+
+}  // namespace edgert

@@ -1,0 +1,27 @@
+// Blocked single-precision GEMM over the simd micro-kernels: C = A * B (+ C).
+// A and B are addressed with row and column strides, so transposed operands need no copy.
+#pragma once
+
+#include <cstddef>
+
+#include "edgert/simd/kernels.h"
+
+namespace edgert {
+
+class ThreadPool;
+
+struct MatrixRef {
+  const float* data;
+  std::ptrdiff_t row_stride;
+  std::ptrdiff_t col_stride;
+};
+
+/// Scratch bytes gemm_f32 needs for `threads` workers.
+std::size_t gemm_scratch_bytes(const simd::KernelTable& k, int threads);
+
+/// C[m x n] (row stride ldc) = A[m x k] * B[k x n], plus C's old value when `accumulate`.
+void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n,
+              std::size_t k, MatrixRef a, MatrixRef b, float* c, std::size_t ldc, bool accumulate,
+              void* scratch);
+
+}  // namespace edgert

@@ -1,0 +1,206 @@
+// BatchNormalization in inference mode (opsets 7-15, spatial and per-activation, input
+// ranks 1-5, mixed parameter types), with per-channel scale and shift computed once at
+// load when the parameters are constants; LRN; InstanceNormalization.
+#include <cmath>
+
+#include "../exec/thread_pool.h"
+#include "common.h"
+
+namespace edgert {
+namespace {
+
+class BatchNormOp : public Op {
+ public:
+  explicit BatchNormOp(const CreateContext& c) : node_(c.node), kernels_(c.kernels) {
+    const Node& n = c.node;
+    if (n.inputs.size() < 5) fail(ErrorCode::parse, n.label(), ": needs 5 inputs (X, scale, B, mean, var)");
+    eps_ = n.attr_float("epsilon", 1e-5f);
+    spatial_ = n.opset < 9 ? n.attr_int("spatial", 1) != 0 : true;
+    if (n.opset >= 14 && n.attr_int("training_mode", 0) != 0)
+      fail(ErrorCode::unsupported, n.label(), ": training mode (training_mode=1) is not supported");
+    for (std::size_t i = 1; i < n.outputs.size(); ++i)
+      if (n.outputs[i] != kNoValue)
+        fail(ErrorCode::unsupported, n.label(),
+             ": training mode (outputs beyond Y: running or saved statistics) is not supported");
+    const Tensor* p[4] = {c.constant(1), c.constant(2), c.constant(3), c.constant(4)};
+    if (p[0] && p[1] && p[2] && p[3]) {
+      check_params(p[0]->shape(), p[1]->shape(), p[2]->shape(), p[3]->shape());
+      compute(*p[0], *p[1], *p[2], *p[3], scale_, shift_);
+      constant_ = true;
+    }
+  }
+
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64)
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+    for (std::size_t i = 1; i < 5; ++i)
+      if (!dtype_is_float(ctx.in(i).dtype())) ctx.error(cat("parameter ", i, " must be floating point"));
+    const std::int64_t expect = channels(x.shape());
+    for (std::size_t i = 1; i < 5; ++i)
+      if (ctx.in(i).numel() != expect)
+        ctx.error(cat("parameter ", i, " has shape ", shape_str(ctx.in(i).shape()), " but the input ",
+                      shape_str(x.shape()), " needs ", expect, " values"));
+    if (!constant_) check_params(ctx.in(1).shape(), ctx.in(2).shape(), ctx.in(3).shape(), ctx.in(4).shape());
+    ctx.set_output(0, x.dtype(), x.shape());
+    if (!constant_) ctx.scratch_bytes = 2 * static_cast<std::size_t>(expect) * sizeof(double);
+  }
+
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const float* a = scale_.data();
+    const float* b = shift_.data();
+    const std::int64_t c = channels(x.shape());
+    if (!constant_) {
+      float* sa = static_cast<float*>(ctx.scratch);
+      float* sb = sa + c;
+      std::vector<float> va, vb;
+      compute(ctx.in(1), ctx.in(2), ctx.in(3), ctx.in(4), va, vb);
+      std::copy(va.begin(), va.end(), sa);
+      std::copy(vb.begin(), vb.end(), sb);
+      a = sa, b = sb;
+    }
+    const std::int64_t n = x.rank() <= 1 ? x.numel() : x.dim(0);
+    const std::int64_t plane = x.rank() <= 1 ? 1 : x.numel() / std::max<std::int64_t>(1, n * c);
+    if (x.dtype() == DataType::float64) {
+      const double* px = x.data<double>();
+      double* py = ctx.out(0).data<double>();
+      for (std::int64_t i = 0; i < n * c; ++i)
+        for (std::int64_t j = 0; j < plane; ++j)
+          py[i * plane + j] = px[i * plane + j] * a[i % c] + b[i % c];
+      return;
+    }
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    const auto affine = kernels_.affine_nchw_f32;
+    const std::size_t grain = static_cast<std::size_t>(std::max<std::int64_t>(1, (1 << 15) / std::max<std::int64_t>(plane, 1)));
+    ctx.pool->parallel_for(static_cast<std::size_t>(n * c), grain, [&](std::size_t lo, std::size_t hi) {
+      std::size_t i = lo;
+      while (i < hi) {
+        const std::size_t img = i / static_cast<std::size_t>(c), ch = i % static_cast<std::size_t>(c);
+        const std::size_t run = std::min(hi - i, static_cast<std::size_t>(c) - ch);
+        const std::size_t off = (img * static_cast<std::size_t>(c) + ch) * static_cast<std::size_t>(plane);
+        affine(1, run, static_cast<std::size_t>(plane), px + off, py + off, a + ch, b + ch);
+        i += run;
+      }
+    });
+  }
+
+ private:
+  // Number of scale/shift values for an input of this shape.
+  std::int64_t channels(const Shape& x) const {
+    if (x.size() <= 1) return 1;
+    if (spatial_ || x.size() == 2) return x[1];
+    return shape_numel(Shape(x.begin() + 1, x.end()));
+  }
+
+  void check_params(const Shape& s, const Shape& b, const Shape& m, const Shape& v) const {
+    if (s != b || s != m || s != v)
+      fail(ErrorCode::shape, node_.label(), ": scale, B, mean and var have different shapes ", shape_str(s), ", ",
+           shape_str(b), ", ", shape_str(m), ", ", shape_str(v));
+    if (spatial_ && s.size() != 1)
+      fail(ErrorCode::shape, node_.label(), ": parameters must be rank 1, got ", shape_str(s));
+  }
+
+  void compute(const Tensor& s, const Tensor& bias, const Tensor& mean, const Tensor& var, std::vector<float>& a,
+               std::vector<float>& b) const {
+    const std::vector<double> vs = tensor_to_doubles(s), vb = tensor_to_doubles(bias), vm = tensor_to_doubles(mean),
+                              vv = tensor_to_doubles(var);
+    a.resize(vs.size());
+    b.resize(vs.size());
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+      const double ai = vs[i] / std::sqrt(vv[i] + static_cast<double>(eps_));
+      a[i] = static_cast<float>(ai);
+      b[i] = static_cast<float>(vb[i] - vm[i] * ai);
+    }
+  }
+
+  const Node& node_;
+  const simd::KernelTable& kernels_;
+  float eps_;
+  bool spatial_ = true, constant_ = false;
+  std::vector<float> scale_, shift_;
+};
+
+class LrnOp : public Op {
+ public:
+  explicit LrnOp(const CreateContext& c) : node_(c.node) {
+    alpha_ = c.node.attr_float("alpha", 1e-4f);
+    beta_ = c.node.attr_float("beta", 0.75f);
+    bias_ = c.node.attr_float("bias", 1.0f);
+    size_ = c.node.attr_int("size", 0);
+    if (size_ <= 0) fail(ErrorCode::parse, c.node.label(), ": size must be positive");
+  }
+  void infer(InferContext& ctx) const override {
+    if (ctx.in(0).dtype() != DataType::float32) fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported");
+    if (ctx.in(0).rank() < 3) ctx.error("input must have rank 3 or more");
+    ctx.set_output(0, DataType::float32, ctx.in(0).shape());
+  }
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const std::int64_t n = x.dim(0), c = x.dim(1), plane = x.numel() / (n * c);
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    const std::int64_t lo = (size_ - 1) / 2, hi = size_ - 1 - lo;
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t ch = 0; ch < c; ++ch)
+        for (std::int64_t i = 0; i < plane; ++i) {
+          double sq = 0;
+          for (std::int64_t j = std::max<std::int64_t>(0, ch - lo); j <= std::min(c - 1, ch + hi); ++j) {
+            const double v = px[(b * c + j) * plane + i];
+            sq += v * v;
+          }
+          const std::int64_t o = (b * c + ch) * plane + i;
+          py[o] = static_cast<float>(px[o] / std::pow(bias_ + alpha_ / size_ * sq, beta_));
+        }
+  }
+
+ private:
+  const Node& node_;
+  float alpha_, beta_, bias_;
+  std::int64_t size_;
+};
+
+class InstanceNormOp : public Op {
+ public:
+  explicit InstanceNormOp(const CreateContext& c) : node_(c.node) { eps_ = c.node.attr_float("epsilon", 1e-5f); }
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (x.dtype() != DataType::float32) fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported");
+    if (x.rank() < 3) ctx.error("input must have rank 3 or more");
+    if (ctx.in(1).numel() != x.dim(1) || ctx.in(2).numel() != x.dim(1)) ctx.error("scale and B must have C values");
+    ctx.set_output(0, DataType::float32, x.shape());
+  }
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const std::int64_t n = x.dim(0), c = x.dim(1), plane = x.numel() / (n * c);
+    const float* px = x.data<float>();
+    const float* s = ctx.in(1).data<float>();
+    const float* bb = ctx.in(2).data<float>();
+    float* py = ctx.out(0).data<float>();
+    for (std::int64_t i = 0; i < n * c; ++i) {
+      double mean = 0, var = 0;
+      for (std::int64_t j = 0; j < plane; ++j) mean += px[i * plane + j];
+      mean /= static_cast<double>(plane);
+      for (std::int64_t j = 0; j < plane; ++j) var += (px[i * plane + j] - mean) * (px[i * plane + j] - mean);
+      var /= static_cast<double>(plane);
+      const double a = s[i % c] / std::sqrt(var + eps_);
+      for (std::int64_t j = 0; j < plane; ++j)
+        py[i * plane + j] = static_cast<float>((px[i * plane + j] - mean) * a + bb[i % c]);
+    }
+  }
+
+ private:
+  const Node& node_;
+  float eps_;
+};
+
+}  // namespace
+
+std::vector<OpEntry> norm_ops() {
+  return {{"BatchNormalization", make_op<BatchNormOp>},
+          {"LRN", make_op<LrnOp>},
+          {"InstanceNormalization", make_op<InstanceNormOp>}};
+}
+
+}  // namespace edgert

@@ -1,0 +1,114 @@
+// The operator interface. Each ONNX operator is an Op created once per node at load
+// (attributes parsed and checked, constant inputs prepared) and then asked, per plan,
+// for its output types and shapes (infer) and, per run, to compute (run).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgert/error.h"
+#include "edgert/graph.h"
+#include "edgert/simd/kernels.h"
+#include "edgert/tensor.h"
+
+namespace edgert {
+
+class ThreadPool;
+
+/// Thrown by InferContext::value when a shape depends on data only known at run time.
+struct NeedsValue {
+  std::size_t input;
+};
+
+struct CreateContext {
+  const Node& node;
+  const Graph& graph;
+  const simd::KernelTable& kernels;
+  /// Input i as a constant the caller cannot override, or nullptr.
+  const Tensor* constant(std::size_t i) const {
+    return node.has_input(i) ? graph.constant(node.inputs[i]) : nullptr;
+  }
+};
+
+struct InferContext {
+  const Node& node;
+  std::vector<const Tensor*> inputs;  ///< nullptr for omitted optionals; data may be absent
+  std::vector<Tensor> outputs;        ///< to fill: dtype and shape (no data)
+  std::size_t scratch_bytes = 0;      ///< to fill: working memory run() needs
+  std::size_t max_tensor_bytes = 0;
+  int threads = 1;  ///< workers run() will have
+
+  std::size_t num_inputs() const { return inputs.size(); }
+  bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  /// Input i's type and shape; an error if omitted.
+  const Tensor& in(std::size_t i) const;
+  /// Input i with its data; throws NeedsValue when the data is not known before the run.
+  const Tensor& value(std::size_t i) const;
+  /// Declares output i.
+  void set_output(std::size_t i, DataType dtype, Shape shape);
+  [[noreturn]] void error(const std::string& what) const;
+};
+
+struct RunContext {
+  const Node& node;
+  const Tensor* const* inputs;  ///< nullptr for omitted optionals
+  std::size_t num_inputs;
+  Tensor* const* outputs;  ///< nullptr for omitted optional outputs
+  std::size_t num_outputs;
+  void* scratch;
+  ThreadPool* pool;
+  const simd::KernelTable& kernels;
+
+  bool has(std::size_t i) const { return i < num_inputs && inputs[i] != nullptr; }
+  const Tensor& in(std::size_t i) const { return *inputs[i]; }
+  bool has_out(std::size_t i) const { return i < num_outputs && outputs[i] != nullptr; }
+  Tensor& out(std::size_t i) const { return *outputs[i]; }
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual void infer(InferContext& ctx) const = 0;
+  virtual void run(const RunContext& ctx) const = 0;
+  /// True when the outputs depend on the inputs' shapes only (Shape, Size).
+  virtual bool shape_only() const { return false; }
+};
+
+using OpFactory = std::unique_ptr<Op> (*)(const CreateContext&);
+
+/// Creates the operator for ctx.node, or throws Error(unsupported) naming its type,
+/// domain, opset and node.
+std::unique_ptr<Op> create_op(const CreateContext& ctx);
+
+/// Whether an operator type is implemented for the default domain.
+bool op_supported(const std::string& domain, const std::string& op_type);
+/// Implemented operator types, sorted.
+std::vector<std::string> supported_ops();
+
+struct OpEntry {
+  const char* type;
+  OpFactory factory;
+};
+
+// Each op family lists its operators; the registry gathers them.
+std::vector<OpEntry> elementwise_ops();
+std::vector<OpEntry> conv_ops();
+std::vector<OpEntry> pool_ops();
+std::vector<OpEntry> gemm_ops();
+std::vector<OpEntry> shape_ops();
+std::vector<OpEntry> norm_ops();
+std::vector<OpEntry> reduce_ops();
+std::vector<OpEntry> resize_ops();
+
+/// Normalises a possibly negative axis against `rank`; error naming the node otherwise.
+std::int64_t normalize_axis(const Node& node, std::int64_t axis, std::int64_t rank);
+
+/// A factory for an Op type constructible from (const CreateContext&).
+template <class T>
+std::unique_ptr<Op> make_op(const CreateContext& ctx) {
+  return std::make_unique<T>(ctx);
+}
+
+}  // namespace edgert

@@ -1,0 +1,227 @@
+// MaxPool (with optional Indices), AveragePool (count_include_pad, ceil_mode),
+// GlobalAveragePool, GlobalMaxPool, LpPool and GlobalLpPool; 1-D to 3-D.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "../exec/thread_pool.h"
+#include "common.h"
+
+namespace edgert {
+namespace {
+
+enum class P { max, avg, lp };
+
+class PoolOp : public Op {
+ public:
+  explicit PoolOp(const CreateContext& c) : node_(c.node) {
+    const Node& n = c.node;
+    kind_ = n.op_type == "MaxPool" ? P::max : n.op_type == "AveragePool" ? P::avg : P::lp;
+    auto_pad_ = n.attr_string("auto_pad", "NOTSET");
+    kernel_ = n.attr_ints("kernel_shape");
+    if (kernel_.empty()) fail(ErrorCode::parse, n.label(), ": kernel_shape is required");
+    strides_ = n.attr_ints("strides");
+    dilations_ = n.attr_ints("dilations");
+    pads_ = n.attr_ints("pads");
+    ceil_ = n.attr_int("ceil_mode", 0) != 0;
+    include_pad_ = n.attr_int("count_include_pad", 0) != 0;
+    storage_order_ = n.attr_int("storage_order", 0);
+    p_ = n.attr_int("p", 2);
+    const std::size_t sp = kernel_.size();
+    if (strides_.empty()) strides_.assign(sp, 1);
+    if (dilations_.empty()) dilations_.assign(sp, 1);
+    if (pads_.empty()) pads_.assign(2 * sp, 0);
+    if (strides_.size() != sp || dilations_.size() != sp || pads_.size() != 2 * sp || sp > 3)
+      fail(ErrorCode::parse, n.label(), ": strides, dilations or pads do not match kernel_shape");
+    for (std::size_t i = 0; i < sp; ++i)
+      if (kernel_[i] <= 0 || strides_[i] <= 0 || dilations_[i] <= 0)
+        fail(ErrorCode::parse, n.label(), ": kernel_shape, strides and dilations must be positive");
+  }
+
+  struct Geo {
+    std::int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
+                 d[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0};
+  };
+
+  Geo geometry(const Shape& x) const {
+    const std::size_t sp = kernel_.size();
+    if (x.size() != sp + 2)
+      fail(ErrorCode::shape, node_.label(), ": input ", shape_str(x), " does not have ", sp, " spatial dims");
+    Geo g;
+    const std::size_t off = 3 - sp;
+    for (std::size_t i = 0; i < sp; ++i) {
+      const std::int64_t in = x[2 + i], ext = (kernel_[i] - 1) * dilations_[i] + 1, s = strides_[i];
+      std::int64_t out, pb, pe;
+      if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
+        out = (in + s - 1) / s;
+        const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * s + ext - in);
+        pb = auto_pad_ == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pe = total - pb;
+      } else {
+        pb = auto_pad_ == "VALID" ? 0 : pads_[i];
+        pe = auto_pad_ == "VALID" ? 0 : pads_[sp + i];
+        const std::int64_t span = in + pb + pe - ext;
+        if (span < 0) fail(ErrorCode::shape, node_.label(), ": kernel is larger than the padded input");
+        out = ceil_ ? (span + s - 1) / s + 1 : span / s + 1;
+        // A window must start inside the input or the left padding.
+        if (ceil_ && (out - 1) * s >= in + pb) --out;
+      }
+      g.in[off + i] = in, g.out[off + i] = out, g.k[off + i] = kernel_[i], g.s[off + i] = s;
+      g.d[off + i] = dilations_[i], g.pb[off + i] = pb, g.pe[off + i] = pe;
+    }
+    return g;
+  }
+
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (!dtype_is_float(x.dtype()) || x.dtype() == DataType::float16 || x.dtype() == DataType::bfloat16)
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+    const Geo g = geometry(x.shape());
+    Shape out = {x.dim(0), x.dim(1)};
+    for (std::size_t i = 0; i < kernel_.size(); ++i) out.push_back(g.out[3 - kernel_.size() + i]);
+    ctx.set_output(0, x.dtype(), out);
+    if (node_.has_output(1)) {
+      if (kind_ != P::max) ctx.error("only MaxPool has a second output");
+      ctx.set_output(1, DataType::int64, out);
+    }
+  }
+
+  void run(const RunContext& ctx) const override {
+    dispatch_float(ctx.in(0).dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      run_typed<T>(ctx);
+    });
+  }
+
+ private:
+  template <class T>
+  void run_typed(const RunContext& ctx) const {
+    const Tensor& x = ctx.in(0);
+    const Geo g = geometry(x.shape());
+    const std::int64_t planes = x.dim(0) * x.dim(1);
+    const std::int64_t isz = g.in[0] * g.in[1] * g.in[2], osz = g.out[0] * g.out[1] * g.out[2];
+    const T* px = x.data<T>();
+    T* py = ctx.out(0).data<T>();
+    std::int64_t* pi = ctx.has_out(1) ? ctx.out(1).data<std::int64_t>() : nullptr;
+    ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
+      for (std::size_t pl = b; pl < e; ++pl) {
+        const T* xc = px + static_cast<std::int64_t>(pl) * isz;
+        T* yc = py + static_cast<std::int64_t>(pl) * osz;
+        for (std::int64_t z = 0; z < g.out[0]; ++z)
+          for (std::int64_t y = 0; y < g.out[1]; ++y)
+            for (std::int64_t xo = 0; xo < g.out[2]; ++xo) {
+              double acc = kind_ == P::max ? -std::numeric_limits<double>::infinity() : 0.0;
+              std::int64_t count = 0, arg = -1;
+              for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+                const std::int64_t iz = z * g.s[0] - g.pb[0] + kd * g.d[0];
+                for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+                  const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
+                  for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                    const std::int64_t ix = xo * g.s[2] - g.pb[2] + kw * g.d[2];
+                    const bool inside = iz >= 0 && iz < g.in[0] && iy >= 0 && iy < g.in[1] && ix >= 0 && ix < g.in[2];
+                    if (!inside) {
+                      // count_include_pad counts the explicit padding, not the ceil_mode overhang.
+                      if (include_pad_ && iz < g.in[0] + g.pe[0] && iy < g.in[1] + g.pe[1] && ix < g.in[2] + g.pe[2])
+                        ++count;
+                      continue;
+                    }
+                    const std::int64_t idx = (iz * g.in[1] + iy) * g.in[2] + ix;
+                    const double v = static_cast<double>(xc[idx]);
+                    ++count;
+                    if (kind_ == P::max) {
+                      if (v > acc || arg < 0) acc = v, arg = idx;
+                    } else if (kind_ == P::avg) {
+                      acc += v;
+                    } else {
+                      acc += std::pow(std::abs(v), static_cast<double>(p_));
+                    }
+                  }
+                }
+              }
+              const std::int64_t o = (z * g.out[1] + y) * g.out[2] + xo;
+              if (kind_ == P::max) {
+                yc[o] = static_cast<T>(acc);
+                if (pi) {
+                  std::int64_t flat = static_cast<std::int64_t>(pl) * isz + std::max<std::int64_t>(arg, 0);
+                  if (storage_order_ == 1 && arg >= 0) {
+                    const std::int64_t ax = arg % g.in[2], ay = (arg / g.in[2]) % g.in[1];
+                    flat = static_cast<std::int64_t>(pl) * isz + ax * g.in[1] + ay;
+                  }
+                  pi[static_cast<std::int64_t>(pl) * osz + o] = flat;
+                }
+              } else if (kind_ == P::avg) {
+                yc[o] = static_cast<T>(count ? acc / static_cast<double>(count) : 0.0);
+              } else {
+                yc[o] = static_cast<T>(std::pow(acc, 1.0 / static_cast<double>(p_)));
+              }
+            }
+      }
+    });
+  }
+
+  const Node& node_;
+  P kind_;
+  std::string auto_pad_;
+  std::vector<std::int64_t> kernel_, strides_, dilations_, pads_;
+  bool ceil_ = false, include_pad_ = false;
+  std::int64_t storage_order_ = 0, p_ = 2;
+};
+
+class GlobalPoolOp : public Op {
+ public:
+  explicit GlobalPoolOp(const CreateContext& c) : node_(c.node) {
+    kind_ = c.node.op_type == "GlobalMaxPool" ? P::max : c.node.op_type == "GlobalAveragePool" ? P::avg : P::lp;
+    p_ = c.node.attr_int("p", 2);
+  }
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (x.rank() < 2) ctx.error(cat("input must have rank 2 or more, got ", shape_str(x.shape())));
+    if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64)
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+    Shape out = x.shape();
+    for (std::size_t i = 2; i < out.size(); ++i) out[i] = 1;
+    ctx.set_output(0, x.dtype(), out);
+  }
+  void run(const RunContext& ctx) const override {
+    dispatch_float(ctx.in(0).dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const Tensor& x = ctx.in(0);
+      const std::int64_t planes = x.dim(0) * x.dim(1), sz = x.numel() / std::max<std::int64_t>(planes, 1);
+      const T* px = x.data<T>();
+      T* py = ctx.out(0).data<T>();
+      ctx.pool->parallel_for(static_cast<std::size_t>(planes), 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t pl = b; pl < e; ++pl) {
+          const T* s = px + static_cast<std::int64_t>(pl) * sz;
+          if (kind_ == P::max) {
+            T m = sz ? s[0] : T(0);
+            for (std::int64_t i = 1; i < sz; ++i) m = s[i] > m || s[i] != s[i] ? s[i] : m;
+            py[pl] = m;
+          } else if (kind_ == P::avg) {
+            T acc = 0;
+            for (std::int64_t i = 0; i < sz; ++i) acc += s[i];
+            py[pl] = sz ? acc / static_cast<T>(sz) : T(0);
+          } else {
+            double acc = 0;
+            for (std::int64_t i = 0; i < sz; ++i) acc += std::pow(std::abs(static_cast<double>(s[i])), double(p_));
+            py[pl] = static_cast<T>(std::pow(acc, 1.0 / double(p_)));
+          }
+        }
+      });
+    });
+  }
+
+ private:
+  const Node& node_;
+  P kind_;
+  std::int64_t p_;
+};
+
+}  // namespace
+
+std::vector<OpEntry> pool_ops() {
+  return {{"MaxPool", make_op<PoolOp>},           {"AveragePool", make_op<PoolOp>},
+          {"LpPool", make_op<PoolOp>},            {"GlobalAveragePool", make_op<GlobalPoolOp>},
+          {"GlobalMaxPool", make_op<GlobalPoolOp>}, {"GlobalLpPool", make_op<GlobalPoolOp>}};
+}
+
+}  // namespace edgert

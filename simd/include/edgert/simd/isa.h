@@ -1,0 +1,29 @@
+// Instruction-set tiers and their detection.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace edgert::simd {
+
+/// Kernel tiers, ordered from the most portable to the widest.
+enum class Isa { scalar = 0, sse2 = 1, avx2 = 2, avx512 = 3, neon = 4 };
+
+/// Lower-case name of a tier ("scalar", "sse2", "avx2", "avx512", "neon").
+const char* isa_name(Isa isa);
+
+/// Parses a tier name as printed by isa_name; nullopt for anything else.
+std::optional<Isa> parse_isa(std::string_view name);
+
+/// The widest tier this CPU and operating system support (CPUID and the OS's saved
+/// register state on x86-64; NEON is the aarch64 baseline), ignoring EDGERT_MAX_ISA.
+Isa detect_isa();
+
+/// Whether the CPU and OS can run kernels of `isa` (the ones compiled in or not).
+bool isa_supported(Isa isa);
+
+/// The tier kernels are chosen at by default: detect_isa(), capped by the environment
+/// variable EDGERT_MAX_ISA (scalar|sse2|avx2|avx512|neon) when it is set and valid.
+Isa default_isa();
+
+}  // namespace edgert::simd
