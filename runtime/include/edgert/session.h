@@ -87,6 +87,9 @@ class Session {
   void set_input(const std::string& name, const Tensor& t);
   void set_input(std::size_t index, const Tensor& t);
 
+  /// Input `index` as set (or its default); an error if neither exists.
+  const Tensor& input(std::size_t index) const;
+
   /// Runs the graph on the inputs set. Every input without a default must have been set.
   void run();
 
@@ -106,6 +109,11 @@ class Session {
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Whether edgert implements operator `op_type` of `domain` ("" or "ai.onnx" for ONNX's).
+bool op_supported(const std::string& domain, const std::string& op_type);
+/// Every implemented ONNX operator type, sorted.
+std::vector<std::string> supported_ops();
 
 /// edgert's version string, e.g. "0.1.0".
 const char* version();

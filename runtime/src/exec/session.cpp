@@ -91,9 +91,12 @@ struct Session::Impl {
     return in;
   }
 
-  InferContext infer(std::size_t node_index) {
+  // `all_fixed`: every input's data is final (static evaluation, or the dynamic tail
+  // at run time); otherwise only static values count as known.
+  InferContext infer(std::size_t node_index, bool all_fixed) {
     const Node& n = g().nodes[node_index];
-    InferContext ctx{n, gather_inputs(n), {}, 0, model.options().max_tensor_bytes, pool->size()};
+    InferContext ctx{n, gather_inputs(n), {}, 0, model.options().max_tensor_bytes, pool->size(), {}};
+    for (ValueId v : n.inputs) ctx.fixed.push_back(all_fixed || (v != kNoValue && is_static[v]));
     for (std::size_t i = 0; i < ctx.inputs.size(); ++i)
       if (ctx.inputs[i] && ctx.inputs[i]->dtype() == DataType::undefined)
         fail(ErrorCode::internal, n.label(), ": input ", i, " has no type");
@@ -109,7 +112,7 @@ struct Session::Impl {
   // Runs one node with freshly allocated outputs (static evaluation and dynamic mode).
   void eval_now(std::size_t node_index) {
     const Node& n = g().nodes[node_index];
-    InferContext ctx = infer(node_index);
+    InferContext ctx = infer(node_index, true);
     std::vector<Tensor*> outs(n.outputs.size(), nullptr);
     for (std::size_t i = 0; i < n.outputs.size(); ++i) {
       if (n.outputs[i] == kNoValue) continue;
@@ -160,7 +163,7 @@ struct Session::Impl {
       }
       std::optional<InferContext> inferred;
       try {
-        inferred.emplace(infer(k));
+        inferred.emplace(infer(k, false));
       } catch (const NeedsValue&) {
         dynamic_from = pos;
         break;
@@ -292,6 +295,12 @@ void Session::set_input(std::size_t index, const Tensor& t) {
 }
 
 void Session::run() { impl_->run(); }
+
+const Tensor& Session::input(std::size_t index) const {
+  if (index >= impl_->inputs.size())
+    fail(ErrorCode::invalid_argument, "input index ", index, " is out of range (", impl_->inputs.size(), " inputs)");
+  return impl_->input_tensor(index);
+}
 
 const Tensor& Session::output(std::size_t index) const {
   const Graph& g = model_->graph();

@@ -39,6 +39,9 @@ struct InferContext {
   std::size_t scratch_bytes = 0;      ///< to fill: working memory run() needs
   std::size_t max_tensor_bytes = 0;
   int threads = 1;  ///< workers run() will have
+  /// Per input: is its data fixed for every run with these input shapes (constants and
+  /// values computed from them)? Data of other inputs may change between runs.
+  std::vector<char> fixed;
 
   std::size_t num_inputs() const { return inputs.size(); }
   bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
@@ -82,10 +85,6 @@ using OpFactory = std::unique_ptr<Op> (*)(const CreateContext&);
 /// domain, opset and node.
 std::unique_ptr<Op> create_op(const CreateContext& ctx);
 
-/// Whether an operator type is implemented for the default domain.
-bool op_supported(const std::string& domain, const std::string& op_type);
-/// Implemented operator types, sorted.
-std::vector<std::string> supported_ops();
 
 struct OpEntry {
   const char* type;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "edgert/session.h"
 #include "op.h"
 
 namespace edgert {
@@ -27,7 +28,7 @@ const Tensor& InferContext::in(std::size_t i) const {
 
 const Tensor& InferContext::value(std::size_t i) const {
   const Tensor& t = in(i);
-  if (!t.has_data()) throw NeedsValue{i};
+  if (!t.has_data() || (i < fixed.size() && !fixed[i])) throw NeedsValue{i};
   return t;
 }
 

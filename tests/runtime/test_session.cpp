@@ -1,0 +1,170 @@
+// Sessions: planning, dynamic shapes, data-dependent shapes, threads, and bad input.
+#include "exec/memory_plan.h"
+#include "test_util.h"
+
+namespace edgert::test {
+namespace {
+
+TEST(MemoryPlan, LiveBuffersNeverOverlapAndDeadOnesAreReused) {
+  std::vector<PlannedBuffer> b = {{1000, 0, 1, 0}, {500, 1, 2, 0}, {1000, 2, 3, 0}, {64, 0, 3, 0}, {700, 3, 4, 0}};
+  const std::size_t arena = plan_memory(b);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    EXPECT_EQ(b[i].offset % 64, 0u);
+    EXPECT_LE(b[i].offset + b[i].size, arena);
+    for (std::size_t j = i + 1; j < b.size(); ++j) {
+      const bool live_together = b[i].first <= b[j].last && b[j].first <= b[i].last;
+      const bool overlap = b[i].offset < b[j].offset + b[j].size && b[j].offset < b[i].offset + b[i].size;
+      EXPECT_FALSE(live_together && overlap) << i << " and " << j;
+    }
+  }
+  std::size_t sum = 0;
+  for (const auto& x : b) sum += (x.size + 63) / 64 * 64;
+  EXPECT_LT(arena, sum);
+}
+
+Graph chain(int n) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<Dim>{{-1, "N"}, {8, ""}});
+  std::string prev = "x";
+  for (int i = 0; i < n; ++i) {
+    const std::string out = cat("t", i);
+    g.add_node(i % 2 ? "Relu" : "Neg", {prev}, {out});
+    prev = out;
+  }
+  g.add_output(prev);
+  return g;
+}
+
+TEST(Session, ArenaIsSmallerThanAllIntermediatesAndReplansOnNewShapes) {
+  auto m = Model::compile(chain(10));
+  Session s(m);
+  s.set_input("x", random({4, 8}, 1));
+  s.run();
+  EXPECT_EQ(s.output(0).shape(), (Shape{4, 8}));
+  // Ten intermediates of 128 bytes each; a chain needs two live at a time.
+  EXPECT_LE(s.arena_bytes(), 3u * 128);
+  const Tensor big = random({33, 8}, 2);
+  s.set_input("x", big);
+  s.run();
+  ASSERT_EQ(s.output(0).shape(), (Shape{33, 8}));
+  for (std::int64_t i = 0; i < big.numel(); ++i) {
+    float v = big.data<float>()[i];
+    for (int k = 0; k < 10; ++k) v = k % 2 ? std::max(0.0f, v) : -v;
+    EXPECT_EQ(s.output(0).data<float>()[i], v);
+  }
+}
+
+TEST(Session, DataDependentShapesFallBackToPerRunPlanning) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 6});
+  g.add_input("shape", DataType::int64, std::vector<std::int64_t>{2});
+  g.add_node("Relu", {"x"}, {"r"});
+  g.add_node("Reshape", {"r", "shape"}, {"y"});
+  g.add_node("Neg", {"y"}, {"z"});
+  g.add_output("z");
+  Session s(Model::compile(g));
+  s.set_input("x", random({2, 6}, 3));
+  s.set_input("shape", make_i64({2}, {3, 4}));
+  s.run();
+  EXPECT_EQ(s.output(0).shape(), (Shape{3, 4}));
+  s.set_input("shape", make_i64({2}, {12, -1}));
+  s.run();
+  EXPECT_EQ(s.output(0).shape(), (Shape{12, 1}));
+}
+
+TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 16, 20, 20});
+  g.add_constant("w", random({32, 16, 3, 3}, 4));
+  g.add_constant("w2", random({32, 1, 3, 3}, 5));
+  g.add_node("Conv", {"x", "w"}, {"c"}, {{"pads", Attribute::of(std::vector<std::int64_t>{1, 1, 1, 1})}});
+  g.add_node("Relu", {"c"}, {"r"});
+  g.add_node("Conv", {"r", "w2"}, {"d"}, {{"group", Attribute::of(32)}});
+  g.add_node("MaxPool", {"d"}, {"y"}, {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})}});
+  g.add_output("y");
+  const Tensor x = random({2, 16, 20, 20}, 6);
+  std::vector<float> first;
+  for (int threads : {1, 2, 3}) {
+    ModelOptions o;
+    o.num_threads = threads;
+    Session s(Model::compile(g, o));
+    s.set_input("x", x);
+    s.run();
+    if (first.empty()) first = values(s.output(0));
+    else EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
+  }
+  for (simd::Isa isa : {simd::Isa::scalar, simd::Isa::sse2, simd::Isa::avx2, simd::Isa::avx512}) {
+    ModelOptions o;
+    o.max_isa = isa;
+    Session s(Model::compile(g, o));
+    s.set_input("x", x);
+    s.run();
+    const auto got = values(s.output(0));
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(first[i], got[i], 1e-4 * (1 + std::abs(first[i])));
+  }
+}
+
+
+TEST(Session, BadInputsAreClearErrors) {
+  auto m = Model::compile(chain(2));
+  Session s(m);
+  expect_error(ErrorCode::invalid_argument, "'x' was not set", [&] { s.run(); });
+  expect_error(ErrorCode::invalid_argument, "no input named 'y'", [&] { s.set_input("y", random({1, 8}, 1)); });
+  expect_error(ErrorCode::shape, "expected shape [N,8]", [&] { s.set_input("x", random({1, 7}, 1)); });
+  expect_error(ErrorCode::shape, "expected float32", [&] { s.set_input("x", make_i64({1, 8}, {})); });
+}
+
+TEST(Graph, ValidationNamesTheProblem) {
+  Graph cyc;
+  cyc.add_input("x", DataType::float32, std::vector<std::int64_t>{1});
+  cyc.add_node("Add", {"x", "b"}, {"a"}, {}, "first");
+  cyc.add_node("Neg", {"a"}, {"b"}, {}, "second");
+  cyc.add_output("b");
+  expect_error(ErrorCode::parse, "cycle", [&] { Model::compile(cyc); });
+
+  Graph dangling;
+  dangling.add_input("x", DataType::float32, std::vector<std::int64_t>{1});
+  dangling.add_node("Add", {"x", "ghost"}, {"y"}, {}, "adder");
+  dangling.add_output("y");
+  expect_error(ErrorCode::parse, "'ghost' is not produced", [&] { Model::compile(dangling); });
+
+  Graph twice;
+  twice.add_input("x", DataType::float32, std::vector<std::int64_t>{1});
+  twice.add_node("Neg", {"x"}, {"y"});
+  twice.add_node("Relu", {"x"}, {"y"});
+  twice.add_output("y");
+  expect_error(ErrorCode::parse, "produced twice", [&] { Model::compile(twice); });
+}
+
+TEST(Session, TensorsBeyondTheLimitAreRefusedBeforeAllocation) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1});
+  g.add_constant("s", make_i64({3}, {100000, 100000, 100000}));
+  g.add_node("Expand", {"x", "s"}, {"y"});
+  g.add_output("y");
+  ModelOptions o;
+  o.max_tensor_bytes = 1 << 20;
+  Session s(Model::compile(g, o));
+  s.set_input("x", make({1}, {1}));
+  expect_error(ErrorCode::out_of_memory, "exceeds the tensor size limit", [&] { s.run(); });
+}
+
+TEST(Session, OverridableInitializerUsesDefaultUntilFed) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{2});
+  const ValueId b = g.add_constant("b", make({2}, {10, 20}));
+  g.inputs.push_back(b);
+  g.overridable.push_back(b);
+  g.add_node("Add", {"x", "b"}, {"y"});
+  g.add_output("y");
+  Session s(Model::compile(g));
+  s.set_input("x", make({2}, {1, 2}));
+  s.run();
+  expect_near({11, 22}, s.output(0), 0);
+  s.set_input("b", make({2}, {100, 200}));
+  s.run();
+  expect_near({101, 202}, s.output(0), 0);
+}
+
+}  // namespace
+}  // namespace edgert::test

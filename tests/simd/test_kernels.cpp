@@ -1,0 +1,142 @@
+// Every kernel of every compiled and supported ISA tier against its scalar reference.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "edgert/simd/kernels.h"
+
+namespace {
+
+using edgert::simd::Isa;
+using edgert::simd::KernelTable;
+
+// A float buffer whose last element ends right at an inaccessible page: reading past the
+// end faults.
+class GuardBuffer {
+ public:
+  explicit GuardBuffer(std::size_t n) : n_(n) {
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t bytes = (n * sizeof(float) + page - 1) / page * page;
+    total_ = bytes + page;
+    base_ = static_cast<char*>(mmap(nullptr, total_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    mprotect(base_ + bytes, page, PROT_NONE);
+    data_ = reinterpret_cast<float*>(base_ + bytes - n * sizeof(float));
+  }
+  ~GuardBuffer() { munmap(base_, total_); }
+  float* data() { return data_; }
+  std::size_t size() const { return n_; }
+
+ private:
+  std::size_t n_, total_;
+  char* base_;
+  float* data_;
+};
+
+const Isa kAll[] = {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512, Isa::neon};
+
+class Kernels : public ::testing::TestWithParam<Isa> {
+ protected:
+  const KernelTable* table() {
+    const KernelTable* t = edgert::simd::kernels_for(GetParam());
+    if (!t) return nullptr;
+    return t;
+  }
+};
+
+#define REQUIRE_TABLE(t)                                                                     \
+  const KernelTable* t = table();                                                            \
+  if (!t) GTEST_SKIP() << edgert::simd::isa_name(GetParam()) << " not compiled or supported"
+
+void expect_close(float want, float got, const char* what, std::size_t i) {
+  if (std::isnan(want)) {
+    EXPECT_TRUE(std::isnan(got)) << what << " element " << i;
+    return;
+  }
+  if (std::isinf(want)) {
+    EXPECT_EQ(want, got) << what << " element " << i;
+    return;
+  }
+  EXPECT_NEAR(want, got, 1e-6f * std::abs(want) + 1e-6f) << what << " element " << i;
+}
+
+TEST_P(Kernels, AffineNchwMatchesReferenceOnEveryTail) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-3, 3);
+  for (std::size_t plane : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 1000}) {
+    for (std::size_t channels : {1, 3, 13, 64}) {
+      const std::size_t batch = 2, n = batch * channels * plane;
+      GuardBuffer x(n), y(n);
+      std::vector<float> scale(channels), shift(channels), want(n);
+      for (auto& v : scale) v = u(rng);
+      for (auto& v : shift) v = u(rng);
+      for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng);
+      edgert::simd::reference::affine_nchw_f32(batch, channels, plane, x.data(), want.data(), scale.data(), shift.data());
+      t->affine_nchw_f32(batch, channels, plane, x.data(), y.data(), scale.data(), shift.data());
+      for (std::size_t i = 0; i < n; ++i) expect_close(want[i], y.data()[i], "out-of-place", i);
+      t->affine_nchw_f32(batch, channels, plane, x.data(), x.data(), scale.data(), shift.data());
+      for (std::size_t i = 0; i < n; ++i) expect_close(want[i], x.data()[i], "in-place", i);
+    }
+  }
+}
+
+TEST_P(Kernels, AffinePropagatesNanAndInf) {
+  REQUIRE_TABLE(t);
+  std::vector<float> x = {NAN, INFINITY, -INFINITY, 1.0f, 2.0f, NAN, 0.0f, 5.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, INFINITY};
+  std::vector<float> y(x.size()), want(x.size());
+  const float s = 2.0f, b = 1.0f;
+  edgert::simd::reference::affine_nchw_f32(1, 1, x.size(), x.data(), want.data(), &s, &b);
+  t->affine_nchw_f32(1, 1, x.size(), x.data(), y.data(), &s, &b);
+  for (std::size_t i = 0; i < x.size(); ++i) expect_close(want[i], y[i], "special", i);
+}
+
+TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const std::size_t mr = t->gemm_mr, nr = t->gemm_nr;
+  for (std::size_t k : {1, 2, 7, 64, 257}) {
+    for (std::size_t mv : {std::size_t{1}, mr - 1, mr}) {
+      for (std::size_t nv : {std::size_t{1}, nr - 1, nr}) {
+        if (mv == 0 || nv == 0) continue;
+        std::vector<float> a(mv * k), b(k * nv);
+        for (auto& v : a) v = u(rng);
+        for (auto& v : b) v = u(rng);
+        std::vector<float> apack(mr * k), bpack(nr * k);
+        edgert::simd::gemm_pack_a_f32(mr, mv, k, a.data(), static_cast<std::ptrdiff_t>(k), 1, apack.data());
+        edgert::simd::gemm_pack_b_f32(nr, k, nv, b.data(), static_cast<std::ptrdiff_t>(nv), 1, bpack.data());
+        const std::size_t ldc = nv + 3;
+        GuardBuffer c(mv * ldc);
+        for (std::size_t i = 0; i < mv * ldc; ++i) c.data()[i] = 0.5f;
+        t->gemm_ukernel_f32(k, apack.data(), bpack.data(), c.data(), ldc, mv, nv, 1);
+        for (std::size_t i = 0; i < mv; ++i)
+          for (std::size_t j = 0; j < ldc; ++j) {
+            double want = 0.5;
+            if (j < nv)
+              for (std::size_t p = 0; p < k; ++p) want += static_cast<double>(a[i * k + p]) * b[p * nv + j];
+            EXPECT_NEAR(want, c.data()[i * ldc + j], 1e-4 * (1 + std::sqrt(double(k))))
+                << "k " << k << " tile " << mv << "x" << nv << " at " << i << "," << j;
+          }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, Kernels, ::testing::ValuesIn(kAll),
+                         [](const ::testing::TestParamInfo<Isa>& p) { return std::string(edgert::simd::isa_name(p.param)); });
+
+TEST(Dispatch, CapsNeverExceedTheCpu) {
+  const Isa best = edgert::simd::detect_isa();
+  EXPECT_TRUE(edgert::simd::isa_supported(best));
+  EXPECT_EQ(edgert::simd::kernels_up_to(Isa::scalar).isa, Isa::scalar);
+  const KernelTable& t = edgert::simd::kernels_up_to(Isa::avx512);
+  EXPECT_TRUE(edgert::simd::isa_supported(t.isa));
+  EXPECT_EQ(edgert::simd::parse_isa("avx2"), Isa::avx2);
+  EXPECT_FALSE(edgert::simd::parse_isa("avx3").has_value());
+}
+
+}  // namespace
