@@ -1,6 +1,7 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node) on the inputs edgert saved and
 // compares every output with edgert's.
 //   node compare.mjs MODEL INPUT_DIR EDGERT_OUTPUT_DIR [THREADS]
+// With EDGERT_ORT_RUNS=N it also times N runs of ORT's session.run (after 3 warm-up runs).
 // Prints one line per output with the max absolute error and that error relative to the
 // largest |reference| value; exits 1 when any relative error exceeds EDGERT_RTOL (1e-4).
 import path from 'node:path';
@@ -43,5 +44,17 @@ for (const name of session.outputNames) {
   const pass = rel <= rtol;
   ok &&= pass;
   console.log(`${name}: [${ref.dims}] max abs ${maxAbs.toExponential(3)} (element ${worst}), relative ${rel.toExponential(3)} ${pass ? 'ok' : 'MISMATCH'}`);
+}
+const runs = Number(process.env.EDGERT_ORT_RUNS || '0');
+if (runs > 0) {
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await session.run(feeds);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(`ort latency: median ${ms[Math.floor(ms.length / 2)].toFixed(3)} ms, min ${ms[0].toFixed(3)} ms over ${runs} runs, ${threads} threads`);
 }
 process.exit(ok ? 0 : 1);

@@ -222,26 +222,35 @@ class ConvOp : public Op {
         const float* wc = pw + oc * g.k_size();
         float* yc = py + static_cast<std::int64_t>(plane) * g.out_size();
         const float bv = bias ? bias[oc] : 0.0f;
+        std::fill(yc, yc + g.out_size(), bv);
+        // Row by row: for each tap, the range of output columns whose input column is
+        // inside the image is computed once, so the inner loop has no branches.
         for (std::int64_t z = 0; z < g.out[0]; ++z)
-          for (std::int64_t y = 0; y < g.out[1]; ++y)
-            for (std::int64_t xo = 0; xo < g.out[2]; ++xo) {
-              float acc = bv;
-              for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
-                const std::int64_t iz = z * g.stride[0] - g.pad[0] + kd * g.dil[0];
-                if (iz < 0 || iz >= g.in[0]) continue;
-                for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
-                  const std::int64_t iy = y * g.stride[1] - g.pad[1] + kh * g.dil[1];
-                  if (iy < 0 || iy >= g.in[1]) continue;
-                  const float* row = xc + (iz * g.in[1] + iy) * g.in[2];
-                  const float* wr = wc + (kd * g.k[1] + kh) * g.k[2];
-                  for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
-                    const std::int64_t ix = xo * g.stride[2] - g.pad[2] + kw * g.dil[2];
-                    if (ix >= 0 && ix < g.in[2]) acc += row[ix] * wr[kw];
+          for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+            const std::int64_t iz = z * g.stride[0] - g.pad[0] + kd * g.dil[0];
+            if (iz < 0 || iz >= g.in[0]) continue;
+            for (std::int64_t y = 0; y < g.out[1]; ++y) {
+              float* orow = yc + (z * g.out[1] + y) * g.out[2];
+              for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+                const std::int64_t iy = y * g.stride[1] - g.pad[1] + kh * g.dil[1];
+                if (iy < 0 || iy >= g.in[1]) continue;
+                const float* irow = xc + (iz * g.in[1] + iy) * g.in[2];
+                const float* wr = wc + (kd * g.k[1] + kh) * g.k[2];
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const std::int64_t off = kw * g.dil[2] - g.pad[2], sw = g.stride[2];
+                  const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
+                  const std::int64_t x1 = g.in[2] - 1 - off < 0 ? 0 : std::min(g.out[2], (g.in[2] - 1 - off) / sw + 1);
+                  const float wv = wr[kw];
+                  if (sw == 1) {
+                    const float* src = irow + off;
+                    for (std::int64_t xo = x0; xo < x1; ++xo) orow[xo] += wv * src[xo];
+                  } else {
+                    for (std::int64_t xo = x0; xo < x1; ++xo) orow[xo] += wv * irow[xo * sw + off];
                   }
                 }
               }
-              yc[(z * g.out[1] + y) * g.out[2] + xo] = acc;
             }
+          }
       }
     });
   }

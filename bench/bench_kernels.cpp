@@ -1,0 +1,89 @@
+// Kernel throughput per ISA tier: the inference-BN kernel beside memcpy of the same bytes,
+// and the GEMM micro-kernel in GFLOP/s.
+//   build/bench/bench_kernels --benchmark_min_time=0.2
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <vector>
+
+#include "edgert/simd/kernels.h"
+
+namespace {
+
+using edgert::simd::Isa;
+
+float* aligned_floats(std::size_t n) {
+  return static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+}
+
+void bm_affine(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
+  if (!t) {
+    st.SkipWithError("ISA not available");
+    return;
+  }
+  const std::size_t c = static_cast<std::size_t>(st.range(0)), plane = static_cast<std::size_t>(st.range(1));
+  float* x = aligned_floats(c * plane);
+  float* y = aligned_floats(c * plane);
+  std::vector<float> s(c, 1.1f), b(c, 0.1f);
+  for (std::size_t i = 0; i < c * plane; ++i) x[i] = static_cast<float>(i % 97);
+  for (auto _ : st) {
+    t->affine_nchw_f32(1, c, plane, x, y, s.data(), b.data());
+    benchmark::DoNotOptimize(y);
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * c * plane * 8));
+  std::free(x);
+  std::free(y);
+}
+
+void bm_memcpy(benchmark::State& st) {
+  const std::size_t n = static_cast<std::size_t>(st.range(0) * st.range(1));
+  float* x = aligned_floats(n);
+  float* y = aligned_floats(n);
+  std::memset(x, 1, n * 4);
+  for (auto _ : st) {
+    std::memcpy(y, x, n * 4);
+    benchmark::DoNotOptimize(y);
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * n * 8));
+  std::free(x);
+  std::free(y);
+}
+
+void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
+  if (!t) {
+    st.SkipWithError("ISA not available");
+    return;
+  }
+  const std::size_t k = 256;
+  std::vector<float> a(t->gemm_mr * k, 0.5f), b(t->gemm_nr * k, 0.25f), c(t->gemm_mr * t->gemm_nr);
+  for (auto _ : st) {
+    t->gemm_ukernel_f32(k, a.data(), b.data(), c.data(), t->gemm_nr, t->gemm_mr, t->gemm_nr, 0);
+    benchmark::DoNotOptimize(c.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(st.iterations() * 2 * k * t->gemm_mr * t->gemm_nr),
+                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// Shapes: (channels, H*W) from L1-resident to far beyond L2.
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"C", "HW"});
+  for (auto [c, hw] : {std::pair{4, 1024}, {64, 56 * 56}, {256, 56 * 56}, {2048, 56 * 56}}) b->Args({c, hw});
+}
+
+BENCHMARK(bm_memcpy)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_affine, scalar, Isa::scalar)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_affine, sse2, Isa::sse2)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_affine, avx2, Isa::avx2)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_affine, avx512, Isa::avx512)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_affine, neon, Isa::neon)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_gemm_ukernel, scalar, Isa::scalar);
+BENCHMARK_CAPTURE(bm_gemm_ukernel, sse2, Isa::sse2);
+BENCHMARK_CAPTURE(bm_gemm_ukernel, avx2, Isa::avx2);
+BENCHMARK_CAPTURE(bm_gemm_ukernel, avx512, Isa::avx512);
+BENCHMARK_CAPTURE(bm_gemm_ukernel, neon, Isa::neon);
+
+}  // namespace
+
+BENCHMARK_MAIN();

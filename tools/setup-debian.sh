@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what edgert needs to build and test on Debian 12, from Debian's packages only.
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+packages=(build-essential cmake ninja-build pkg-config
+          libxsimd-dev libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
