@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::int64_t kMinIr = 3, kMaxIr = 10, kMinOpset = 7, kMaxOpset = 21;
+constexpr std::int64_t kMinIr = 3, kMaxIr = 10, kMinOpset = 1, kMaxOpset = 21;
 
 void quiet_protobuf() {
   static const bool once = [] {

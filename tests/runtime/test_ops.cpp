@@ -104,6 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 2, 7, 9}, 3, 1, {2, 4}, {1, 2}, {1, 1}, {0, 1, 2, 0}, true},
                       ConvCase{{1, 13, 15, 15}, 7, 1, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, false},
                       ConvCase{{2, 3, 17}, 4, 1, {3}, {2}, {1}, {1, 1}, true},
+                      ConvCase{{1, 4, 1}, 4, 1, {5}, {1}, {1}, {2, 2}, true},
+                      ConvCase{{1, 2, 1, 2}, 3, 1, {3, 5}, {1, 1}, {1, 1}, {1, 3, 1, 3}, false},
                       ConvCase{{1, 4, 20}, 4, 2, {5}, {1}, {3}, {0, 0}, false},
                       ConvCase{{1, 2, 5, 6, 7}, 3, 1, {3, 3, 3}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
                       ConvCase{{1, 70, 6, 6}, 130, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true}));
@@ -300,6 +302,35 @@ TEST(Pool, GlobalAverageAndMax) {
   }
   expect_near(avg, r[0], 1e-5);
   expect_near(mx, r[1], 0);
+}
+
+TEST(Pool, LpPoolAndGlobalLpPool) {
+  const Tensor x = random({1, 2, 4, 4}, 23);
+  Net net;
+  net.input("x", x)
+      .node("LpPool", {"x"}, {"l"},
+            {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})},
+             {"strides", Attribute::of(std::vector<std::int64_t>{2, 2})}, {"p", Attribute::of(2)}})
+      .node("GlobalLpPool", {"x"}, {"g"}, {{"p", Attribute::of(3)}});
+  const auto r = net.run({"l", "g"});
+  std::vector<double> l, g;
+  for (int c = 0; c < 2; ++c) {
+    double all = 0;
+    for (int i = 0; i < 16; ++i) all += std::pow(std::abs(x.data<float>()[c * 16 + i]), 3.0);
+    g.push_back(std::cbrt(all));
+    for (int by = 0; by < 2; ++by)
+      for (int bx = 0; bx < 2; ++bx) {
+        double acc = 0;
+        for (int u = 0; u < 2; ++u)
+          for (int v = 0; v < 2; ++v) {
+            const double e = x.data<float>()[c * 16 + (by * 2 + u) * 4 + bx * 2 + v];
+            acc += e * e;
+          }
+        l.push_back(std::sqrt(acc));
+      }
+  }
+  expect_near(l, r[0], 1e-5);
+  expect_near(g, r[1], 1e-5);
 }
 
 // ---------- Gemm and MatMul ----------
@@ -553,6 +584,9 @@ TEST(Elementwise, ActivationsMatchTheirFormulas) {
       {"Neg", {}, [](double v) { return -v; }},
       {"Erf", {}, [](double v) { return std::erf(v); }},
       {"Floor", {}, [](double v) { return std::floor(v); }},
+      {"Mish", {}, [](double v) { return v * std::tanh(std::log1p(std::exp(v))); }},
+      {"Softsign", {}, [](double v) { return v / (1 + std::abs(v)); }},
+      {"Celu", {{"alpha", Attribute::of(2.0f)}}, [](double v) { return std::max(0.0, v) + std::min(0.0, 2 * (std::exp(v / 2) - 1)); }},
   };
   for (const Act& a : acts) {
     Net net;
@@ -744,6 +778,16 @@ TEST(Shape, PadModesAndOpsetForms) {
       expect_near(c.want, y, 0);
     }
   }
+}
+
+TEST(Shape, ConstantNodeInABuiltGraph) {
+  Net net;
+  net.input("x", make({2}, {1, 2}))
+      .node("Constant", {}, {"c"}, {{"value", Attribute::of(make({2}, {10, 20}))}})
+      .node("Constant", {}, {"f"}, {{"value_float", Attribute::of(0.5f)}})
+      .node("Add", {"x", "c"}, {"s"})
+      .node("Mul", {"s", "f"}, {"y"});
+  expect_near({5.5, 11}, net.run1("y"), 0);
 }
 
 TEST(Shape, ExpandTileRangeConstantOfShapeCast) {

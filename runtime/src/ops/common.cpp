@@ -24,38 +24,42 @@ Shape broadcast_shapes(const Node& n, const std::vector<const Shape*>& shapes) {
   return out;
 }
 
-Broadcaster::Broadcaster(const Shape& out, const std::vector<const Shape*>& ins) {
+Broadcaster::Broadcaster(const Shape& out, std::initializer_list<const Shape*> ins) {
   total_ = shape_numel(out);
+  inputs_ = ins.size();
+  if (inputs_ > kMaxInputs) fail(ErrorCode::internal, "Broadcaster takes at most ", kMaxInputs, " inputs");
   const std::size_t r = out.size();
-  // Per input: does it span (1) or broadcast (0) each output dim.
-  std::vector<std::vector<char>> spans(ins.size(), std::vector<char>(r, 0));
-  for (std::size_t j = 0; j < ins.size(); ++j) {
-    const Shape& s = *ins[j];
+  // Per input and output dim: does the input span it (1) or broadcast over it (0)?
+  auto spans = [&](const Shape& s, std::size_t d) {
     const std::size_t off = r - s.size();
-    for (std::size_t d = 0; d < s.size(); ++d) spans[j][off + d] = s[d] != 1;
-  }
-  std::vector<std::int64_t> dims;
-  std::vector<std::vector<char>> flags(ins.size());
+    return d >= off && s[d - off] != 1;
+  };
+  char flags[kMaxInputs][kMaxRank] = {};
   for (std::size_t d = 0; d < r; ++d) {
     if (out[d] == 1) continue;
-    bool merge = !dims.empty();
-    for (std::size_t j = 0; merge && j < ins.size(); ++j)
-      if (flags[j].back() != spans[j][d]) merge = false;
-    if (merge) {
-      dims.back() *= out[d];
-    } else {
-      dims.push_back(out[d]);
-      for (std::size_t j = 0; j < ins.size(); ++j) flags[j].push_back(spans[j][d]);
+    bool merge = rank_ > 0;
+    std::size_t j = 0;
+    for (const Shape* s : ins) {
+      if (merge && flags[j][rank_ - 1] != spans(*s, d)) merge = false;
+      ++j;
     }
+    if (merge) {
+      dims_[rank_ - 1] *= out[d];
+      continue;
+    }
+    if (rank_ == kMaxRank)
+      fail(ErrorCode::unsupported, "broadcasting over more than ", kMaxRank, " distinct dimensions is not supported");
+    dims_[rank_] = out[d];
+    j = 0;
+    for (const Shape* s : ins) flags[j++][rank_] = spans(*s, d);
+    ++rank_;
   }
-  dims_ = dims;
-  strides_.assign(ins.size(), std::vector<std::int64_t>(dims.size(), 0));
-  for (std::size_t j = 0; j < ins.size(); ++j) {
+  for (std::size_t j = 0; j < inputs_; ++j) {
     std::int64_t stride = 1;
-    for (std::size_t d = dims.size(); d-- > 0;) {
+    for (std::size_t d = rank_; d-- > 0;) {
       if (flags[j][d]) {
         strides_[j][d] = stride;
-        stride *= dims[d];
+        stride *= dims_[d];
       }
     }
   }

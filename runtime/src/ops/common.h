@@ -59,46 +59,49 @@ void dispatch_bytes(DataType t, const Node& n, F&& f) {
 /// The numpy broadcast of `shapes`; error naming the node when they do not broadcast.
 Shape broadcast_shapes(const Node& n, const std::vector<const Shape*>& shapes);
 
-/// Strides walk for broadcasting several inputs to one output shape. Dims of size 1 are
+/// Most dims an operator walks with Broadcaster or strided copies (after merging).
+inline constexpr std::size_t kMaxRank = 8;
+
+/// Strides walk for broadcasting up to three inputs to one output shape. Dims of size 1 are
 /// dropped and neighbouring dims merged where every input agrees, so the inner loop is as
-/// long as possible.
+/// long as possible. Holds no heap memory: safe on the run path.
 class Broadcaster {
  public:
-  Broadcaster(const Shape& out, const std::vector<const Shape*>& ins);
+  Broadcaster(const Shape& out, std::initializer_list<const Shape*> ins);
   /// Calls f(out_offset, in_offsets, length, in_inner_strides) for every run of the
   /// innermost merged dimension. Strides are 0 (broadcast) or 1.
   template <class F>
   void for_each(F&& f) const;
-  std::size_t inputs() const { return strides_.size(); }
 
  private:
-  std::vector<std::int64_t> dims_;                   // merged output dims
-  std::vector<std::vector<std::int64_t>> strides_;   // per input, per merged dim
+  static constexpr std::size_t kMaxInputs = 3;
+  std::size_t rank_ = 0, inputs_ = 0;
+  std::int64_t dims_[kMaxRank] = {};
+  std::int64_t strides_[kMaxInputs][kMaxRank] = {};
   std::int64_t total_ = 0;
 };
 
 template <class F>
 void Broadcaster::for_each(F&& f) const {
-  const std::size_t k = strides_.size();
-  std::int64_t offs[8] = {0};
-  std::int64_t inner[8] = {0};
+  std::int64_t offs[kMaxInputs] = {0};
+  std::int64_t inner[kMaxInputs] = {0};
   if (total_ == 0) return;
-  if (dims_.empty()) {
+  if (rank_ == 0) {
     f(std::int64_t{0}, offs, std::int64_t{1}, inner);
     return;
   }
-  const std::size_t r = dims_.size();
+  const std::size_t r = rank_;
   const std::int64_t len = dims_[r - 1];
-  for (std::size_t j = 0; j < k; ++j) inner[j] = strides_[j][r - 1];
-  std::vector<std::int64_t> idx(r, 0);
+  for (std::size_t j = 0; j < inputs_; ++j) inner[j] = strides_[j][r - 1];
+  std::int64_t idx[kMaxRank] = {0};
   for (std::int64_t out = 0; out < total_; out += len) {
     f(out, offs, len, inner);
     for (std::size_t d = r - 1; d-- > 0;) {
       if (++idx[d] < dims_[d]) {
-        for (std::size_t j = 0; j < k; ++j) offs[j] += strides_[j][d];
+        for (std::size_t j = 0; j < inputs_; ++j) offs[j] += strides_[j][d];
         break;
       }
-      for (std::size_t j = 0; j < k; ++j) offs[j] -= strides_[j][d] * (dims_[d] - 1);
+      for (std::size_t j = 0; j < inputs_; ++j) offs[j] -= strides_[j][d] * (dims_[d] - 1);
       idx[d] = 0;
     }
   }

@@ -84,8 +84,8 @@ void im2col(const float* x, float* col, std::int64_t channels, const Geometry& g
               const float* row = xc + (iz * g.in[1] + iy) * g.in[2];
               const std::int64_t off = kw * g.dil[2] - g.pad[2];
               if (g.stride[2] == 1) {
-                std::int64_t lo = std::max<std::int64_t>(0, -off), hi = std::min(ow, g.in[2] - off);
-                if (hi < lo) hi = lo;
+                const std::int64_t lo = std::clamp<std::int64_t>(-off, 0, ow);
+                const std::int64_t hi = std::clamp<std::int64_t>(g.in[2] - off, lo, ow);
                 std::fill(dst, dst + lo, 0.0f);
                 std::copy(row + lo + off, row + hi + off, dst + lo);
                 std::fill(dst + hi, dst + ow, 0.0f);

@@ -230,18 +230,50 @@ class BinaryOp : public Op {
     for (const BinaryInfo& b : kBinary)
       if (c.node.op_type == b.name) kind_ = b.kind;
     fmod_ = c.node.attr_int("fmod", 0) != 0;
-    if (c.node.opset < 7 && c.node.attr_int("broadcast", 1) == 0) legacy_no_broadcast_ = true;
+    if (c.node.opset < 7 && kind_ == B::prelu) legacy_prelu_ = true;
+    if (c.node.opset < 7 && c.node.inputs.size() == 2 && kind_ != B::prelu) {
+      legacy_ = true;
+      legacy_broadcast_ = c.node.attr_int("broadcast", 0) != 0;
+      legacy_axis_ = c.node.has_attr("axis") ? c.node.attr_int("axis", 0) : -1;
+    }
     if (c.node.inputs.empty()) fail(ErrorCode::parse, c.node.label(), ": needs at least one input");
+  }
+
+  // Opsets 1-6: B broadcasts to A only with broadcast=1, aligned at `axis` when given
+  // (else at the trailing dims); without it the shapes must be equal.
+  Shape operand_shape(std::size_t i, const Shape& a, const Shape& b) const {
+    if (legacy_prelu_ && i == 1 && b.size() == 1 && a.size() > 2 && b[0] == a[1]) {
+      Shape out = {b[0]};  // PRelu-6 and older: a [C] slope is per channel
+      out.resize(a.size() - 1, 1);
+      return out;
+    }
+    if (!legacy_ || i == 0) return b;
+    if (!legacy_broadcast_) {
+      if (a != b) fail(ErrorCode::shape, node_.label(), ": shapes ", shape_str(a), " and ", shape_str(b),
+                       " differ and broadcast is not set");
+      return b;
+    }
+    if (b.size() > a.size()) fail(ErrorCode::shape, node_.label(), ": B has a higher rank than A");
+    if (legacy_axis_ < 0) return b;
+    const std::int64_t axis = legacy_axis_;
+    if (axis + static_cast<std::int64_t>(b.size()) > static_cast<std::int64_t>(a.size()))
+      fail(ErrorCode::shape, node_.label(), ": B of shape ", shape_str(b), " does not fit A ", shape_str(a), " at axis ", axis);
+    Shape out(static_cast<std::size_t>(axis), 1);
+    out.insert(out.end(), b.begin(), b.end());
+    out.resize(a.size(), 1);
+    return out;
   }
 
   void infer(InferContext& ctx) const override {
     std::vector<const Shape*> shapes;
+    std::vector<Shape> legacy(ctx.num_inputs());
     const DataType t = ctx.in(0).dtype();
     for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
       const Tensor& x = ctx.in(i);
       if (kind_ != B::pow && x.dtype() != t)
         ctx.error(cat("input ", i, " is ", dtype_name(x.dtype()), " but input 0 is ", dtype_name(t)));
-      shapes.push_back(&x.shape());
+      legacy[i] = operand_shape(i, ctx.in(0).shape(), x.shape());
+      shapes.push_back(&legacy[i]);
     }
     if (kind_ == B::prelu && ctx.num_inputs() == 2) {
       // Slope broadcasts unidirectionally to X.
@@ -294,15 +326,17 @@ class BinaryOp : public Op {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     R* py = y.data<R>();
-    if (a.shape() == y.shape() && b.shape() == y.shape()) {
+    Shape legacy_b;
+    if (legacy_ || legacy_prelu_) legacy_b = operand_shape(1, a.shape(), b.shape());
+    const Shape& bshape = (legacy_ || legacy_prelu_) ? legacy_b : b.shape();
+    if (a.shape() == y.shape() && bshape == y.shape()) {
       const std::int64_t n = y.numel();
       dispatch_kind<T, R>(k, [&](auto f) {
         for (std::int64_t i = 0; i < n; ++i) py[i] = f(pa[i], pb[i]);
       });
       return;
     }
-    if (&a == &y && a.shape() != y.shape()) fail(ErrorCode::internal, node_.label(), ": aliasing");
-    Broadcaster br(y.shape(), {&a.shape(), &b.shape()});
+    Broadcaster br(y.shape(), {&a.shape(), &bshape});
     std::vector<T> tmp;
     if (static_cast<const void*>(pa) == static_cast<const void*>(py) && !std::is_same_v<T, R>) {
       tmp.assign(pa, pa + a.numel());
@@ -369,7 +403,8 @@ class BinaryOp : public Op {
     const Tensor& b = ctx.in(1);
     Tensor& y = ctx.out(0);
     const std::vector<double> ex = tensor_to_doubles(b);
-    Broadcaster br(y.shape(), {&a.shape(), &b.shape()});
+    const Shape bshape = operand_shape(1, a.shape(), b.shape());
+    Broadcaster br(y.shape(), {&a.shape(), &bshape});
     dispatch_numeric(a.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pa = a.data<T>();
@@ -384,7 +419,8 @@ class BinaryOp : public Op {
   const Node& node_;
   B kind_ = B::add;
   bool fmod_ = false;
-  bool legacy_no_broadcast_ = false;
+  bool legacy_ = false, legacy_broadcast_ = false, legacy_prelu_ = false;
+  std::int64_t legacy_axis_ = -1;
 };
 
 class NotOp : public Op {

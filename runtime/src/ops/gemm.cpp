@@ -100,38 +100,44 @@ class MatMulOp : public Op {
     const std::int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
     Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
     const Shape batch = broadcast_shapes(node_, {&abatch, &bbatch});
-    // Enumerate batch entries with a broadcaster over batch dims (unit inner length).
-    Shape ab = abatch, bb = bbatch;
+    // Batch entry i reads A and B at these offsets (in matrices), broadcasting over batch dims.
     const std::int64_t count = shape_numel(batch);
-    std::vector<std::int64_t> aoff(static_cast<std::size_t>(count)), boff(static_cast<std::size_t>(count));
-    {
-      Shape full = batch;
-      full.push_back(1);
-      ab.push_back(1);
-      bb.push_back(1);
-      Broadcaster br(full, {&ab, &bb});
-      std::int64_t idx = 0;
-      br.for_each([&](std::int64_t, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
-        for (std::int64_t i = 0; i < len; ++i) {
-          aoff[idx] = offs[0] + i * st[0];
-          boff[idx] = offs[1] + i * st[1];
-          ++idx;
+    auto offsets = [&](std::int64_t i, std::int64_t& ao, std::int64_t& bo) {
+      ao = bo = 0;
+      std::int64_t astride = 1, bstride = 1;
+      const std::size_t r = batch.size();
+      for (std::size_t d = r; d-- > 0;) {
+        const std::int64_t idx = i % batch[d];
+        i /= batch[d];
+        const std::size_t da = d + abatch.size() - r, db = d + bbatch.size() - r;
+        if (d + abatch.size() >= r) {
+          if (abatch[da] != 1) ao += idx * astride;
+          astride *= abatch[da];
         }
-      });
-    }
+        if (d + bbatch.size() >= r) {
+          if (bbatch[db] != 1) bo += idx * bstride;
+          bstride *= bbatch[db];
+        }
+      }
+    };
     if (a.dtype() == DataType::float32) {
-      for (std::int64_t i = 0; i < count; ++i)
+      for (std::int64_t i = 0; i < count; ++i) {
+        std::int64_t ao, bo;
+        offsets(i, ao, bo);
         gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
-                 static_cast<std::size_t>(k), MatrixRef{a.data<float>() + aoff[i] * m * k, k, 1},
-                 MatrixRef{b.data<float>() + boff[i] * k * n, n, 1}, y.data<float>() + i * m * n,
+                 static_cast<std::size_t>(k), MatrixRef{a.data<float>() + ao * m * k, k, 1},
+                 MatrixRef{b.data<float>() + bo * k * n, n, 1}, y.data<float>() + i * m * n,
                  static_cast<std::size_t>(n), false, ctx.scratch);
+      }
       return;
     }
     dispatch_numeric(a.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       for (std::int64_t bi = 0; bi < count; ++bi) {
-        const T* pa = a.data<T>() + aoff[bi] * m * k;
-        const T* pb = b.data<T>() + boff[bi] * k * n;
+        std::int64_t ao, bo;
+        offsets(bi, ao, bo);
+        const T* pa = a.data<T>() + ao * m * k;
+        const T* pb = b.data<T>() + bo * k * n;
         T* py = y.data<T>() + bi * m * n;
         for (std::int64_t i = 0; i < m; ++i)
           for (std::int64_t j = 0; j < n; ++j) {

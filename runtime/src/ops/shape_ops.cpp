@@ -21,8 +21,9 @@ void strided_copy(T* out, const Shape& shape, const T* in, std::int64_t base, co
     return;
   }
   const std::size_t r = shape.size();
+  if (r > kMaxRank) fail(ErrorCode::unsupported, "tensors of rank ", r, " are not supported here (at most ", kMaxRank, ")");
   const std::int64_t len = shape[r - 1], st = strides[r - 1];
-  std::vector<std::int64_t> idx(r, 0);
+  std::int64_t idx[kMaxRank] = {0};
   std::int64_t off = base;
   for (std::int64_t o = 0; o < total; o += len) {
     const T* src = in + off;
@@ -197,8 +198,9 @@ class TransposeOp : public Op {
 class ConcatOp : public Op {
  public:
   explicit ConcatOp(const CreateContext& c) : node_(c.node) {
-    if (!c.node.has_attr("axis")) fail(ErrorCode::parse, c.node.label(), ": attribute 'axis' is required");
-    axis_ = c.node.attr_int("axis", 0);
+    if (!c.node.has_attr("axis") && c.node.opset >= 4)
+      fail(ErrorCode::parse, c.node.label(), ": attribute 'axis' is required");
+    axis_ = c.node.attr_int("axis", 1);
   }
   void infer(InferContext& ctx) const override {
     const Tensor& x0 = ctx.in(0);
@@ -466,8 +468,19 @@ class CastOp : public Op {
  public:
   explicit CastOp(const CreateContext& c) : node_(c.node) {
     if (c.node.op_type == "CastLike") return;
-    if (!c.node.has_attr("to")) fail(ErrorCode::parse, c.node.label(), ": attribute 'to' is required");
-    to_ = static_cast<DataType>(c.node.attr_int("to", 0));
+    const Attribute* to = c.node.attr("to");
+    if (!to) fail(ErrorCode::parse, c.node.label(), ": attribute 'to' is required");
+    if (to->kind == Attribute::Kind::string) {  // opsets 1-5 name the type
+      static const std::pair<const char*, DataType> names[] = {
+          {"FLOAT", DataType::float32}, {"UINT8", DataType::uint8},   {"INT8", DataType::int8},
+          {"UINT16", DataType::uint16}, {"INT16", DataType::int16},   {"INT32", DataType::int32},
+          {"INT64", DataType::int64},   {"BOOL", DataType::boolean},  {"FLOAT16", DataType::float16},
+          {"DOUBLE", DataType::float64}, {"UINT32", DataType::uint32}, {"UINT64", DataType::uint64}};
+      for (const auto& [n, t] : names)
+        if (to->s == n) to_ = t;
+    } else {
+      to_ = static_cast<DataType>(c.node.attr_int("to", 0));
+    }
     if (dtype_size(to_) == 0) fail(ErrorCode::unsupported, c.node.label(), ": cast to type ", static_cast<int>(to_), " is not supported");
   }
   void infer(InferContext& ctx) const override {
@@ -718,7 +731,9 @@ class PadOp : public Op {
 
 class TileOp : public Op {
  public:
-  explicit TileOp(const CreateContext& c) : node_(c.node) {}
+  explicit TileOp(const CreateContext& c) : node_(c.node) {
+    if (c.node.opset < 6) fail(ErrorCode::unsupported, c.node.label(), ": Tile before opset 6 (tiles, axis) is not supported");
+  }
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
     const auto rep = ints_of(ctx.value(1));
