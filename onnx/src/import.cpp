@@ -1,6 +1,11 @@
 // ModelProto -> runtime Graph.
 #include <google/protobuf/stubs/logging.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -102,7 +107,9 @@ void fill_value_info(ValueInfo& v, const ::onnx::ValueInfoProto& p, const std::s
   }
 }
 
-Imported convert(const ::onnx::ModelProto& m, const LoadLimits& limits, const std::string& base_dir,
+// Converts `m`, releasing each initializer's bytes once copied so that a large model is
+// not held twice.
+Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::string& base_dir,
                  const std::string& label) {
   Imported out;
   ModelInfo& info = out.info;
@@ -125,7 +132,7 @@ Imported convert(const ::onnx::ModelProto& m, const LoadLimits& limits, const st
     fail(ErrorCode::unsupported, label, ": opset ", info.opset, " of the default domain is not supported (", kMinOpset,
          " to ", kMaxOpset, ")");
 
-  const auto& g = m.graph();
+  auto& g = *m.mutable_graph();
   if (static_cast<std::size_t>(g.node_size()) > limits.max_nodes)
     fail(ErrorCode::out_of_memory, label, ": ", g.node_size(), " nodes exceed the limit of ", limits.max_nodes);
   Graph& graph = out.graph;
@@ -133,10 +140,12 @@ Imported convert(const ::onnx::ModelProto& m, const LoadLimits& limits, const st
   if (g.sparse_initializer_size()) fail(ErrorCode::unsupported, label, ": sparse initializers are not supported");
 
   std::set<std::string> init_names;
-  for (const auto& t : g.initializer()) {
+  for (auto& t : *g.mutable_initializer()) {
     if (t.name().empty()) fail(ErrorCode::parse, label, ": an initializer has no name");
     if (!init_names.insert(t.name()).second) fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
     graph.add_constant(t.name(), tensor_from_proto(t, "initializer '" + t.name() + "'", base_dir, limits));
+    std::string().swap(*t.mutable_raw_data());
+    t.clear_float_data();
   }
   std::set<std::string> input_names;
   for (const auto& in : g.input()) {
@@ -211,6 +220,7 @@ Imported import_memory(const void* data, std::size_t size, const LoadLimits& lim
 }
 
 Imported import_file(const std::string& path, const LoadLimits& limits) {
+  quiet_protobuf();
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(ErrorCode::io, "cannot open '", path, "': no such file");
   if (fs::is_directory(path, ec)) fail(ErrorCode::io, "cannot open '", path, "': it is a directory");
@@ -218,13 +228,18 @@ Imported import_file(const std::string& path, const LoadLimits& limits) {
   if (ec) fail(ErrorCode::io, "cannot read '", path, "': ", ec.message());
   if (size > limits.max_model_bytes)
     fail(ErrorCode::out_of_memory, "'", path, "': ", size, " bytes exceed the model size limit of ", limits.max_model_bytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorCode::io, "cannot open '", path, "'");
-  std::string buf(static_cast<std::size_t>(size), '\0');
-  in.read(buf.data(), static_cast<std::streamsize>(size));
-  if (!in) fail(ErrorCode::io, "cannot read '", path, "'");
+  if (size > static_cast<std::uintmax_t>(std::numeric_limits<int>::max()))
+    fail(ErrorCode::unsupported, "'", path, "': models over 2 GiB must keep their weights as external data");
+  // Parse straight from the file: no second copy of the bytes in memory.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(ErrorCode::io, "cannot open '", path, "': ", std::strerror(errno));
+  ::onnx::ModelProto m;
+  const bool parsed = m.ParseFromFileDescriptor(fd);
+  ::close(fd);
+  if (!parsed)
+    fail(ErrorCode::parse, "'", path, "': not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
   const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
-  return import_memory(buf.data(), buf.size(), limits, dir.string(), "'" + path + "'");
+  return convert(m, limits, dir.string(), "'" + path + "'");
 }
 
 std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options) {

@@ -16,10 +16,9 @@ namespace {
 
 struct BenchArgs {
   std::string model;
-  std::vector<std::string> inputs, shapes;
+  InputFlags in;
   int runs = 20, warmup = 3;
   bool profile = false, json = false;
-  std::uint64_t seed = 1;
   ModelFlags flags;
 };
 
@@ -35,11 +34,7 @@ int bench(const BenchArgs& a) {
   Loaded l = load(a.model, a.flags);
   const double rss_load = peak_rss_mb();
   Session s(l.model);
-  std::map<std::string, std::string> files;
-  std::map<std::string, Shape> shapes;
-  for (const auto& arg : a.inputs) files.insert(parse_input_arg(arg));
-  for (const auto& arg : a.shapes) shapes.insert(parse_shape_arg(arg));
-  feed_inputs(s, files, shapes, a.seed);
+  a.in.feed(s);
   auto t0 = clock::now();
   s.run();
   const double first_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
@@ -118,13 +113,11 @@ void add_bench_command(CLI::App& app, int& status) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Time a model: load, first run, latency statistics, peak memory");
   sub->add_option("model", args->model, "ONNX model file")->required();
-  sub->add_option("-i,--input", args->inputs, "NAME=FILE: an input from .npy or TensorProto .pb (repeatable)");
-  sub->add_option("-s,--shape", args->shapes, "NAME=D0,D1,...: shape for an input's free dims (repeatable)");
+  args->in.add(*sub);
   sub->add_option("-r,--runs", args->runs, "Timed runs")->default_val(20)->check(CLI::Range(1, 1000000));
   sub->add_option("-w,--warmup", args->warmup, "Untimed runs first")->default_val(3)->check(CLI::Range(0, 1000000));
   sub->add_flag("--profile", args->profile, "Time every node; print per-node and per-operator totals");
   sub->add_flag("--json", args->json, "Print JSON");
-  sub->add_option("--seed", args->seed, "Seed for random inputs")->default_val(1);
   args->flags.add(*sub);
   sub->callback([args, &status] { status = guarded("bench", [&] { return bench(*args); }); });
 }

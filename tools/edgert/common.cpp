@@ -45,6 +45,20 @@ ModelOptions ModelFlags::options() const {
   return o;
 }
 
+void InputFlags::add(CLI::App& app) {
+  app.add_option("-i,--input", inputs, "NAME=FILE: an input from .npy or TensorProto .pb (repeatable)");
+  app.add_option("-s,--shape", shapes, "NAME=D0,D1,...: shape for an input's free dims (repeatable)");
+  app.add_option("--seed", seed, "Seed for random inputs")->default_val(1);
+}
+
+void InputFlags::feed(Session& s) const {
+  std::map<std::string, std::string> files;
+  std::map<std::string, Shape> dims;
+  for (const auto& arg : inputs) files.insert(parse_input_arg(arg));
+  for (const auto& arg : shapes) dims.insert(parse_shape_arg(arg));
+  feed_inputs(s, files, dims, seed);
+}
+
 Loaded load(const std::string& path, const ModelFlags& flags) {
   Loaded l;
   const ModelOptions opts = flags.options();

@@ -39,6 +39,15 @@ struct ModelFlags {
   ModelOptions options() const;
 };
 
+/// Where a subcommand's inputs come from: --input files, --shape dims, --seed.
+struct InputFlags {
+  std::vector<std::string> inputs, shapes;
+  std::uint64_t seed = 1;
+  void add(CLI::App& app);
+  /// Sets every input of `s` (see feed_inputs).
+  void feed(Session& s) const;
+};
+
 struct Loaded {
   onnx::ModelInfo info;
   std::shared_ptr<const Model> model;

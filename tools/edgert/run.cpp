@@ -15,9 +15,8 @@ namespace {
 
 struct RunArgs {
   std::string model;
-  std::vector<std::string> inputs, shapes;
+  InputFlags in;
   std::string output_dir, save_inputs;
-  std::uint64_t seed = 1;
   ModelFlags flags;
 };
 
@@ -59,11 +58,7 @@ void write_all(const std::string& dir, const std::vector<std::string>& names, co
 int run(const RunArgs& a) {
   Loaded l = load(a.model, a.flags);
   Session s(l.model);
-  std::map<std::string, std::string> files;
-  std::map<std::string, Shape> shapes;
-  for (const auto& arg : a.inputs) files.insert(parse_input_arg(arg));
-  for (const auto& arg : a.shapes) shapes.insert(parse_shape_arg(arg));
-  feed_inputs(s, files, shapes, a.seed);
+  a.in.feed(s);
   const auto t0 = std::chrono::steady_clock::now();
   s.run();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -100,11 +95,9 @@ void add_run_command(CLI::App& app, int& status) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* sub = app.add_subcommand("run", "Run a model once and print (or save) its outputs");
   sub->add_option("model", args->model, "ONNX model file")->required();
-  sub->add_option("-i,--input", args->inputs, "NAME=FILE: an input from .npy or TensorProto .pb (repeatable)");
-  sub->add_option("-s,--shape", args->shapes, "NAME=D0,D1,...: shape for an input's free dims (repeatable)");
+  args->in.add(*sub);
   sub->add_option("-o,--output-dir", args->output_dir, "Write each output as NAME.npy into this folder");
   sub->add_option("--save-inputs", args->save_inputs, "Also write the inputs used as NAME.npy into this folder");
-  sub->add_option("--seed", args->seed, "Seed for random inputs")->default_val(1);
   args->flags.add(*sub);
   sub->callback([args, &status] { status = guarded("run", [&] { return run(*args); }); });
 }

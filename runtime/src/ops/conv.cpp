@@ -59,6 +59,16 @@ struct ConvAttrs {
   }
 };
 
+// The checks Conv and ConvTranspose share: float32 data and weights of matching rank 3-5.
+void check_conv_inputs(const InferContext& ctx) {
+  const Tensor& x = ctx.in(0);
+  const Tensor& w = ctx.in(1);
+  if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
+    fail(ErrorCode::unsupported, ctx.node.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
+  if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
+  if (w.rank() != x.rank()) ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape())));
+}
+
 // Pad a vector of spatial values to 3 with leading `fill`.
 void put3(std::int64_t dst[3], const std::vector<std::int64_t>& v, std::size_t off) {
   for (std::size_t i = 0; i < 3 - off; ++i) dst[off + i] = v[i];
@@ -108,12 +118,9 @@ class ConvOp : public Op {
   }
 
   void infer(InferContext& ctx) const override {
+    check_conv_inputs(ctx);
     const Tensor& x = ctx.in(0);
     const Tensor& w = ctx.in(1);
-    if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
-      fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
-    if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
-    if (w.rank() != x.rank()) ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape())));
     const std::int64_t cin = x.dim(1), cout = w.dim(0), g = attrs_.group;
     if (cin % g != 0 || cout % g != 0 || w.dim(1) * g != cin)
       ctx.error(cat("input channels ", cin, ", weight ", shape_str(w.shape()), " and group ", g, " disagree"));
@@ -267,12 +274,10 @@ class ConvTransposeOp : public Op {
   }
 
   void infer(InferContext& ctx) const override {
+    check_conv_inputs(ctx);
     const Tensor& x = ctx.in(0);
     const Tensor& w = ctx.in(1);
-    if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
-      fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
-    if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
-    if (w.rank() != x.rank() || w.dim(0) != x.dim(1) || x.dim(1) % attrs_.group != 0)
+    if (w.dim(0) != x.dim(1) || x.dim(1) % attrs_.group != 0)
       ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape()),
                     " with group ", attrs_.group));
     const std::int64_t cout = w.dim(1) * attrs_.group;
