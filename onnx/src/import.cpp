@@ -1,7 +1,8 @@
 // ModelProto -> runtime Graph.
-#include <google/protobuf/stubs/logging.h>
+#include "edgert/onnx/import.h"
 
 #include <fcntl.h>
+#include <google/protobuf/stubs/logging.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,7 +12,6 @@
 #include <set>
 
 #include "edgert/error.h"
-#include "edgert/onnx/import.h"
 #include "tensor_proto.h"
 
 namespace edgert::onnx {
@@ -40,28 +40,53 @@ Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& 
     fail(ErrorCode::unsupported, where, ": attribute '", a.name(), "' refers to a function attribute");
   AP::AttributeType type = a.type();
   if (type == AP::UNDEFINED) {  // Old files may omit the type: infer it from the field set.
-    if (a.has_f()) type = AP::FLOAT;
-    else if (a.has_i()) type = AP::INT;
-    else if (a.has_s()) type = AP::STRING;
-    else if (a.has_t()) type = AP::TENSOR;
-    else if (a.has_g()) type = AP::GRAPH;
-    else if (a.floats_size()) type = AP::FLOATS;
-    else if (a.ints_size()) type = AP::INTS;
-    else if (a.strings_size()) type = AP::STRINGS;
+    if (a.has_f())
+      type = AP::FLOAT;
+    else if (a.has_i())
+      type = AP::INT;
+    else if (a.has_s())
+      type = AP::STRING;
+    else if (a.has_t())
+      type = AP::TENSOR;
+    else if (a.has_g())
+      type = AP::GRAPH;
+    else if (a.floats_size())
+      type = AP::FLOATS;
+    else if (a.ints_size())
+      type = AP::INTS;
+    else if (a.strings_size())
+      type = AP::STRINGS;
   }
   switch (type) {
-    case AP::FLOAT: out.kind = Attribute::Kind::floating, out.f = a.f(); break;
-    case AP::INT: out.kind = Attribute::Kind::integer, out.i = a.i(); break;
-    case AP::STRING: out.kind = Attribute::Kind::string, out.s = a.s(); break;
+    case AP::FLOAT:
+      out.kind = Attribute::Kind::floating, out.f = a.f();
+      break;
+    case AP::INT:
+      out.kind = Attribute::Kind::integer, out.i = a.i();
+      break;
+    case AP::STRING:
+      out.kind = Attribute::Kind::string, out.s = a.s();
+      break;
     case AP::TENSOR:
       out.kind = Attribute::Kind::tensor;
       out.t = tensor_from_proto(a.t(), where + ": attribute '" + a.name() + "'", base_dir, limits);
       break;
-    case AP::FLOATS: out.kind = Attribute::Kind::floats, out.floats.assign(a.floats().begin(), a.floats().end()); break;
-    case AP::INTS: out.kind = Attribute::Kind::integers, out.ints.assign(a.ints().begin(), a.ints().end()); break;
-    case AP::STRINGS: out.kind = Attribute::Kind::strings, out.strings.assign(a.strings().begin(), a.strings().end()); break;
-    case AP::GRAPH: case AP::GRAPHS: out.kind = Attribute::Kind::graph; break;
-    default: out.kind = Attribute::Kind::other; break;
+    case AP::FLOATS:
+      out.kind = Attribute::Kind::floats, out.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case AP::INTS:
+      out.kind = Attribute::Kind::integers, out.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case AP::STRINGS:
+      out.kind = Attribute::Kind::strings, out.strings.assign(a.strings().begin(), a.strings().end());
+      break;
+    case AP::GRAPH:
+    case AP::GRAPHS:
+      out.kind = Attribute::Kind::graph;
+      break;
+    default:
+      out.kind = Attribute::Kind::other;
+      break;
   }
   return out;
 }
@@ -75,7 +100,8 @@ Tensor constant_value(const ::onnx::NodeProto& n, const std::string& where, cons
   if (k == "value") return tensor_from_proto(a.t(), where + ": attribute 'value'", base_dir, limits);
   if (k == "value_float") return Tensor::from_vector<float>(DataType::float32, {}, {a.f()});
   if (k == "value_floats")
-    return Tensor::from_vector<float>(DataType::float32, {a.floats_size()}, std::vector<float>(a.floats().begin(), a.floats().end()));
+    return Tensor::from_vector<float>(DataType::float32, {a.floats_size()},
+                                      std::vector<float>(a.floats().begin(), a.floats().end()));
   if (k == "value_int") return Tensor::from_vector<std::int64_t>(DataType::int64, {}, {a.i()});
   if (k == "value_ints")
     return Tensor::from_vector<std::int64_t>(DataType::int64, {a.ints_size()},
@@ -86,11 +112,13 @@ Tensor constant_value(const ::onnx::NodeProto& n, const std::string& where, cons
 void fill_value_info(ValueInfo& v, const ::onnx::ValueInfoProto& p, const std::string& what) {
   if (!p.has_type()) return;
   if (!p.type().has_tensor_type())
-    fail(ErrorCode::unsupported, what, " '", p.name(), "' is not a tensor (sequences, maps and optionals are not supported)");
+    fail(ErrorCode::unsupported, what, " '", p.name(),
+         "' is not a tensor (sequences, maps and optionals are not supported)");
   const auto& tt = p.type().tensor_type();
   v.dtype = dtype_from_onnx(tt.elem_type());
   if (tt.elem_type() != 0 && v.dtype == DataType::undefined)
-    fail(ErrorCode::unsupported, what, " '", p.name(), "' has element type ", tt.elem_type(), ", which is not supported");
+    fail(ErrorCode::unsupported, what, " '", p.name(), "' has element type ", tt.elem_type(),
+         ", which is not supported");
   if (tt.has_shape()) {
     v.has_shape = true;
     v.dims.clear();
@@ -116,7 +144,8 @@ Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::str
   if (!m.has_graph()) fail(ErrorCode::parse, label, ": not an ONNX model (no graph)");
   info.ir_version = m.ir_version();
   if (info.ir_version < kMinIr || info.ir_version > kMaxIr)
-    fail(ErrorCode::unsupported, label, ": IR version ", info.ir_version, " is not supported (", kMinIr, " to ", kMaxIr, ")");
+    fail(ErrorCode::unsupported, label, ": IR version ", info.ir_version, " is not supported (", kMinIr, " to ", kMaxIr,
+         ")");
   info.producer_name = m.producer_name();
   info.producer_version = m.producer_version();
   info.domain = m.domain();
@@ -142,14 +171,16 @@ Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::str
   std::set<std::string> init_names;
   for (auto& t : *g.mutable_initializer()) {
     if (t.name().empty()) fail(ErrorCode::parse, label, ": an initializer has no name");
-    if (!init_names.insert(t.name()).second) fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
+    if (!init_names.insert(t.name()).second)
+      fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
     graph.add_constant(t.name(), tensor_from_proto(t, "initializer '" + t.name() + "'", base_dir, limits));
     std::string().swap(*t.mutable_raw_data());
     t.clear_float_data();
   }
   std::set<std::string> input_names;
   for (const auto& in : g.input()) {
-    if (!input_names.insert(in.name()).second) fail(ErrorCode::parse, label, ": graph input '", in.name(), "' is listed twice");
+    if (!input_names.insert(in.name()).second)
+      fail(ErrorCode::parse, label, ": graph input '", in.name(), "' is listed twice");
     if (init_names.count(in.name())) {
       // IR < 4: an initializer listed as an input is a constant. IR >= 4: a default the caller may override.
       if (info.ir_version >= 4) {
@@ -215,7 +246,8 @@ Imported import_memory(const void* data, std::size_t size, const LoadLimits& lim
     fail(ErrorCode::unsupported, label, ": models over 2 GiB must keep their weights as external data");
   ::onnx::ModelProto m;
   if (!m.ParseFromArray(data, static_cast<int>(size)))
-    fail(ErrorCode::parse, label, ": not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
+    fail(ErrorCode::parse, label,
+         ": not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
   return convert(m, limits, base_dir, label);
 }
 
@@ -227,7 +259,8 @@ Imported import_file(const std::string& path, const LoadLimits& limits) {
   const auto size = fs::file_size(path, ec);
   if (ec) fail(ErrorCode::io, "cannot read '", path, "': ", ec.message());
   if (size > limits.max_model_bytes)
-    fail(ErrorCode::out_of_memory, "'", path, "': ", size, " bytes exceed the model size limit of ", limits.max_model_bytes);
+    fail(ErrorCode::out_of_memory, "'", path, "': ", size, " bytes exceed the model size limit of ",
+         limits.max_model_bytes);
   if (size > static_cast<std::uintmax_t>(std::numeric_limits<int>::max()))
     fail(ErrorCode::unsupported, "'", path, "': models over 2 GiB must keep their weights as external data");
   // Parse straight from the file: no second copy of the bytes in memory.
@@ -237,7 +270,8 @@ Imported import_file(const std::string& path, const LoadLimits& limits) {
   const bool parsed = m.ParseFromFileDescriptor(fd);
   ::close(fd);
   if (!parsed)
-    fail(ErrorCode::parse, "'", path, "': not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
+    fail(ErrorCode::parse, "'", path,
+         "': not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
   const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
   return convert(m, limits, dir.string(), "'" + path + "'");
 }

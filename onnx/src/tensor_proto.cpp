@@ -12,9 +12,22 @@ namespace fs = std::filesystem;
 
 DataType dtype_from_onnx(int code) {
   switch (code) {
-    case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 9: case 10: case 11: case 12: case 13: case 16:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 13:
+    case 16:
       return static_cast<DataType>(code);
-    default: return DataType::undefined;
+    default:
+      return DataType::undefined;
   }
 }
 
@@ -25,13 +38,17 @@ std::string read_external(const ::onnx::TensorProto& t, const std::string& what,
   std::string location;
   std::int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::strtoll(kv.value().c_str(), nullptr, 10);
-    else if (kv.key() == "length") length = std::strtoll(kv.value().c_str(), nullptr, 10);
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::strtoll(kv.value().c_str(), nullptr, 10);
+    else if (kv.key() == "length")
+      length = std::strtoll(kv.value().c_str(), nullptr, 10);
   }
   if (location.empty()) fail(ErrorCode::parse, what, ": external data without a location");
   if (base_dir.empty())
-    fail(ErrorCode::invalid_argument, what, ": external data '", location, "' cannot be read for a model loaded from memory");
+    fail(ErrorCode::invalid_argument, what, ": external data '", location,
+         "' cannot be read for a model loaded from memory");
   const fs::path rel(location);
   if (rel.is_absolute()) fail(ErrorCode::parse, what, ": external data location '", location, "' must be relative");
   std::error_code ec;
@@ -44,11 +61,12 @@ std::string read_external(const ::onnx::TensorProto& t, const std::string& what,
   if (!in) fail(ErrorCode::io, what, ": cannot open external data file '", file.string(), "'");
   in.seekg(0, std::ios::end);
   const std::int64_t size = static_cast<std::int64_t>(in.tellg());
-  if (offset < 0 || offset > size) fail(ErrorCode::parse, what, ": external data offset ", offset, " is outside '", location, "'");
+  if (offset < 0 || offset > size)
+    fail(ErrorCode::parse, what, ": external data offset ", offset, " is outside '", location, "'");
   if (length < 0) length = size - offset;
   if (offset + length > size)
-    fail(ErrorCode::parse, what, ": external data [", offset, ", +", length, ") runs past the end of '", location, "' (",
-         size, " bytes)");
+    fail(ErrorCode::parse, what, ": external data [", offset, ", +", length, ") runs past the end of '", location,
+         "' (", size, " bytes)");
   if (static_cast<std::size_t>(length) != want)
     fail(ErrorCode::parse, what, ": external data has ", length, " bytes, its dims need ", want);
   std::string buf(static_cast<std::size_t>(length), '\0');
@@ -79,7 +97,8 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, 
   for (std::int64_t d : t.dims()) {
     if (d < 0) fail(ErrorCode::parse, what, ": negative dimension ", d);
     if (d > 0 && n > limits.max_tensor_bytes / es / static_cast<std::size_t>(d))
-      fail(ErrorCode::out_of_memory, what, ": dims exceed the tensor size limit of ", limits.max_tensor_bytes, " bytes");
+      fail(ErrorCode::out_of_memory, what, ": dims exceed the tensor size limit of ", limits.max_tensor_bytes,
+           " bytes");
     n *= static_cast<std::size_t>(d);
     shape.push_back(d);
   }
@@ -123,15 +142,19 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, 
       copy_field(t.int32_data(), out.data<std::int8_t>(), n, what, "int32_data",
                  [](std::int32_t v) { return static_cast<std::int8_t>(v); });
       break;
-    case DataType::uint8: case DataType::boolean:
+    case DataType::uint8:
+    case DataType::boolean:
       copy_field(t.int32_data(), out.data<std::uint8_t>(), n, what, "int32_data",
                  [](std::int32_t v) { return static_cast<std::uint8_t>(v); });
       break;
-    case DataType::uint16: case DataType::float16: case DataType::bfloat16:
+    case DataType::uint16:
+    case DataType::float16:
+    case DataType::bfloat16:
       copy_field(t.int32_data(), out.data<std::uint16_t>(), n, what, "int32_data",
                  [](std::int32_t v) { return static_cast<std::uint16_t>(v); });
       break;
-    default: fail(ErrorCode::unsupported, what, ": element type ", dtype_name(dt), " is not supported");
+    default:
+      fail(ErrorCode::unsupported, what, ": element type ", dtype_name(dt), " is not supported");
   }
   return out;
 }

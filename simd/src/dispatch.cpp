@@ -18,32 +18,36 @@ const KernelTable* table_neon();
 #endif
 
 namespace {
-const KernelTable kScalar = {Isa::scalar, reference::kGemmMr, reference::kGemmNr,
-                             reference::affine_nchw_f32, reference::gemm_ukernel_f32};
+const KernelTable kScalar = {Isa::scalar, reference::kGemmMr, reference::kGemmNr, reference::affine_nchw_f32,
+                             reference::gemm_ukernel_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {
-    case Isa::scalar: return &kScalar;
+    case Isa::scalar:
+      return &kScalar;
 #if defined(EDGERT_HAVE_SSE2)
-    case Isa::sse2: return table_sse2();
+    case Isa::sse2:
+      return table_sse2();
 #endif
 #if defined(EDGERT_HAVE_AVX2)
-    case Isa::avx2: return table_avx2();
+    case Isa::avx2:
+      return table_avx2();
 #endif
 #if defined(EDGERT_HAVE_AVX512)
-    case Isa::avx512: return table_avx512();
+    case Isa::avx512:
+      return table_avx512();
 #endif
 #if defined(EDGERT_HAVE_NEON)
-    case Isa::neon: return table_neon();
+    case Isa::neon:
+      return table_neon();
 #endif
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 }  // namespace
 
-const KernelTable* kernels_for(Isa isa) {
-  return isa_supported(isa) ? compiled(isa) : nullptr;
-}
+const KernelTable* kernels_for(Isa isa) { return isa_supported(isa) ? compiled(isa) : nullptr; }
 
 const KernelTable& kernels_up_to(Isa cap) {
   if (cap == Isa::neon) {

@@ -19,9 +19,11 @@ const std::map<std::string, std::string> kKnownDataIssues = {
     {"node_test_cast_FLOAT_to_BFLOAT16",
      "ONNX 1.12's reference truncates float to bfloat16; edgert rounds to nearest even as ONNX >= 1.14 and ORT do"},
     {"node_test_castlike_BFLOAT16_to_FLOAT", "the stored 'like' input has shape [1] but the model declares [3,4]"},
-    {"node_test_castlike_BFLOAT16_to_FLOAT_expanded", "the stored 'like' input has shape [1] but the model declares [3,4]"},
+    {"node_test_castlike_BFLOAT16_to_FLOAT_expanded",
+     "the stored 'like' input has shape [1] but the model declares [3,4]"},
     {"node_test_castlike_FLOAT_to_BFLOAT16", "the stored 'like' input has shape [1] but the model declares [3,4]"},
-    {"node_test_castlike_FLOAT_to_BFLOAT16_expanded", "the stored 'like' input has shape [1] but the model declares [3,4]"},
+    {"node_test_castlike_FLOAT_to_BFLOAT16_expanded",
+     "the stored 'like' input has shape [1] but the model declares [3,4]"},
 };
 
 struct Case {

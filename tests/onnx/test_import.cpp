@@ -34,8 +34,10 @@ class ModelMaker {
     tt->set_elem_type(type);
     for (const auto& d : dims) {
       auto* dim = tt->mutable_shape()->add_dim();
-      if (std::isdigit(static_cast<unsigned char>(d[0]))) dim->set_dim_value(std::stoll(d));
-      else dim->set_dim_param(d);
+      if (std::isdigit(static_cast<unsigned char>(d[0])))
+        dim->set_dim_value(std::stoll(d));
+      else
+        dim->set_dim_param(d);
     }
     return vi;
   }
@@ -47,7 +49,8 @@ class ModelMaker {
     for (auto d : dims) t->add_dims(d);
     return t;
   }
-  ::onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+  ::onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins,
+                          const std::vector<std::string>& outs) {
     auto* n = g_->add_node();
     n->set_op_type(op);
     n->set_name(op + std::to_string(g_->node_size()));
@@ -83,7 +86,6 @@ std::vector<Tensor> run_all(onnx::Imported im, const std::vector<std::pair<std::
   for (std::size_t i = 0; i < model->output_count(); ++i) out.push_back(s.output(i).clone());
   return out;
 }
-
 
 TEST(Import, EveryInitializerStorageForm) {
   ModelMaker mm;
@@ -173,8 +175,11 @@ class ExternalData : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("edgert_ext_" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "sub");
     const float v[4] = {1, 2, 3, 4};
-    std::ofstream(dir_ / "sub" / "w.bin", std::ios::binary).write("HEADER__", 8).write(reinterpret_cast<const char*>(v), sizeof v);
-    std::ofstream(dir_.parent_path() / "outside.bin", std::ios::binary).write(reinterpret_cast<const char*>(v), sizeof v);
+    std::ofstream(dir_ / "sub" / "w.bin", std::ios::binary)
+        .write("HEADER__", 8)
+        .write(reinterpret_cast<const char*>(v), sizeof v);
+    std::ofstream(dir_.parent_path() / "outside.bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(v), sizeof v);
   }
   void TearDown() override {
     fs::remove_all(dir_);
@@ -207,7 +212,8 @@ TEST_F(ExternalData, RelativeLocationWithOffsetAndLength) {
 }
 
 TEST_F(ExternalData, LocationsOutsideTheModelFolderAreRefused) {
-  expect_error(ErrorCode::parse, "escapes the model's folder", [&] { onnx::import_file(write_model("../outside.bin", -1, -1)); });
+  expect_error(ErrorCode::parse, "escapes the model's folder",
+               [&] { onnx::import_file(write_model("../outside.bin", -1, -1)); });
   expect_error(ErrorCode::parse, "must be relative",
                [&] { onnx::import_file(write_model((dir_.parent_path() / "outside.bin").string(), -1, -1)); });
 }
@@ -215,10 +221,12 @@ TEST_F(ExternalData, LocationsOutsideTheModelFolderAreRefused) {
 TEST_F(ExternalData, WrongLengthsAndMissingFilesAreErrors) {
   expect_error(ErrorCode::parse, "runs past the end", [&] { onnx::import_file(write_model("sub/w.bin", 16, 16)); });
   expect_error(ErrorCode::parse, "its dims need 16", [&] { onnx::import_file(write_model("sub/w.bin", 0, 24)); });
-  expect_error(ErrorCode::io, "cannot open external data", [&] { onnx::import_file(write_model("sub/missing.bin", -1, -1)); });
+  expect_error(ErrorCode::io, "cannot open external data",
+               [&] { onnx::import_file(write_model("sub/missing.bin", -1, -1)); });
   std::ifstream in(write_model("sub/w.bin", 8, 16), std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  expect_error(ErrorCode::invalid_argument, "loaded from memory", [&] { onnx::import_memory(bytes.data(), bytes.size()); });
+  expect_error(ErrorCode::invalid_argument, "loaded from memory",
+               [&] { onnx::import_memory(bytes.data(), bytes.size()); });
 }
 
 ModelMaker bias_model(std::int64_t ir) {
@@ -307,7 +315,8 @@ TEST(BadInput, TruncatedGarbageAndEmptyFiles) {
     EXPECT_THROW(onnx::import_memory(part.data(), part.size()), Error) << "cut at " << cut;
   }
   const std::string garbage = "this is not an onnx model at all\x01\x02\xff";
-  expect_error(ErrorCode::parse, "not a valid ONNX model", [&] { onnx::import_memory(garbage.data(), garbage.size()); });
+  expect_error(ErrorCode::parse, "not a valid ONNX model",
+               [&] { onnx::import_memory(garbage.data(), garbage.size()); });
   expect_error(ErrorCode::parse, "no graph", [&] { onnx::import_memory("", 0); });
   expect_error(ErrorCode::io, "no such file", [&] { onnx::import_file("/nonexistent/model.onnx"); });
   expect_error(ErrorCode::io, "directory", [&] { onnx::import_file("/tmp"); });
@@ -342,7 +351,8 @@ TEST(BadInput, DanglingInputsCyclesAndUnsupportedOperators) {
   missing.input("x", ::onnx::TensorProto::FLOAT, {"1"});
   missing.node("Add", {"x", "weights_never_defined"}, {"y"});
   missing.output("y");
-  expect_error(ErrorCode::parse, "'weights_never_defined' is not produced", [&] { Model::compile(import(missing).graph); });
+  expect_error(ErrorCode::parse, "'weights_never_defined' is not produced",
+               [&] { Model::compile(import(missing).graph); });
   ModelMaker cycle;
   cycle.input("x", ::onnx::TensorProto::FLOAT, {"1"});
   cycle.node("Add", {"x", "b"}, {"a"});

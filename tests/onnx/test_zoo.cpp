@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "edgert/onnx/import.h"
 #include "edgert/error.h"
+#include "edgert/onnx/import.h"
 #include "zoo.h"
 
 namespace edgert::test {
@@ -57,12 +57,14 @@ TEST_P(Zoo, RunsAndAgreesAcrossThreadsAndIsas) {
     const auto got = run(load_zoo(name, o), x);
     double max_ref = 0;
     for (float v : ref) max_ref = std::max(max_ref, static_cast<double>(std::abs(v)));
-    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(ref[i], got[i], 1e-4 * (1 + max_ref)) << simd::isa_name(isa);
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(ref[i], got[i], 1e-4 * (1 + max_ref)) << simd::isa_name(isa);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Zoo,
-                         ::testing::Values("tiny_cnn", "tiny_densenet", "tiny_dynamic", "resnet50", "mobilenetv2", "densenet121"));
+                         ::testing::Values("tiny_cnn", "tiny_densenet", "tiny_dynamic", "resnet50", "mobilenetv2",
+                                           "densenet121"));
 
 TEST(Zoo, UnknownNameIsAnError) { EXPECT_THROW(zoo::build("resnet51"), Error); }
 
@@ -102,13 +104,15 @@ TEST(Zoo, TinyCnnMatchesAPlainInterpreter) {
                   for (std::int64_t q = 0; q < K; ++q) {
                     const std::int64_t y = i * st - pad + p, xx = j * st - pad + q;
                     if (y < 0 || y >= H || xx < 0 || xx >= W) continue;
-                    acc += a.d[((b * C + (o / (O / group)) * cg + c) * H + y) * W + xx] * w.d[((o * cg + c) * K + p) * K + q];
+                    acc += a.d[((b * C + (o / (O / group)) * cg + c) * H + y) * W + xx] *
+                           w.d[((o * cg + c) * K + p) * K + q];
                   }
               out.d[((b * O + o) * OH + i) * OW + j] = acc;
             }
     } else if (n.op_type == "BatchNormalization") {
       out = a;
-      const auto &s = env.at(n.inputs[1]).d, &bb = env.at(n.inputs[2]).d, &m = env.at(n.inputs[3]).d, &v = env.at(n.inputs[4]).d;
+      const auto &s = env.at(n.inputs[1]).d, &bb = env.at(n.inputs[2]).d, &m = env.at(n.inputs[3]).d,
+                 &v = env.at(n.inputs[4]).d;
       const std::int64_t C = a.s[1], plane = a.s[2] * a.s[3];
       for (std::size_t i = 0; i < out.d.size(); ++i) {
         const std::int64_t c = (static_cast<std::int64_t>(i) / plane) % C;

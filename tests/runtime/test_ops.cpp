@@ -10,7 +10,7 @@ namespace {
 // ---------- Conv ----------
 
 struct ConvCase {
-  Shape x;       // N, C, spatial...
+  Shape x;  // N, C, spatial...
   std::int64_t cout, group;
   Shape k, s, d;
   std::vector<std::int64_t> pads;  // begins then ends
@@ -18,7 +18,8 @@ struct ConvCase {
 };
 
 void PrintTo(const ConvCase& c, std::ostream* os) {
-  *os << "x" << shape_str(c.x) << " cout " << c.cout << " group " << c.group << " k" << shape_str(c.k) << " s" << shape_str(c.s);
+  *os << "x" << shape_str(c.x) << " cout " << c.cout << " group " << c.group << " k" << shape_str(c.k) << " s"
+      << shape_str(c.s);
 }
 
 // Direct N-d convolution in double.
@@ -117,7 +118,8 @@ TEST(Conv, AutoPadSameUpperLowerAndValid) {
     std::vector<std::int64_t> pads;  // what the mode means for this shape with stride 2
   };
   // SAME: out = ceil(in/2) -> 4,4; total pad = (4-1)*2+3-in -> 2 (H=7), 1 (W=8).
-  for (const Mode& m : {Mode{"SAME_UPPER", {1, 0, 1, 1}}, Mode{"SAME_LOWER", {1, 1, 1, 0}}, Mode{"VALID", {0, 0, 0, 0}}}) {
+  for (const Mode& m :
+       {Mode{"SAME_UPPER", {1, 0, 1, 1}}, Mode{"SAME_LOWER", {1, 1, 1, 0}}, Mode{"VALID", {0, 0, 0, 0}}}) {
     Net net;
     net.input("x", x).constant("w", w).node(
         "Conv", {"x", "w"}, {"y"},
@@ -200,7 +202,8 @@ TEST(ConvTranspose, GroupsStridesOutputPaddingAndPads) {
     const Tensor x = random(c.x, 11), w = random(c.w, 12), b = random({c.w[1] * c.group}, 13);
     Shape out;
     for (std::size_t i = 0; i < sp; ++i)
-      out.push_back(c.s[i] * (c.x[2 + i] - 1) + c.out_pad[i] + (c.w[2 + i] - 1) * c.d[i] + 1 - c.pads[i] - c.pads[sp + i]);
+      out.push_back(c.s[i] * (c.x[2 + i] - 1) + c.out_pad[i] + (c.w[2 + i] - 1) * c.d[i] + 1 - c.pads[i] -
+                    c.pads[sp + i]);
     Net net;
     net.input("x", x).constant("w", w).constant("b", b).node(
         "ConvTranspose", {"x", "w", "b"}, {"y"},
@@ -231,8 +234,8 @@ TEST(ConvTranspose, OutputShapeAttributeSetsPadding) {
 
 // ---------- Pooling ----------
 
-std::vector<double> pool_ref(const Tensor& x, bool max, Shape k, Shape s, std::vector<std::int64_t> pads, bool ceil_mode,
-                             bool include_pad, Shape& out_shape) {
+std::vector<double> pool_ref(const Tensor& x, bool max, Shape k, Shape s, std::vector<std::int64_t> pads,
+                             bool ceil_mode, bool include_pad, Shape& out_shape) {
   const std::int64_t n = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
   auto out_dim = [&](std::int64_t in, std::int64_t kk, std::int64_t st, std::int64_t pb, std::int64_t pe) {
     const double v = static_cast<double>(in + pb + pe - kk) / static_cast<double>(st);
@@ -310,7 +313,8 @@ TEST(Pool, LpPoolAndGlobalLpPool) {
   net.input("x", x)
       .node("LpPool", {"x"}, {"l"},
             {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})},
-             {"strides", Attribute::of(std::vector<std::int64_t>{2, 2})}, {"p", Attribute::of(2)}})
+             {"strides", Attribute::of(std::vector<std::int64_t>{2, 2})},
+             {"p", Attribute::of(2)}})
       .node("GlobalLpPool", {"x"}, {"g"}, {{"p", Attribute::of(3)}});
   const auto r = net.run({"l", "g"});
   std::vector<double> l, g;
@@ -344,10 +348,11 @@ TEST(Gemm, TransposesAlphaBetaAndBroadcastC) {
         const Tensor c = random(cs, 33);
         const float alpha = 0.5f, beta = 2.0f;
         Net net;
-        net.input("a", a).constant("b", b).constant("c", c).node(
-            "Gemm", {"a", "b", "c"}, {"y"},
-            {{"transA", Attribute::of(ta)}, {"transB", Attribute::of(tb)}, {"alpha", Attribute::of(alpha)},
-             {"beta", Attribute::of(beta)}});
+        net.input("a", a).constant("b", b).constant("c", c).node("Gemm", {"a", "b", "c"}, {"y"},
+                                                                 {{"transA", Attribute::of(ta)},
+                                                                  {"transB", Attribute::of(tb)},
+                                                                  {"alpha", Attribute::of(alpha)},
+                                                                  {"beta", Attribute::of(beta)}});
         const Tensor y = net.run1("y");
         std::vector<double> want;
         for (std::int64_t i = 0; i < m; ++i)
@@ -369,8 +374,9 @@ TEST(MatMul, BroadcastBatchAndVectorOperands) {
   struct Case {
     Shape a, b, out;
   };
-  for (const Case& c : {Case{{3, 4}, {4, 5}, {3, 5}}, Case{{2, 1, 3, 4}, {5, 4, 6}, {2, 5, 3, 6}}, Case{{4}, {4, 5}, {5}},
-                        Case{{2, 3, 4}, {4}, {2, 3}}, Case{{4}, {4}, {}}, Case{{1, 40, 70}, {70, 33}, {1, 40, 33}}}) {
+  for (const Case& c :
+       {Case{{3, 4}, {4, 5}, {3, 5}}, Case{{2, 1, 3, 4}, {5, 4, 6}, {2, 5, 3, 6}}, Case{{4}, {4, 5}, {5}},
+        Case{{2, 3, 4}, {4}, {2, 3}}, Case{{4}, {4}, {}}, Case{{1, 40, 70}, {70, 33}, {1, 40, 33}}}) {
     const Tensor a = random(c.a, 41), b = random(c.b, 42);
     Net net;
     net.input("a", a).input("b", b).node("MatMul", {"a", "b"}, {"y"});
@@ -400,7 +406,8 @@ TEST(MatMul, BroadcastBatchAndVectorOperands) {
         for (std::int64_t j = 0; j < n; ++j) {
           double acc = 0;
           for (std::int64_t p = 0; p < k; ++p)
-            acc += static_cast<double>(a.data<float>()[ao * m * k + i * k + p]) * b.data<float>()[bo * k * n + p * n + j];
+            acc +=
+                static_cast<double>(a.data<float>()[ao * m * k + i * k + p]) * b.data<float>()[bo * k * n + p * n + j];
           want.push_back(acc);
         }
     }
@@ -416,7 +423,8 @@ std::vector<double> bn_ref(const Tensor& x, const std::vector<Tensor>& p, double
   const std::int64_t inner = x.rank() <= 1 ? 1 : n / (x.dim(0) * per);
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t c = (i / inner) % per;
-    const double s = p[0].data<float>()[c], b = p[1].data<float>()[c], m = p[2].data<float>()[c], v = p[3].data<float>()[c];
+    const double s = p[0].data<float>()[c], b = p[1].data<float>()[c], m = p[2].data<float>()[c],
+                 v = p[3].data<float>()[c];
     y.push_back((x.data<float>()[i] - m) / std::sqrt(v + eps) * s + b);
   }
   return y;
@@ -469,7 +477,8 @@ TEST(BatchNorm, TrainingModeIsAClearError) {
     net.input("x", random({1, 3, 2, 2}, 1));
     for (int i = 0; i < 4; ++i) net.constant(cat("p", i), p[i]);
     if (attr)
-      net.node("BatchNormalization", {"x", "p0", "p1", "p2", "p3"}, {"y", "rm", "rv"}, {{"training_mode", Attribute::of(1)}});
+      net.node("BatchNormalization", {"x", "p0", "p1", "p2", "p3"}, {"y", "rm", "rv"},
+               {{"training_mode", Attribute::of(1)}});
     else
       net.node("BatchNormalization", {"x", "p0", "p1", "p2", "p3"}, {"y", "m", "v", "sm", "sv"});
     try {
@@ -497,7 +506,8 @@ TEST(Elementwise, BinaryBroadcasting) {
   struct Case {
     Shape a, b;
   };
-  for (const Case& c : {Case{{2, 3, 4}, {3, 1}}, Case{{1}, {2, 3}}, Case{{}, {4}}, Case{{2, 1, 4}, {1, 3, 1}}, Case{{5, 6}, {5, 6}}}) {
+  for (const Case& c :
+       {Case{{2, 3, 4}, {3, 1}}, Case{{1}, {2, 3}}, Case{{}, {4}}, Case{{2, 1, 4}, {1, 3, 1}}, Case{{5, 6}, {5, 6}}}) {
     const Tensor a = random(c.a, 61), b = random(c.b, 62, 0.5f, 2.0f);
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow"}) {
       const Tensor aa = std::string(op) == "Pow" ? random(c.a, 61, 0.1f, 2.0f) : a;
@@ -522,8 +532,13 @@ TEST(Elementwise, BinaryBroadcasting) {
         }
         const double x = aa.data<float>()[ao], z = b.data<float>()[bo];
         const std::string o = op;
-        want.push_back(o == "Add" ? x + z : o == "Sub" ? x - z : o == "Mul" ? x * z : o == "Div" ? x / z
-                       : o == "Max" ? std::max(x, z) : o == "Min" ? std::min(x, z) : std::pow(x, z));
+        want.push_back(o == "Add"   ? x + z
+                       : o == "Sub" ? x - z
+                       : o == "Mul" ? x * z
+                       : o == "Div" ? x / z
+                       : o == "Max" ? std::max(x, z)
+                       : o == "Min" ? std::min(x, z)
+                                    : std::pow(x, z));
       }
       expect_near(want, y, 1e-5);
     }
@@ -534,7 +549,10 @@ TEST(Elementwise, IntegerArithmeticAndComparisons) {
   const Tensor a = make_i64({4}, {7, -7, 9, 0}), b = make_i64({4}, {2, 2, -4, 5});
   Net net;
   net.input("a", a).input("b", b);
-  net.node("Div", {"a", "b"}, {"d"}).node("Mul", {"a", "b"}, {"m"}).node("Less", {"a", "b"}, {"l"}).node("Equal", {"a", "a"}, {"e"});
+  net.node("Div", {"a", "b"}, {"d"})
+      .node("Mul", {"a", "b"}, {"m"})
+      .node("Less", {"a", "b"}, {"l"})
+      .node("Equal", {"a", "a"}, {"e"});
   const auto r = net.run({"d", "m", "l", "e"});
   EXPECT_EQ(tensor_to_ints(r[0]), (std::vector<std::int64_t>{3, -3, -2, 0}));
   EXPECT_EQ(tensor_to_ints(r[1]), (std::vector<std::int64_t>{14, -14, -36, 0}));
@@ -572,7 +590,8 @@ TEST(Elementwise, ActivationsMatchTheirFormulas) {
       {"LeakyRelu", {{"alpha", Attribute::of(0.1f)}}, [](double v) { return v >= 0 ? v : 0.1 * v; }},
       {"Sigmoid", {}, [](double v) { return 1 / (1 + std::exp(-v)); }},
       {"HardSigmoid", {}, [](double v) { return std::clamp(0.2 * v + 0.5, 0.0, 1.0); }},
-      {"HardSigmoid", {{"alpha", Attribute::of(1.0f / 6)}, {"beta", Attribute::of(0.5f)}},
+      {"HardSigmoid",
+       {{"alpha", Attribute::of(1.0f / 6)}, {"beta", Attribute::of(0.5f)}},
        [](double v) { return std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
       {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
       {"Tanh", {}, [](double v) { return std::tanh(v); }},
@@ -586,7 +605,9 @@ TEST(Elementwise, ActivationsMatchTheirFormulas) {
       {"Floor", {}, [](double v) { return std::floor(v); }},
       {"Mish", {}, [](double v) { return v * std::tanh(std::log1p(std::exp(v))); }},
       {"Softsign", {}, [](double v) { return v / (1 + std::abs(v)); }},
-      {"Celu", {{"alpha", Attribute::of(2.0f)}}, [](double v) { return std::max(0.0, v) + std::min(0.0, 2 * (std::exp(v / 2) - 1)); }},
+      {"Celu",
+       {{"alpha", Attribute::of(2.0f)}},
+       [](double v) { return std::max(0.0, v) + std::min(0.0, 2 * (std::exp(v / 2) - 1)); }},
   };
   for (const Act& a : acts) {
     Net net;
@@ -614,7 +635,10 @@ TEST(Elementwise, ClipAttributesBeforeOpset11InputsAfter) {
   old.input("x", x).node("Clip", {"x"}, {"y"}, {{"min", Attribute::of(0.0f)}, {"max", Attribute::of(6.0f)}});
   expect_near(want, old.run1("y"), 0);
   Net now(13);
-  now.input("x", x).constant("lo", make({}, {0.0f})).constant("hi", make({}, {6.0f})).node("Clip", {"x", "lo", "hi"}, {"y"});
+  now.input("x", x)
+      .constant("lo", make({}, {0.0f}))
+      .constant("hi", make({}, {6.0f}))
+      .node("Clip", {"x", "lo", "hi"}, {"y"});
   expect_near(want, now.run1("y"), 0);
   Net only_max(13);
   std::vector<double> want_max;
@@ -654,7 +678,9 @@ TEST(Shape, ReshapeCopiesZeroInfersMinusOneAndAllowzero) {
   net.input("x", x).constant("s", make_i64({3}, {0, -1, 2})).node("Reshape", {"x", "s"}, {"y"});
   EXPECT_EQ(net.run1("y").shape(), (Shape{2, 6, 2}));
   Net z(14);
-  z.input("x", make({0, 3}, {})).constant("s", make_i64({2}, {3, 0})).node("Reshape", {"x", "s"}, {"y"}, {{"allowzero", Attribute::of(1)}});
+  z.input("x", make({0, 3}, {}))
+      .constant("s", make_i64({2}, {3, 0}))
+      .node("Reshape", {"x", "s"}, {"y"}, {{"allowzero", Attribute::of(1)}});
   EXPECT_EQ(z.run1("y").shape(), (Shape{3, 0}));
   Net bad;
   bad.input("x", x).constant("s", make_i64({2}, {5, -1})).node("Reshape", {"x", "s"}, {"y"});
@@ -683,7 +709,8 @@ TEST(Shape, ConcatSplitRoundTrip) {
     if (opset >= 13) {
       net.constant("sp", make_i64({2}, {3, 5})).node("Split", {"c", "sp"}, {"p", "q"}, {{"axis", Attribute::of(1)}});
     } else {
-      net.node("Split", {"c"}, {"p", "q"}, {{"axis", Attribute::of(1)}, {"split", Attribute::of(std::vector<std::int64_t>{3, 5})}});
+      net.node("Split", {"c"}, {"p", "q"},
+               {{"axis", Attribute::of(1)}, {"split", Attribute::of(std::vector<std::int64_t>{3, 5})}});
     }
     const auto r = net.run({"c", "p", "q"});
     EXPECT_EQ(r[0].shape(), (Shape{2, 8, 4}));
@@ -722,13 +749,17 @@ TEST(Shape, SliceStepsClampingAndAttributeForm) {
 TEST(Shape, SqueezeUnsqueezeAttributeAndInputForms) {
   const Tensor x = random({1, 3, 1, 2}, 85);
   Net old(11);
-  old.input("x", x).node("Squeeze", {"x"}, {"s"}, {{"axes", Attribute::of(std::vector<std::int64_t>{0, -2})}})
+  old.input("x", x)
+      .node("Squeeze", {"x"}, {"s"}, {{"axes", Attribute::of(std::vector<std::int64_t>{0, -2})}})
       .node("Unsqueeze", {"s"}, {"u"}, {{"axes", Attribute::of(std::vector<std::int64_t>{0, 3})}});
   auto r = old.run({"s", "u"});
   EXPECT_EQ(r[0].shape(), (Shape{3, 2}));
   EXPECT_EQ(r[1].shape(), (Shape{1, 3, 2, 1}));
   Net now(13);
-  now.input("x", x).constant("a", make_i64({1}, {2})).node("Squeeze", {"x", "a"}, {"s"}).node("Squeeze", {"x"}, {"all"});
+  now.input("x", x)
+      .constant("a", make_i64({1}, {2}))
+      .node("Squeeze", {"x", "a"}, {"s"})
+      .node("Squeeze", {"x"}, {"all"});
   r = now.run({"s", "all"});
   EXPECT_EQ(r[0].shape(), (Shape{1, 3, 2}));
   EXPECT_EQ(r[1].shape(), (Shape{3, 2}));
@@ -737,7 +768,9 @@ TEST(Shape, SqueezeUnsqueezeAttributeAndInputForms) {
 TEST(Shape, GatherNegativeIndicesAndAxis) {
   const Tensor x = make({2, 3}, {0, 1, 2, 3, 4, 5});
   Net net;
-  net.input("x", x).constant("i", make_i64({2}, {-1, 0})).node("Gather", {"x", "i"}, {"y"}, {{"axis", Attribute::of(1)}});
+  net.input("x", x)
+      .constant("i", make_i64({2}, {-1, 0}))
+      .node("Gather", {"x", "i"}, {"y"}, {{"axis", Attribute::of(1)}});
   expect_near({2, 0, 5, 3}, net.run1("y"), 0);
   Net bad;
   bad.input("x", x).constant("i", make_i64({1}, {3})).node("Gather", {"x", "i"}, {"y"});
@@ -768,9 +801,13 @@ TEST(Shape, PadModesAndOpsetForms) {
                         Case{"reflect", {3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5, 3, 2, 1, 2, 3, 2}},
                         Case{"edge", {1, 1, 1, 2, 3, 3, 4, 4, 4, 5, 6, 6, 4, 4, 4, 5, 6, 6}}}) {
     Net old(7);
-    old.input("x", x).node("Pad", {"x"}, {"y"}, {{"mode", Attribute::of(c.mode)}, {"pads", Attribute::of(pads)}, {"value", Attribute::of(9.0f)}});
+    old.input("x", x).node(
+        "Pad", {"x"}, {"y"},
+        {{"mode", Attribute::of(c.mode)}, {"pads", Attribute::of(pads)}, {"value", Attribute::of(9.0f)}});
     Net now(13);
-    now.input("x", x).constant("p", make_i64({4}, pads)).constant("v", make({}, {9.0f}))
+    now.input("x", x)
+        .constant("p", make_i64({4}, pads))
+        .constant("v", make({}, {9.0f}))
         .node("Pad", {"x", "p", "v"}, {"y"}, {{"mode", Attribute::of(c.mode)}});
     for (Net* n : {&old, &now}) {
       const Tensor y = n->run1("y");
@@ -904,7 +941,8 @@ TEST(Reduce, AxesAsAttributeAndAsInput) {
 TEST(Reduce, ArgMaxFirstAndLastIndex) {
   const Tensor x = make({2, 3}, {1, 5, 5, 7, 2, 7});
   Net net;
-  net.input("x", x).node("ArgMax", {"x"}, {"f"}, {{"axis", Attribute::of(1)}, {"keepdims", Attribute::of(0)}})
+  net.input("x", x)
+      .node("ArgMax", {"x"}, {"f"}, {{"axis", Attribute::of(1)}, {"keepdims", Attribute::of(0)}})
       .node("ArgMax", {"x"}, {"l"}, {{"axis", Attribute::of(1)}, {"select_last_index", Attribute::of(1)}});
   const auto r = net.run({"f", "l"});
   EXPECT_EQ(tensor_to_ints(r[0]), (std::vector<std::int64_t>{1, 0}));
@@ -922,11 +960,14 @@ TEST(Resize, NearestAndLinearCoordinateModes) {
   expect_near({1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, up.run1("y"), 0);
   // half_pixel linear, scale 2: the classic bilinear with edge clamping.
   Net lin(13);
-  lin.input("x", x).constant("s", make({4}, {1, 1, 2, 2})).node("Resize", {"x", "", "s"}, {"y"}, {{"mode", Attribute::of("linear")}});
+  lin.input("x", x)
+      .constant("s", make({4}, {1, 1, 2, 2}))
+      .node("Resize", {"x", "", "s"}, {"y"}, {{"mode", Attribute::of("linear")}});
   expect_near({1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4}, lin.run1("y"), 1e-6);
   // align_corners with sizes 3x3.
   Net ac(13);
-  ac.input("x", x).constant("sz", make_i64({4}, {1, 1, 3, 3}))
+  ac.input("x", x)
+      .constant("sz", make_i64({4}, {1, 1, 3, 3}))
       .node("Resize", {"x", "", "", "sz"}, {"y"},
             {{"mode", Attribute::of("linear")}, {"coordinate_transformation_mode", Attribute::of("align_corners")}});
   expect_near({1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4}, ac.run1("y"), 1e-6);
@@ -943,7 +984,8 @@ TEST(Ops, UnsupportedOperatorNamesTypeDomainOpsetAndNode) {
   } catch (const Error& e) {
     const std::string m = e.what();
     EXPECT_EQ(e.code(), ErrorCode::unsupported);
-    for (const char* part : {"FancyOp", "com.example", "13", "my_node"}) EXPECT_NE(m.find(part), std::string::npos) << m;
+    for (const char* part : {"FancyOp", "com.example", "13", "my_node"})
+      EXPECT_NE(m.find(part), std::string::npos) << m;
   }
 }
 

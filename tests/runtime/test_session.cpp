@@ -90,8 +90,10 @@ TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
     Session s(Model::compile(g, o));
     s.set_input("x", x);
     s.run();
-    if (first.empty()) first = values(s.output(0));
-    else EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
+    if (first.empty())
+      first = values(s.output(0));
+    else
+      EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
   }
   for (simd::Isa isa : {simd::Isa::scalar, simd::Isa::sse2, simd::Isa::avx2, simd::Isa::avx512}) {
     ModelOptions o;
@@ -103,7 +105,6 @@ TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
     for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(first[i], got[i], 1e-4 * (1 + std::abs(first[i])));
   }
 }
-
 
 TEST(Session, BadInputsAreClearErrors) {
   auto m = Model::compile(chain(2));

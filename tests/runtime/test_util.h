@@ -15,7 +15,9 @@
 namespace edgert::test {
 
 inline Tensor make(const Shape& s, std::vector<float> v) { return Tensor::from_vector<float>(DataType::float32, s, v); }
-inline Tensor make_i64(const Shape& s, std::vector<std::int64_t> v) { return Tensor::from_vector<std::int64_t>(DataType::int64, s, v); }
+inline Tensor make_i64(const Shape& s, std::vector<std::int64_t> v) {
+  return Tensor::from_vector<std::int64_t>(DataType::int64, s, v);
+}
 
 inline Tensor random(const Shape& s, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);

@@ -47,8 +47,8 @@ class Kernels : public ::testing::TestWithParam<Isa> {
   }
 };
 
-#define REQUIRE_TABLE(t)                                                                     \
-  const KernelTable* t = table();                                                            \
+#define REQUIRE_TABLE(t)          \
+  const KernelTable* t = table(); \
   if (!t) GTEST_SKIP() << edgert::simd::isa_name(GetParam()) << " not compiled or supported"
 
 void expect_close(float want, float got, const char* what, std::size_t i) {
@@ -75,7 +75,8 @@ TEST_P(Kernels, AffineNchwMatchesReferenceOnEveryTail) {
       for (auto& v : scale) v = u(rng);
       for (auto& v : shift) v = u(rng);
       for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng);
-      edgert::simd::reference::affine_nchw_f32(batch, channels, plane, x.data(), want.data(), scale.data(), shift.data());
+      edgert::simd::reference::affine_nchw_f32(batch, channels, plane, x.data(), want.data(), scale.data(),
+                                               shift.data());
       t->affine_nchw_f32(batch, channels, plane, x.data(), y.data(), scale.data(), shift.data());
       for (std::size_t i = 0; i < n; ++i) expect_close(want[i], y.data()[i], "out-of-place", i);
       t->affine_nchw_f32(batch, channels, plane, x.data(), x.data(), scale.data(), shift.data());
@@ -86,7 +87,8 @@ TEST_P(Kernels, AffineNchwMatchesReferenceOnEveryTail) {
 
 TEST_P(Kernels, AffinePropagatesNanAndInf) {
   REQUIRE_TABLE(t);
-  std::vector<float> x = {NAN, INFINITY, -INFINITY, 1.0f, 2.0f, NAN, 0.0f, 5.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, INFINITY};
+  std::vector<float> x = {NAN,  INFINITY, -INFINITY, 1.0f, 2.0f, NAN,  0.0f, 5.0f,    1.0f,
+                          1.0f, 1.0f,     1.0f,      1.0f, 1.0f, 1.0f, 1.0f, INFINITY};
   std::vector<float> y(x.size()), want(x.size());
   const float s = 2.0f, b = 1.0f;
   edgert::simd::reference::affine_nchw_f32(1, 1, x.size(), x.data(), want.data(), &s, &b);
@@ -126,8 +128,9 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, Kernels, ::testing::ValuesIn(kAll),
-                         [](const ::testing::TestParamInfo<Isa>& p) { return std::string(edgert::simd::isa_name(p.param)); });
+INSTANTIATE_TEST_SUITE_P(AllIsas, Kernels, ::testing::ValuesIn(kAll), [](const ::testing::TestParamInfo<Isa>& p) {
+  return std::string(edgert::simd::isa_name(p.param));
+});
 
 TEST(Dispatch, CapsNeverExceedTheCpu) {
   const Isa best = edgert::simd::detect_isa();

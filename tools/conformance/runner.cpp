@@ -13,9 +13,12 @@ namespace fs = std::filesystem;
 
 const char* verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::pass: return "pass";
-    case Verdict::fail: return "fail";
-    case Verdict::unsupported: return "unsupported";
+    case Verdict::pass:
+      return "pass";
+    case Verdict::fail:
+      return "fail";
+    case Verdict::unsupported:
+      return "unsupported";
   }
   return "?";
 }
@@ -24,9 +27,11 @@ std::vector<std::string> discover(const std::string& root) {
   std::vector<std::string> out;
   std::error_code ec;
   if (fs::exists(fs::path(root) / "model.onnx", ec)) return {root};
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (ec) break;
-    if (it->is_regular_file() && it->path().filename() == "model.onnx") out.push_back(it->path().parent_path().string());
+    if (it->is_regular_file() && it->path().filename() == "model.onnx")
+      out.push_back(it->path().parent_path().string());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -35,7 +40,8 @@ std::vector<std::string> discover(const std::string& root) {
 std::string compare(const Tensor& want, const Tensor& got, const Tolerance& tol) {
   if (want.shape() != got.shape())
     return cat("shape ", shape_str(got.shape()), " instead of ", shape_str(want.shape()));
-  if (want.dtype() != got.dtype()) return cat("type ", dtype_name(got.dtype()), " instead of ", dtype_name(want.dtype()));
+  if (want.dtype() != got.dtype())
+    return cat("type ", dtype_name(got.dtype()), " instead of ", dtype_name(want.dtype()));
   const std::vector<double> a = tensor_to_doubles(want), b = tensor_to_doubles(got);
   double worst = 0;
   std::size_t at = 0;
@@ -75,7 +81,8 @@ CaseResult run_case(const std::string& dir, const ModelOptions& options, const T
         if (!fs::exists(f)) continue;  // optional trailing inputs keep their defaults
         Tensor t = onnx::read_tensor_file(f.string());
         // The suite stores bfloat16 data as uint16 (numpy has no bfloat16): same bits.
-        if (t.dtype() == DataType::uint16 && model->input(i).dtype == DataType::bfloat16) t.set_dtype(DataType::bfloat16);
+        if (t.dtype() == DataType::uint16 && model->input(i).dtype == DataType::bfloat16)
+          t.set_dtype(DataType::bfloat16);
         s.set_input(i, t);
       }
       s.run();
@@ -83,7 +90,8 @@ CaseResult run_case(const std::string& dir, const ModelOptions& options, const T
         const fs::path f = set / cat("output_", i, ".pb");
         if (!fs::exists(f)) continue;
         Tensor want = onnx::read_tensor_file(f.string());
-        if (want.dtype() == DataType::uint16 && s.output(i).dtype() == DataType::bfloat16) want.set_dtype(DataType::bfloat16);
+        if (want.dtype() == DataType::uint16 && s.output(i).dtype() == DataType::bfloat16)
+          want.set_dtype(DataType::bfloat16);
         const std::string diff = compare(want, s.output(i), tol);
         if (!diff.empty()) {
           r.verdict = Verdict::fail;

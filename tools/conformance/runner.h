@@ -15,8 +15,8 @@ struct CaseResult {
   std::string name;
   std::string path;
   Verdict verdict = Verdict::pass;
-  std::string detail;              ///< why it failed or what is unsupported
-  std::vector<std::string> ops;    ///< operator types the model uses
+  std::string detail;            ///< why it failed or what is unsupported
+  std::vector<std::string> ops;  ///< operator types the model uses
 };
 
 struct Tolerance {

@@ -81,7 +81,8 @@ int bench(const BenchArgs& a) {
     j["peak_rss_mb"] = {{"after_load", rss_load}, {"overall", rss_peak}};
     j["arena_mb"] = static_cast<double>(s.arena_bytes()) / (1 << 20);
     if (a.profile) {
-      for (const auto& [t, v] : sorted(type_ms)) j["profile"]["by_type"].push_back({{"op", t}, {"ms", v}, {"share", v / total_prof}});
+      for (const auto& [t, v] : sorted(type_ms))
+        j["profile"]["by_type"].push_back({{"op", t}, {"ms", v}, {"share", v / total_prof}});
       for (const auto& [n, v] : sorted(node_ms))
         j["profile"]["by_node"].push_back({{"node", n}, {"op", node_type[n]}, {"ms", v}, {"share", v / total_prof}});
     }
@@ -89,17 +90,19 @@ int bench(const BenchArgs& a) {
     return kOk;
   }
   std::printf("model:       %s\n", a.model.c_str());
-  std::printf("config:      isa %s, threads %d, batchnorm %s\n", simd::isa_name(l.model->isa()), l.model->options().num_threads,
-              batchnorm_summary(*l.model, a.flags.no_fold).c_str());
-  std::printf("load:        %.2f ms (import %.2f, compile %.2f)\n", l.import_ms + l.compile_ms, l.import_ms, l.compile_ms);
+  std::printf("config:      isa %s, threads %d, batchnorm %s\n", simd::isa_name(l.model->isa()),
+              l.model->options().num_threads, batchnorm_summary(*l.model, a.flags.no_fold).c_str());
+  std::printf("load:        %.2f ms (import %.2f, compile %.2f)\n", l.import_ms + l.compile_ms, l.import_ms,
+              l.compile_ms);
   std::printf("first run:   %.3f ms (includes memory planning)\n", first_ms);
   std::printf("latency:     Session::run only, inputs set once; %d runs after %d warm-up\n", a.runs, a.warmup);
   std::printf("             min %.3f  median %.3f  p90 %.3f  mean %.3f  max %.3f ms\n", mn, med, p90, mean, mx);
-  std::printf("memory:      peak RSS %.1f MiB after load, %.1f MiB overall; activation arena %.1f MiB\n", rss_load, rss_peak,
-              static_cast<double>(s.arena_bytes()) / (1 << 20));
+  std::printf("memory:      peak RSS %.1f MiB after load, %.1f MiB overall; activation arena %.1f MiB\n", rss_load,
+              rss_peak, static_cast<double>(s.arena_bytes()) / (1 << 20));
   if (a.profile) {
     std::printf("\nby operator type (mean per run):\n");
-    for (const auto& [t, v] : sorted(type_ms)) std::printf("  %-24s %9.3f ms  %5.1f%%\n", t.c_str(), v, 100 * v / total_prof);
+    for (const auto& [t, v] : sorted(type_ms))
+      std::printf("  %-24s %9.3f ms  %5.1f%%\n", t.c_str(), v, 100 * v / total_prof);
     std::printf("\nby node (mean per run):\n");
     for (const auto& [n, v] : sorted(node_ms))
       std::printf("  %-32s %-20s %9.3f ms  %5.1f%%\n", n.c_str(), node_type[n].c_str(), v, 100 * v / total_prof);

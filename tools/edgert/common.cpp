@@ -15,18 +15,27 @@ namespace edgert::tools {
 
 int exit_code(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return kUsage;
-    case ErrorCode::io: return kIo;
-    case ErrorCode::parse: return kBadModel;
-    case ErrorCode::unsupported: return kUnsupported;
-    case ErrorCode::shape: return kShape;
-    case ErrorCode::out_of_memory: return kMemory;
-    default: return kFailure;
+    case ErrorCode::invalid_argument:
+      return kUsage;
+    case ErrorCode::io:
+      return kIo;
+    case ErrorCode::parse:
+      return kBadModel;
+    case ErrorCode::unsupported:
+      return kUnsupported;
+    case ErrorCode::shape:
+      return kShape;
+    case ErrorCode::out_of_memory:
+      return kMemory;
+    default:
+      return kFailure;
   }
 }
 
 void ModelFlags::add(CLI::App& app) {
-  app.add_option("-t,--threads", threads, "Threads to run on (0: one per core)")->default_val(1)->check(CLI::Range(0, 256));
+  app.add_option("-t,--threads", threads, "Threads to run on (0: one per core)")
+      ->default_val(1)
+      ->check(CLI::Range(0, 256));
   app.add_flag("--no-fold", no_fold, "Keep every BatchNormalization standalone");
   app.add_option("--isa", isa, "Highest kernel tier: scalar, sse2, avx2, avx512, neon (default: best supported)");
   app.add_option("--max-tensor-mb", max_tensor_mb, "Refuse any tensor larger than this many MiB")->default_val(4096);
@@ -122,23 +131,40 @@ Tensor random_tensor(DataType dt, const Shape& shape, SplitMix& rng) {
   for (std::size_t i = 0; i < n; ++i) {
     const double u = rng.uniform();
     switch (dt) {
-      case DataType::float32: t.data<float>()[i] = static_cast<float>(2 * u - 1); break;
-      case DataType::float64: t.data<double>()[i] = 2 * u - 1; break;
-      case DataType::float16: t.data<std::uint16_t>()[i] = float_to_half(static_cast<float>(2 * u - 1)); break;
-      case DataType::int64: t.data<std::int64_t>()[i] = static_cast<std::int64_t>(u * 10); break;
-      case DataType::int32: t.data<std::int32_t>()[i] = static_cast<std::int32_t>(u * 10); break;
-      case DataType::uint8: t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(u * 256); break;
-      case DataType::int8: t.data<std::int8_t>()[i] = static_cast<std::int8_t>(u * 256 - 128); break;
-      case DataType::boolean: t.data<std::uint8_t>()[i] = u < 0.5; break;
-      default: fail(ErrorCode::unsupported, "cannot make random data of type ", dtype_name(dt));
+      case DataType::float32:
+        t.data<float>()[i] = static_cast<float>(2 * u - 1);
+        break;
+      case DataType::float64:
+        t.data<double>()[i] = 2 * u - 1;
+        break;
+      case DataType::float16:
+        t.data<std::uint16_t>()[i] = float_to_half(static_cast<float>(2 * u - 1));
+        break;
+      case DataType::int64:
+        t.data<std::int64_t>()[i] = static_cast<std::int64_t>(u * 10);
+        break;
+      case DataType::int32:
+        t.data<std::int32_t>()[i] = static_cast<std::int32_t>(u * 10);
+        break;
+      case DataType::uint8:
+        t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(u * 256);
+        break;
+      case DataType::int8:
+        t.data<std::int8_t>()[i] = static_cast<std::int8_t>(u * 256 - 128);
+        break;
+      case DataType::boolean:
+        t.data<std::uint8_t>()[i] = u < 0.5;
+        break;
+      default:
+        fail(ErrorCode::unsupported, "cannot make random data of type ", dtype_name(dt));
     }
   }
   return t;
 }
 }  // namespace
 
-void feed_inputs(Session& s, const std::map<std::string, std::string>& files, const std::map<std::string, Shape>& shapes,
-                 std::uint64_t seed) {
+void feed_inputs(Session& s, const std::map<std::string, std::string>& files,
+                 const std::map<std::string, Shape>& shapes, std::uint64_t seed) {
   const Model& m = s.model();
   for (const auto& [name, file] : files) {
     bool found = false;
@@ -172,7 +198,8 @@ void feed_inputs(Session& s, const std::map<std::string, std::string>& files, co
       shape = sh->second;
     } else {
       if (!in.has_shape)
-        fail(ErrorCode::invalid_argument, "input '", in.name, "' declares no shape: give one with --shape ", in.name, "=...");
+        fail(ErrorCode::invalid_argument, "input '", in.name, "' declares no shape: give one with --shape ", in.name,
+             "=...");
       for (const Dim& d : in.dims) shape.push_back(d.value >= 0 ? d.value : 1);
     }
     const DataType dt = in.dtype == DataType::undefined ? DataType::float32 : in.dtype;
@@ -202,8 +229,7 @@ std::string summarize(const Tensor& t) {
 
 std::string batchnorm_summary(const Model& m, bool no_fold) {
   std::size_t folded = 0, kept = 0;
-  for (const PassRecord& r : m.pass_records())
-    (r.verdict.rfind("folded", 0) == 0 ? folded : kept) += 1;
+  for (const PassRecord& r : m.pass_records()) (r.verdict.rfind("folded", 0) == 0 ? folded : kept) += 1;
   std::string s = cat(folded, " folded, ", kept, " standalone");
   if (no_fold) s += " (--no-fold)";
   return s;

@@ -17,14 +17,14 @@ namespace edgert::tools {
 /// Exit statuses of the edgert program.
 enum Exit : int {
   kOk = 0,
-  kFailure = 1,       ///< anything else, including internal errors
-  kUsage = 2,         ///< bad command line
-  kIo = 3,            ///< a file could not be read or written
-  kBadModel = 4,      ///< malformed model or input file
-  kUnsupported = 5,   ///< the model uses something edgert does not implement
-  kShape = 6,         ///< shapes or types disagree
-  kMemory = 7,        ///< over a memory limit
-  kMismatch = 8,      ///< a numeric check failed
+  kFailure = 1,      ///< anything else, including internal errors
+  kUsage = 2,        ///< bad command line
+  kIo = 3,           ///< a file could not be read or written
+  kBadModel = 4,     ///< malformed model or input file
+  kUnsupported = 5,  ///< the model uses something edgert does not implement
+  kShape = 6,        ///< shapes or types disagree
+  kMemory = 7,       ///< over a memory limit
+  kMismatch = 8,     ///< a numeric check failed
 };
 
 int exit_code(ErrorCode code);

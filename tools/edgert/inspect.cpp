@@ -44,8 +44,8 @@ int inspect(const InspectArgs& a) {
   std::vector<std::string> unsupported;
   for (const Node& n : g.nodes)
     if (!op_supported(n.domain, n.op_type))
-      unsupported.push_back(cat("node '", n.name, "' ", n.op_type, " (domain '", n.domain.empty() ? "ai.onnx" : n.domain,
-                                "', opset ", n.opset, ")"));
+      unsupported.push_back(cat("node '", n.name, "' ", n.op_type, " (domain '",
+                                n.domain.empty() ? "ai.onnx" : n.domain, "', opset ", n.opset, ")"));
   std::vector<PassRecord> records;
   std::string compile_error;
   if (unsupported.empty()) {
@@ -63,10 +63,13 @@ int inspect(const InspectArgs& a) {
     j["producer"] = im.info.producer_name + " " + im.info.producer_version;
     for (const auto& [d, v] : im.info.opset_imports) j["opsets"][d.empty() ? "ai.onnx" : d] = v;
     for (ValueId v : g.inputs)
-      j["inputs"].push_back({{"name", g.values[v].name}, {"type", dtype_name(g.values[v].dtype)}, {"shape", dims_str(g.values[v])},
+      j["inputs"].push_back({{"name", g.values[v].name},
+                             {"type", dtype_name(g.values[v].dtype)},
+                             {"shape", dims_str(g.values[v])},
                              {"has_default", g.constants.count(v) > 0}});
     for (ValueId v : g.outputs)
-      j["outputs"].push_back({{"name", g.values[v].name}, {"type", dtype_name(g.values[v].dtype)}, {"shape", dims_str(g.values[v])}});
+      j["outputs"].push_back(
+          {{"name", g.values[v].name}, {"type", dtype_name(g.values[v].dtype)}, {"shape", dims_str(g.values[v])}});
     j["nodes"] = g.nodes.size();
     j["constant_nodes_folded"] = im.info.constant_nodes;
     j["operators"] = histogram;
@@ -82,19 +85,22 @@ int inspect(const InspectArgs& a) {
     std::printf("producer:  %s %s\n", im.info.producer_name.c_str(), im.info.producer_version.c_str());
     std::printf("IR:        %lld\n", static_cast<long long>(im.info.ir_version));
     std::printf("opsets:   ");
-    for (const auto& [d, v] : im.info.opset_imports) std::printf(" %s:%lld", d.empty() ? "ai.onnx" : d.c_str(), static_cast<long long>(v));
+    for (const auto& [d, v] : im.info.opset_imports)
+      std::printf(" %s:%lld", d.empty() ? "ai.onnx" : d.c_str(), static_cast<long long>(v));
     std::printf("\ninputs:\n");
     for (ValueId v : g.inputs)
-      std::printf("  %-24s %-8s %s%s\n", g.values[v].name.c_str(), dtype_name(g.values[v].dtype), dims_str(g.values[v]).c_str(),
-                  g.constants.count(v) ? "  (initializer: default value)" : "");
+      std::printf("  %-24s %-8s %s%s\n", g.values[v].name.c_str(), dtype_name(g.values[v].dtype),
+                  dims_str(g.values[v]).c_str(), g.constants.count(v) ? "  (initializer: default value)" : "");
     std::printf("outputs:\n");
     for (ValueId v : g.outputs)
-      std::printf("  %-24s %-8s %s\n", g.values[v].name.c_str(), dtype_name(g.values[v].dtype), dims_str(g.values[v]).c_str());
+      std::printf("  %-24s %-8s %s\n", g.values[v].name.c_str(), dtype_name(g.values[v].dtype),
+                  dims_str(g.values[v]).c_str());
     std::printf("nodes:     %zu (%zu Constant nodes became constants)\n", g.nodes.size(), im.info.constant_nodes);
     std::printf("params:    %lld floating-point values, %.2f MiB of constants\n", static_cast<long long>(params),
                 static_cast<double>(weight_bytes) / (1 << 20));
     std::vector<std::pair<std::string, int>> ops(histogram.begin(), histogram.end());
-    std::sort(ops.begin(), ops.end(), [](auto& x, auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
+    std::sort(ops.begin(), ops.end(),
+              [](auto& x, auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
     std::printf("operators:\n");
     for (const auto& [op, count] : ops) std::printf("  %-28s %d\n", op.c_str(), count);
     std::printf("batchnorm: %zu\n", records.size());
@@ -114,7 +120,8 @@ int inspect(const InspectArgs& a) {
 
 void add_inspect_command(CLI::App& app, int& status) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* sub = app.add_subcommand("inspect", "Show a model's inputs, outputs, operators and BatchNormalization nodes");
+  CLI::App* sub =
+      app.add_subcommand("inspect", "Show a model's inputs, outputs, operators and BatchNormalization nodes");
   sub->add_option("model", args->model, "ONNX model file")->required();
   sub->add_flag("--json", args->json, "Print JSON");
   args->flags.add(*sub);

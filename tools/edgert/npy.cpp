@@ -59,7 +59,8 @@ Tensor read_npy(const std::string& path) {
   }
   if (hlen > 1 << 20) fail(ErrorCode::parse, "'", path, "': .npy header too long");
   std::string header(hlen, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(hlen))) fail(ErrorCode::parse, "'", path, "': truncated .npy header");
+  if (!in.read(header.data(), static_cast<std::streamsize>(hlen)))
+    fail(ErrorCode::parse, "'", path, "': truncated .npy header");
   const std::string descr = field(header, "descr", path);
   if (field(header, "fortran_order", path).find("True") != std::string::npos)
     fail(ErrorCode::unsupported, "'", path, "': Fortran-order arrays are not supported");
@@ -108,8 +109,8 @@ void write_npy(const std::string& path, const Tensor& t) {
   std::string dims;
   for (std::size_t i = 0; i < t.rank(); ++i) dims += (i ? ", " : "") + std::to_string(t.dim(i));
   if (t.rank() == 1) dims += ",";
-  std::string header = cat("{'descr': '", (t.dtype() == DataType::boolean || dtype_size(t.dtype()) == 1) ? "|" : "<", code,
-                           "', 'fortran_order': False, 'shape': (", dims, "), }");
+  std::string header = cat("{'descr': '", (t.dtype() == DataType::boolean || dtype_size(t.dtype()) == 1) ? "|" : "<",
+                           code, "', 'fortran_order': False, 'shape': (", dims, "), }");
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');

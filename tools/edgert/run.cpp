@@ -30,7 +30,8 @@ std::string file_name_for(const std::string& output) {
 
 // Writes tensors named by `names` as NAME.npy into `dir`: all under temporary names first,
 // then renamed, so a failure leaves no partial set behind.
-void write_all(const std::string& dir, const std::vector<std::string>& names, const std::vector<const Tensor*>& tensors) {
+void write_all(const std::string& dir, const std::vector<std::string>& names,
+               const std::vector<const Tensor*>& tensors) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail(ErrorCode::io, "cannot create folder '", dir, "': ", ec.message());
@@ -39,7 +40,8 @@ void write_all(const std::string& dir, const std::vector<std::string>& names, co
     for (std::size_t i = 0; i < names.size(); ++i) {
       const fs::path final_path = fs::path(dir) / file_name_for(names[i]);
       for (const auto& [tmp, fin] : moves)
-        if (fin == final_path) fail(ErrorCode::invalid_argument, "'", names[i], "' and another name map to the same file");
+        if (fin == final_path)
+          fail(ErrorCode::invalid_argument, "'", names[i], "' and another name map to the same file");
       const fs::path tmp = final_path.string() + ".tmp";
       moves.emplace_back(tmp, final_path);
       write_npy(tmp.string(), *tensors[i]);

@@ -1,11 +1,12 @@
 // edgert zoo: list the built-in reference models, or write one to a file.
+#include "zoo.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "common.h"
 #include "edgert/error.h"
-#include "zoo.h"
 
 namespace edgert::tools {
 
@@ -51,7 +52,8 @@ int zoo_main(const ZooArgs& a) {
 
 void add_zoo_command(CLI::App& app, int& status) {
   auto args = std::make_shared<ZooArgs>();
-  CLI::App* sub = app.add_subcommand("zoo", "Write a built-in reference model: 'edgert zoo list', 'edgert zoo NAME -o FILE'");
+  CLI::App* sub =
+      app.add_subcommand("zoo", "Write a built-in reference model: 'edgert zoo list', 'edgert zoo NAME -o FILE'");
   sub->add_option("name", args->name, "Model name, or 'list'");
   sub->add_option("-o,--output", args->output, "ONNX file to write");
   sub->add_option("--seed", args->seed, "Seed for the weights")->default_val(0);

@@ -57,8 +57,10 @@ class Builder {
     tt->set_elem_type(::onnx::TensorProto::FLOAT);
     for (const auto& d : dims) {
       auto* dim = tt->mutable_shape()->add_dim();
-      if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0]))) dim->set_dim_value(std::stoll(d));
-      else dim->set_dim_param(d);
+      if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0])))
+        dim->set_dim_value(std::stoll(d));
+      else
+        dim->set_dim_param(d);
     }
   }
 
@@ -86,8 +88,8 @@ class Builder {
     return name;
   }
 
-  ::onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins, const std::vector<std::string>& outs,
-                          const std::string& name = "") {
+  ::onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins,
+                          const std::vector<std::string>& outs, const std::string& name = "") {
     auto* n = g_->add_node();
     n->set_op_type(op);
     n->set_name(name.empty() ? fresh(op) : name);
@@ -153,8 +155,8 @@ class Builder {
       v[i] = static_cast<float>(rng_.uniform(0.5, 2.0));
     }
     auto* n = node("BatchNormalization",
-                   {x, init(name + ".weight", {c}, s), init(name + ".bias", {c}, b), init(name + ".running_mean", {c}, m),
-                    init(name + ".running_var", {c}, v)},
+                   {x, init(name + ".weight", {c}, s), init(name + ".bias", {c}, b),
+                    init(name + ".running_mean", {c}, m), init(name + ".running_var", {c}, v)},
                    {name + ".out"}, name);
     attr(n, "epsilon", 1e-5f);
     return name + ".out";
@@ -247,7 +249,7 @@ class Builder {
   b.input("input", {"N", "3", "224", "224"});
   std::string x = b.clip6(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
   std::int64_t cin = 32;
-  const std::int64_t cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+  const std::int64_t cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                   {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   for (const auto& c : cfg) {
     for (std::int64_t i = 0; i < c[2]; ++i) {

@@ -57,8 +57,7 @@ struct Node {
   float attr_float(const std::string& key, float def) const;
   std::int64_t attr_int(const std::string& key, std::int64_t def) const;
   std::string attr_string(const std::string& key, const std::string& def) const;
-  std::vector<std::int64_t> attr_ints(const std::string& key,
-                                      const std::vector<std::int64_t>& def = {}) const;
+  std::vector<std::int64_t> attr_ints(const std::string& key, const std::vector<std::int64_t>& def = {}) const;
   std::vector<float> attr_floats(const std::string& key, const std::vector<float>& def = {}) const;
   /// Whether input i is present (not omitted).
   bool has_input(std::size_t i) const { return i < inputs.size() && inputs[i] != kNoValue; }
@@ -102,11 +101,11 @@ class Graph {
   ValueId add_constant(const std::string& name, Tensor value);
   /// A node; empty names in `ins`/`outs` are omitted optionals. Returns its index.
   std::size_t add_node(const std::string& op_type, const std::vector<std::string>& ins,
-                       const std::vector<std::string>& outs, Attributes attrs = {},
-                       const std::string& name = "", int opset = 17, const std::string& domain = "");
+                       const std::vector<std::string>& outs, Attributes attrs = {}, const std::string& name = "",
+                       int opset = 17, const std::string& domain = "");
   void add_output(const std::string& name);
 
-  bool is_constant(ValueId v) const;  ///< a constant that cannot be overridden
+  bool is_constant(ValueId v) const;        ///< a constant that cannot be overridden
   const Tensor* constant(ValueId v) const;  ///< the constant tensor, or nullptr
   bool is_overridable(ValueId v) const;
   bool is_graph_output(ValueId v) const;

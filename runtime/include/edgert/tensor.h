@@ -72,12 +72,19 @@ class Tensor {
   void* raw() { return data_; }
   const void* raw() const { return data_; }
   template <class T>
-  T* data() { return static_cast<T*>(data_); }
+  T* data() {
+    return static_cast<T*>(data_);
+  }
   template <class T>
-  const T* data() const { return static_cast<const T*>(data_); }
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
 
   /// Points this tensor at `data` (borrowed), keeping type and shape.
-  void set_data(void* data) { data_ = data; owner_.reset(); }
+  void set_data(void* data) {
+    data_ = data;
+    owner_.reset();
+  }
   void set_shape(Shape s) { shape_ = std::move(s); }
   void set_dtype(DataType t) { dtype_ = t; }
 
@@ -95,8 +102,7 @@ template <class T>
 Tensor Tensor::from_vector(DataType dtype, Shape shape, const std::vector<T>& values) {
   Tensor t = allocate(dtype, std::move(shape));
   T* p = t.data<T>();
-  for (std::size_t i = 0; i < values.size() && i < static_cast<std::size_t>(t.numel()); ++i)
-    p[i] = values[i];
+  for (std::size_t i = 0; i < values.size() && i < static_cast<std::size_t>(t.numel()); ++i) p[i] = values[i];
   return t;
 }
 

@@ -9,9 +9,9 @@ namespace edgert {
 
 struct PlannedBuffer {
   std::size_t size = 0;
-  std::size_t first = 0;  ///< first step that writes it
-  std::size_t last = 0;   ///< last step that reads it (inclusive)
-  std::size_t offset = 0; ///< result: byte offset in the arena, a multiple of 64
+  std::size_t first = 0;   ///< first step that writes it
+  std::size_t last = 0;    ///< last step that reads it (inclusive)
+  std::size_t offset = 0;  ///< result: byte offset in the arena, a multiple of 64
 };
 
 /// Assigns offsets, largest buffer first, each at the lowest 64-aligned offset that does

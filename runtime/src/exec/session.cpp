@@ -24,8 +24,7 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
     m->options_.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->graph_ = std::move(graph);
   m->schedule_ = m->graph_.validate_and_schedule();
-  const simd::KernelTable& kernels =
-      simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
+  const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
   for (const Node& n : m->graph_.nodes)
     if (n.op_type == "BatchNormalization")
       m->records_.push_back({n.name, n.op_type, "kept: standalone inference BatchNormalization"});
@@ -78,8 +77,7 @@ struct Session::Impl {
     if (!given[i]) {
       const ValueId v = g().inputs[i];
       auto it = g().constants.find(v);
-      if (it == g().constants.end())
-        fail(ErrorCode::invalid_argument, "input '", g().values[v].name, "' was not set");
+      if (it == g().constants.end()) fail(ErrorCode::invalid_argument, "input '", g().values[v].name, "' was not set");
       inputs[i] = it->second;
     }
     return inputs[i];
@@ -121,8 +119,8 @@ struct Session::Impl {
     }
     std::shared_ptr<void> scratch;
     if (ctx.scratch_bytes) scratch = aligned_alloc_shared(ctx.scratch_bytes);
-    RunContext rc{n, ctx.inputs.data(), ctx.inputs.size(), outs.data(), outs.size(),
-                  scratch.get(), pool.get(), kernels};
+    RunContext rc{n,           ctx.inputs.data(), ctx.inputs.size(), outs.data(),
+                  outs.size(), scratch.get(),     pool.get(),        kernels};
     model.compiled()[node_index].op->run(rc);
   }
 
@@ -225,8 +223,8 @@ struct Session::Impl {
     if (profiling) prof.clear();
     for (const Step& s : steps) {
       const Node& n = gr.nodes[s.node];
-      RunContext rc{n, s.in.data(), s.in.size(), s.out.data(), s.out.size(),
-                    base + s.scratch_offset, pool.get(), kernels};
+      RunContext rc{n,          s.in.data(), s.in.size(), s.out.data(), s.out.size(), base + s.scratch_offset,
+                    pool.get(), kernels};
       if (profiling) {
         auto t0 = std::chrono::steady_clock::now();
         model.compiled()[s.node].op->run(rc);
@@ -278,7 +276,7 @@ void Session::set_input(std::size_t index, const Tensor& t) {
       std::string want = "[";
       for (std::size_t d = 0; d < info.dims.size(); ++d)
         want += (d ? "," : "") + (info.dims[d].value >= 0 ? std::to_string(info.dims[d].value)
-                                                           : (info.dims[d].param.empty() ? "?" : info.dims[d].param));
+                                                          : (info.dims[d].param.empty() ? "?" : info.dims[d].param));
       fail(ErrorCode::shape, "input '", info.name, "': expected shape ", want, "], got ", shape_str(t.shape()));
     }
   }
@@ -289,7 +287,8 @@ void Session::set_input(std::size_t index, const Tensor& t) {
          " exceeds the tensor size limit");
   if (!t.has_data() && t.numel() != 0) fail(ErrorCode::invalid_argument, "input '", info.name, "' has no data");
   Tensor& dst = impl_->inputs[index];
-  if (!impl_->given[index] || dst.shape() != t.shape() || dst.dtype() != t.dtype()) dst = Tensor::allocate(t.dtype(), t.shape());
+  if (!impl_->given[index] || dst.shape() != t.shape() || dst.dtype() != t.dtype())
+    dst = Tensor::allocate(t.dtype(), t.shape());
   if (t.nbytes()) std::memcpy(dst.raw(), t.raw(), t.nbytes());
   impl_->given[index] = 1;
 }

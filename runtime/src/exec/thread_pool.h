@@ -29,8 +29,11 @@ class ThreadPool {
       if (n) fn(std::size_t{0}, n);
       return;
     }
-    run(n, chunks,
-        [](void* ctx, std::size_t b, std::size_t e, std::size_t) { (*static_cast<std::remove_reference_t<F>*>(ctx))(b, e); },
+    run(
+        n, chunks,
+        [](void* ctx, std::size_t b, std::size_t e, std::size_t) {
+          (*static_cast<std::remove_reference_t<F>*>(ctx))(b, e);
+        },
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
@@ -43,7 +46,8 @@ class ThreadPool {
       for (std::size_t t = 0; t < tasks; ++t) fn(t, std::size_t{0});
       return;
     }
-    run(tasks, chunks,
+    run(
+        tasks, chunks,
         [](void* ctx, std::size_t b, std::size_t e, std::size_t w) {
           for (std::size_t t = b; t < e; ++t) (*static_cast<std::remove_reference_t<F>*>(ctx))(t, w);
         },

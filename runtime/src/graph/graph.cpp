@@ -44,9 +44,7 @@ Attribute Attribute::of(Tensor v) {
   return a;
 }
 
-std::string Node::label() const {
-  return cat("node '", name, "' (", op_type, ")");
-}
+std::string Node::label() const { return cat("node '", name, "' (", op_type, ")"); }
 
 const Attribute* Node::attr(const std::string& key) const {
   auto it = attrs.find(key);
@@ -81,8 +79,7 @@ std::string Node::attr_string(const std::string& key, const std::string& def) co
   return a->s;
 }
 
-std::vector<std::int64_t> Node::attr_ints(const std::string& key,
-                                          const std::vector<std::int64_t>& def) const {
+std::vector<std::int64_t> Node::attr_ints(const std::string& key, const std::vector<std::int64_t>& def) const {
   const Attribute* a = attr(key);
   if (!a) return def;
   if (a->kind == Attribute::Kind::integers) return a->ints;
@@ -138,8 +135,8 @@ ValueId Graph::add_constant(const std::string& n, Tensor t) {
 }
 
 std::size_t Graph::add_node(const std::string& op_type, const std::vector<std::string>& ins,
-                            const std::vector<std::string>& outs, Attributes attrs,
-                            const std::string& node_name, int opset, const std::string& domain) {
+                            const std::vector<std::string>& outs, Attributes attrs, const std::string& node_name,
+                            int opset, const std::string& domain) {
   Node n;
   n.name = node_name.empty() ? cat(op_type, "_", nodes.size()) : node_name;
   n.op_type = op_type;
@@ -165,13 +162,9 @@ const Tensor* Graph::constant(ValueId v) const {
   return &constants.at(v);
 }
 
-bool Graph::is_graph_output(ValueId v) const {
-  return std::find(outputs.begin(), outputs.end(), v) != outputs.end();
-}
+bool Graph::is_graph_output(ValueId v) const { return std::find(outputs.begin(), outputs.end(), v) != outputs.end(); }
 
-bool Graph::is_graph_input(ValueId v) const {
-  return std::find(inputs.begin(), inputs.end(), v) != inputs.end();
-}
+bool Graph::is_graph_input(ValueId v) const { return std::find(inputs.begin(), inputs.end(), v) != inputs.end(); }
 
 std::vector<int> Graph::producers() const {
   std::vector<int> p(values.size(), -1);
@@ -195,8 +188,8 @@ std::vector<std::size_t> Graph::validate_and_schedule() const {
     for (ValueId o : nodes[i].outputs) {
       if (o == kNoValue) continue;
       if (producer[o] >= 0)
-        fail(ErrorCode::parse, "value '", values[o].name, "' is produced twice: by ",
-             nodes[producer[o]].label(), " and by ", nodes[i].label());
+        fail(ErrorCode::parse, "value '", values[o].name, "' is produced twice: by ", nodes[producer[o]].label(),
+             " and by ", nodes[i].label());
       if (constants.count(o) || is_graph_input(o))
         fail(ErrorCode::parse, nodes[i].label(), " writes '", values[o].name,
              "', which is already a graph input or initializer");
@@ -236,8 +229,7 @@ std::vector<std::size_t> Graph::validate_and_schedule() const {
   }
   if (order.size() != nodes.size()) {
     for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (pending[i] > 0)
-        fail(ErrorCode::parse, "the graph has a cycle through ", nodes[i].label());
+      if (pending[i] > 0) fail(ErrorCode::parse, "the graph has a cycle through ", nodes[i].label());
   }
   return order;
 }

@@ -12,51 +12,85 @@ namespace edgert {
 
 const char* error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return "invalid argument";
-    case ErrorCode::io: return "I/O error";
-    case ErrorCode::parse: return "malformed model";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::shape: return "shape error";
-    case ErrorCode::out_of_memory: return "out of memory";
-    case ErrorCode::internal: return "internal error";
+    case ErrorCode::invalid_argument:
+      return "invalid argument";
+    case ErrorCode::io:
+      return "I/O error";
+    case ErrorCode::parse:
+      return "malformed model";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::shape:
+      return "shape error";
+    case ErrorCode::out_of_memory:
+      return "out of memory";
+    case ErrorCode::internal:
+      return "internal error";
   }
   return "error";
 }
 
 std::size_t dtype_size(DataType t) {
   switch (t) {
-    case DataType::float32: case DataType::int32: case DataType::uint32: return 4;
-    case DataType::uint8: case DataType::int8: case DataType::boolean: return 1;
-    case DataType::uint16: case DataType::int16: case DataType::float16: case DataType::bfloat16:
+    case DataType::float32:
+    case DataType::int32:
+    case DataType::uint32:
+      return 4;
+    case DataType::uint8:
+    case DataType::int8:
+    case DataType::boolean:
+      return 1;
+    case DataType::uint16:
+    case DataType::int16:
+    case DataType::float16:
+    case DataType::bfloat16:
       return 2;
-    case DataType::int64: case DataType::float64: case DataType::uint64: return 8;
-    default: return 0;
+    case DataType::int64:
+    case DataType::float64:
+    case DataType::uint64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 const char* dtype_name(DataType t) {
   switch (t) {
-    case DataType::float32: return "float32";
-    case DataType::uint8: return "uint8";
-    case DataType::int8: return "int8";
-    case DataType::uint16: return "uint16";
-    case DataType::int16: return "int16";
-    case DataType::int32: return "int32";
-    case DataType::int64: return "int64";
-    case DataType::string: return "string";
-    case DataType::boolean: return "bool";
-    case DataType::float16: return "float16";
-    case DataType::float64: return "float64";
-    case DataType::uint32: return "uint32";
-    case DataType::uint64: return "uint64";
-    case DataType::bfloat16: return "bfloat16";
-    default: return "undefined";
+    case DataType::float32:
+      return "float32";
+    case DataType::uint8:
+      return "uint8";
+    case DataType::int8:
+      return "int8";
+    case DataType::uint16:
+      return "uint16";
+    case DataType::int16:
+      return "int16";
+    case DataType::int32:
+      return "int32";
+    case DataType::int64:
+      return "int64";
+    case DataType::string:
+      return "string";
+    case DataType::boolean:
+      return "bool";
+    case DataType::float16:
+      return "float16";
+    case DataType::float64:
+      return "float64";
+    case DataType::uint32:
+      return "uint32";
+    case DataType::uint64:
+      return "uint64";
+    case DataType::bfloat16:
+      return "bfloat16";
+    default:
+      return "undefined";
   }
 }
 
 bool dtype_is_float(DataType t) {
-  return t == DataType::float32 || t == DataType::float64 || t == DataType::float16 ||
-         t == DataType::bfloat16;
+  return t == DataType::float32 || t == DataType::float64 || t == DataType::float16 || t == DataType::bfloat16;
 }
 
 std::int64_t shape_numel(const Shape& s) {
@@ -105,17 +139,29 @@ Tensor Tensor::clone() const {
 
 std::int64_t tensor_int_at(const Tensor& t, std::size_t i) {
   switch (t.dtype()) {
-    case DataType::int64: return t.data<std::int64_t>()[i];
-    case DataType::int32: return t.data<std::int32_t>()[i];
-    case DataType::int16: return t.data<std::int16_t>()[i];
-    case DataType::int8: return t.data<std::int8_t>()[i];
-    case DataType::uint8: case DataType::boolean: return t.data<std::uint8_t>()[i];
-    case DataType::uint16: return t.data<std::uint16_t>()[i];
-    case DataType::uint32: return t.data<std::uint32_t>()[i];
-    case DataType::uint64: return static_cast<std::int64_t>(t.data<std::uint64_t>()[i]);
-    case DataType::float32: return static_cast<std::int64_t>(t.data<float>()[i]);
-    case DataType::float64: return static_cast<std::int64_t>(t.data<double>()[i]);
-    default: fail(ErrorCode::unsupported, "expected an integer tensor, got ", dtype_name(t.dtype()));
+    case DataType::int64:
+      return t.data<std::int64_t>()[i];
+    case DataType::int32:
+      return t.data<std::int32_t>()[i];
+    case DataType::int16:
+      return t.data<std::int16_t>()[i];
+    case DataType::int8:
+      return t.data<std::int8_t>()[i];
+    case DataType::uint8:
+    case DataType::boolean:
+      return t.data<std::uint8_t>()[i];
+    case DataType::uint16:
+      return t.data<std::uint16_t>()[i];
+    case DataType::uint32:
+      return t.data<std::uint32_t>()[i];
+    case DataType::uint64:
+      return static_cast<std::int64_t>(t.data<std::uint64_t>()[i]);
+    case DataType::float32:
+      return static_cast<std::int64_t>(t.data<float>()[i]);
+    case DataType::float64:
+      return static_cast<std::int64_t>(t.data<double>()[i]);
+    default:
+      fail(ErrorCode::unsupported, "expected an integer tensor, got ", dtype_name(t.dtype()));
   }
 }
 
@@ -129,11 +175,20 @@ std::vector<double> tensor_to_doubles(const Tensor& t) {
   std::vector<double> out(static_cast<std::size_t>(t.numel()));
   for (std::size_t i = 0; i < out.size(); ++i) {
     switch (t.dtype()) {
-      case DataType::float32: out[i] = t.data<float>()[i]; break;
-      case DataType::float64: out[i] = t.data<double>()[i]; break;
-      case DataType::float16: out[i] = half_to_float(t.data<std::uint16_t>()[i]); break;
-      case DataType::bfloat16: out[i] = bfloat16_to_float(t.data<std::uint16_t>()[i]); break;
-      default: out[i] = static_cast<double>(tensor_int_at(t, i));
+      case DataType::float32:
+        out[i] = t.data<float>()[i];
+        break;
+      case DataType::float64:
+        out[i] = t.data<double>()[i];
+        break;
+      case DataType::float16:
+        out[i] = half_to_float(t.data<std::uint16_t>()[i]);
+        break;
+      case DataType::bfloat16:
+        out[i] = bfloat16_to_float(t.data<std::uint16_t>()[i]);
+        break;
+      default:
+        out[i] = static_cast<double>(tensor_int_at(t, i));
     }
   }
   return out;
@@ -147,7 +202,10 @@ float half_to_float(std::uint16_t h) {
       bits = sign;
     } else {
       exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+      while (!(mant & 0x400u)) {
+        mant <<= 1;
+        --exp;
+      }
       mant &= 0x3ffu;
       bits = sign | (exp << 23) | (mant << 13);
     }
@@ -168,7 +226,7 @@ std::uint16_t float_to_half(float f) {
   const std::uint32_t absx = x & 0x7fffffffu;
   if (absx >= 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
   if (absx >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow
-  if (absx < 0x38800000u) {  // subnormal or zero in half
+  if (absx < 0x38800000u) {                                                    // subnormal or zero in half
     if (absx < 0x33000000u) return static_cast<std::uint16_t>(sign);
     const std::uint32_t e = absx >> 23, m = (absx & 0x7fffffu) | 0x800000u;
     const std::uint32_t shift = 126 - e;

@@ -19,9 +19,12 @@ struct Tag {
 template <class F>
 void dispatch_float(DataType t, const Node& n, F&& f) {
   switch (t) {
-    case DataType::float32: return f(Tag<float>{});
-    case DataType::float64: return f(Tag<double>{});
-    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+    case DataType::float32:
+      return f(Tag<float>{});
+    case DataType::float64:
+      return f(Tag<double>{});
+    default:
+      fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
   }
 }
 
@@ -29,17 +32,28 @@ void dispatch_float(DataType t, const Node& n, F&& f) {
 template <class F>
 void dispatch_numeric(DataType t, const Node& n, F&& f) {
   switch (t) {
-    case DataType::float32: return f(Tag<float>{});
-    case DataType::float64: return f(Tag<double>{});
-    case DataType::int32: return f(Tag<std::int32_t>{});
-    case DataType::int64: return f(Tag<std::int64_t>{});
-    case DataType::int8: return f(Tag<std::int8_t>{});
-    case DataType::uint8: return f(Tag<std::uint8_t>{});
-    case DataType::int16: return f(Tag<std::int16_t>{});
-    case DataType::uint16: return f(Tag<std::uint16_t>{});
-    case DataType::uint32: return f(Tag<std::uint32_t>{});
-    case DataType::uint64: return f(Tag<std::uint64_t>{});
-    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+    case DataType::float32:
+      return f(Tag<float>{});
+    case DataType::float64:
+      return f(Tag<double>{});
+    case DataType::int32:
+      return f(Tag<std::int32_t>{});
+    case DataType::int64:
+      return f(Tag<std::int64_t>{});
+    case DataType::int8:
+      return f(Tag<std::int8_t>{});
+    case DataType::uint8:
+      return f(Tag<std::uint8_t>{});
+    case DataType::int16:
+      return f(Tag<std::int16_t>{});
+    case DataType::uint16:
+      return f(Tag<std::uint16_t>{});
+    case DataType::uint32:
+      return f(Tag<std::uint32_t>{});
+    case DataType::uint64:
+      return f(Tag<std::uint64_t>{});
+    default:
+      fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
   }
 }
 
@@ -48,11 +62,16 @@ void dispatch_numeric(DataType t, const Node& n, F&& f) {
 template <class F>
 void dispatch_bytes(DataType t, const Node& n, F&& f) {
   switch (dtype_size(t)) {
-    case 1: return f(Tag<std::uint8_t>{});
-    case 2: return f(Tag<std::uint16_t>{});
-    case 4: return f(Tag<std::uint32_t>{});
-    case 8: return f(Tag<std::uint64_t>{});
-    default: fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
+    case 1:
+      return f(Tag<std::uint8_t>{});
+    case 2:
+      return f(Tag<std::uint16_t>{});
+    case 4:
+      return f(Tag<std::uint32_t>{});
+    case 8:
+      return f(Tag<std::uint64_t>{});
+    default:
+      fail(ErrorCode::unsupported, n.label(), ": element type ", dtype_name(t), " is not supported");
   }
 }
 

@@ -66,7 +66,8 @@ void check_conv_inputs(const InferContext& ctx) {
   if (x.dtype() != DataType::float32 || w.dtype() != DataType::float32)
     fail(ErrorCode::unsupported, ctx.node.label(), ": only float32 is supported, got ", dtype_name(x.dtype()));
   if (x.rank() < 3 || x.rank() > 5) ctx.error(cat("input must have rank 3 to 5, got ", shape_str(x.shape())));
-  if (w.rank() != x.rank()) ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape())));
+  if (w.rank() != x.rank())
+    ctx.error(cat("weight shape ", shape_str(w.shape()), " does not match input ", shape_str(x.shape())));
 }
 
 // Pad a vector of spatial values to 3 with leading `fill`.
@@ -288,8 +289,9 @@ class ConvTransposeOp : public Op {
     const std::size_t sp = x.rank() - 2;
     for (std::size_t i = 0; i < sp; ++i) out.push_back(geo.out[3 - sp + i]);
     ctx.set_output(0, DataType::float32, out);
-    ctx.scratch_bytes = (static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.in_size()) * sizeof(float) + 63) / 64 * 64 +
-                        gemm_scratch_bytes(kernels_, ctx.threads);
+    ctx.scratch_bytes =
+        (static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.in_size()) * sizeof(float) + 63) / 64 * 64 +
+        gemm_scratch_bytes(kernels_, ctx.threads);
   }
 
   void run(const RunContext& ctx) const override {
@@ -301,8 +303,8 @@ class ConvTransposeOp : public Op {
     const std::int64_t cin_g = cin / gr, cout_g = w.dim(1), cout = cout_g * gr;
     const std::int64_t rows = cout_g * g.k_size(), isz = g.in_size(), osz = g.out_size();
     float* col = static_cast<float*>(ctx.scratch);
-    void* gemm_scratch = static_cast<char*>(ctx.scratch) +
-                         (static_cast<std::size_t>(rows * isz) * sizeof(float) + 63) / 64 * 64;
+    void* gemm_scratch =
+        static_cast<char*>(ctx.scratch) + (static_cast<std::size_t>(rows * isz) * sizeof(float) + 63) / 64 * 64;
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     float* py = y.data<float>();
     for (std::int64_t b = 0; b < n; ++b)
@@ -343,7 +345,8 @@ class ConvTransposeOp : public Op {
     const std::size_t sp = x.size() - 2;
     std::vector<std::int64_t> k, s, d, p;
     attrs_.resolve(node_, sp, w, k, s, d, p);
-    std::vector<std::int64_t> op = attrs_.output_padding.empty() ? std::vector<std::int64_t>(sp, 0) : attrs_.output_padding;
+    std::vector<std::int64_t> op =
+        attrs_.output_padding.empty() ? std::vector<std::int64_t>(sp, 0) : attrs_.output_padding;
     if (op.size() != sp) fail(ErrorCode::shape, node_.label(), ": output_padding must have ", sp, " values");
     std::vector<std::int64_t> in(x.begin() + 2, x.end()), out(sp), pb(sp);
     std::vector<std::int64_t> target = attrs_.output_shape;
@@ -385,8 +388,6 @@ class ConvTransposeOp : public Op {
 
 }  // namespace
 
-std::vector<OpEntry> conv_ops() {
-  return {{"Conv", make_op<ConvOp>}, {"ConvTranspose", make_op<ConvTransposeOp>}};
-}
+std::vector<OpEntry> conv_ops() { return {{"Conv", make_op<ConvOp>}, {"ConvTranspose", make_op<ConvTransposeOp>}}; }
 
 }  // namespace edgert

@@ -11,9 +11,33 @@ namespace edgert {
 namespace {
 
 enum class U {
-  relu, leaky_relu, sigmoid, hard_sigmoid, hard_swish, tanh_, elu, selu, celu, softplus, softsign,
-  exp_, log_, sqrt_, neg, abs_, reciprocal, erf_, floor_, ceil_, round_, sign, sin_, cos_,
-  identity, thresholded_relu, mish
+  relu,
+  leaky_relu,
+  sigmoid,
+  hard_sigmoid,
+  hard_swish,
+  tanh_,
+  elu,
+  selu,
+  celu,
+  softplus,
+  softsign,
+  exp_,
+  log_,
+  sqrt_,
+  neg,
+  abs_,
+  reciprocal,
+  erf_,
+  floor_,
+  ceil_,
+  round_,
+  sign,
+  sin_,
+  cos_,
+  identity,
+  thresholded_relu,
+  mish
 };
 
 struct UnaryInfo {
@@ -23,20 +47,34 @@ struct UnaryInfo {
 };
 
 constexpr UnaryInfo kUnary[] = {
-    {"Relu", U::relu, true},          {"LeakyRelu", U::leaky_relu, false},
-    {"Sigmoid", U::sigmoid, false},   {"HardSigmoid", U::hard_sigmoid, false},
-    {"HardSwish", U::hard_swish, false}, {"Tanh", U::tanh_, false},
-    {"Elu", U::elu, false},           {"Selu", U::selu, false},
-    {"Celu", U::celu, false},         {"Softplus", U::softplus, false},
-    {"Softsign", U::softsign, false}, {"Exp", U::exp_, false},
-    {"Log", U::log_, false},          {"Sqrt", U::sqrt_, false},
-    {"Neg", U::neg, true},            {"Abs", U::abs_, true},
-    {"Reciprocal", U::reciprocal, false}, {"Erf", U::erf_, false},
-    {"Floor", U::floor_, false},      {"Ceil", U::ceil_, false},
-    {"Round", U::round_, false},      {"Sign", U::sign, true},
-    {"Sin", U::sin_, false},          {"Cos", U::cos_, false},
-    {"Identity", U::identity, true},  {"Dropout", U::identity, true},
-    {"ThresholdedRelu", U::thresholded_relu, false}, {"Mish", U::mish, false},
+    {"Relu", U::relu, true},
+    {"LeakyRelu", U::leaky_relu, false},
+    {"Sigmoid", U::sigmoid, false},
+    {"HardSigmoid", U::hard_sigmoid, false},
+    {"HardSwish", U::hard_swish, false},
+    {"Tanh", U::tanh_, false},
+    {"Elu", U::elu, false},
+    {"Selu", U::selu, false},
+    {"Celu", U::celu, false},
+    {"Softplus", U::softplus, false},
+    {"Softsign", U::softsign, false},
+    {"Exp", U::exp_, false},
+    {"Log", U::log_, false},
+    {"Sqrt", U::sqrt_, false},
+    {"Neg", U::neg, true},
+    {"Abs", U::abs_, true},
+    {"Reciprocal", U::reciprocal, false},
+    {"Erf", U::erf_, false},
+    {"Floor", U::floor_, false},
+    {"Ceil", U::ceil_, false},
+    {"Round", U::round_, false},
+    {"Sign", U::sign, true},
+    {"Sin", U::sin_, false},
+    {"Cos", U::cos_, false},
+    {"Identity", U::identity, true},
+    {"Dropout", U::identity, true},
+    {"ThresholdedRelu", U::thresholded_relu, false},
+    {"Mish", U::mish, false},
 };
 
 class UnaryOp : public Op {
@@ -46,15 +84,25 @@ class UnaryOp : public Op {
       if (c.node.op_type == u.name) info_ = u;
     const Node& n = c.node;
     switch (info_.kind) {
-      case U::leaky_relu: alpha_ = n.attr_float("alpha", 0.01f); break;
-      case U::hard_sigmoid: alpha_ = n.attr_float("alpha", 0.2f), beta_ = n.attr_float("beta", 0.5f); break;
-      case U::elu: case U::celu: alpha_ = n.attr_float("alpha", 1.0f); break;
-      case U::thresholded_relu: alpha_ = n.attr_float("alpha", 1.0f); break;
+      case U::leaky_relu:
+        alpha_ = n.attr_float("alpha", 0.01f);
+        break;
+      case U::hard_sigmoid:
+        alpha_ = n.attr_float("alpha", 0.2f), beta_ = n.attr_float("beta", 0.5f);
+        break;
+      case U::elu:
+      case U::celu:
+        alpha_ = n.attr_float("alpha", 1.0f);
+        break;
+      case U::thresholded_relu:
+        alpha_ = n.attr_float("alpha", 1.0f);
+        break;
       case U::selu:
         alpha_ = n.attr_float("alpha", 1.67326319217681884765625f);
         beta_ = n.attr_float("gamma", 1.05070102214813232421875f);
         break;
-      default: break;
+      default:
+        break;
     }
     if (n.op_type == "Dropout") {
       if (n.has_input(2)) {
@@ -111,50 +159,66 @@ class UnaryOp : public Op {
   void apply_float(const T* x, T* y, std::size_t n, ThreadPool* pool) const {
     const T a = static_cast<T>(alpha_), b = static_cast<T>(beta_);
     switch (info_.kind) {
-      case U::relu: return loop(x, y, n, pool, [](T v) { return v > T(0) ? v : (v == v ? T(0) : v); });
-      case U::leaky_relu: return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : v * a; });
+      case U::relu:
+        return loop(x, y, n, pool, [](T v) { return v > T(0) ? v : (v == v ? T(0) : v); });
+      case U::leaky_relu:
+        return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : v * a; });
       case U::sigmoid:
-        return loop(x, y, n, pool, [](T v) {
-          return v >= T(0) ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
-        });
+        return loop(x, y, n, pool,
+                    [](T v) { return v >= T(0) ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v)); });
       case U::hard_sigmoid:
         return loop(x, y, n, pool, [a, b](T v) { return std::max(T(0), std::min(T(1), a * v + b)); });
       case U::hard_swish:
-        return loop(x, y, n, pool,
-                    [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
-      case U::tanh_: return loop(x, y, n, pool, [](T v) { return std::tanh(v); });
-      case U::elu: return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : a * (std::exp(v) - T(1)); });
+        return loop(x, y, n, pool, [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
+      case U::tanh_:
+        return loop(x, y, n, pool, [](T v) { return std::tanh(v); });
+      case U::elu:
+        return loop(x, y, n, pool, [a](T v) { return v >= T(0) ? v : a * (std::exp(v) - T(1)); });
       case U::celu:
-        return loop(x, y, n, pool, [a](T v) {
-          return std::max(T(0), v) + std::min(T(0), a * (std::exp(v / a) - T(1)));
-        });
+        return loop(x, y, n, pool,
+                    [a](T v) { return std::max(T(0), v) + std::min(T(0), a * (std::exp(v / a) - T(1))); });
       case U::selu:
         return loop(x, y, n, pool, [a, b](T v) { return v > T(0) ? b * v : b * (a * std::exp(v) - a); });
       case U::softplus:
-        return loop(x, y, n, pool, [](T v) {
-          return v > T(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
-        });
-      case U::softsign: return loop(x, y, n, pool, [](T v) { return v / (T(1) + std::abs(v)); });
-      case U::exp_: return loop(x, y, n, pool, [](T v) { return std::exp(v); });
-      case U::log_: return loop(x, y, n, pool, [](T v) { return std::log(v); });
-      case U::sqrt_: return loop(x, y, n, pool, [](T v) { return std::sqrt(v); });
-      case U::neg: return loop(x, y, n, pool, [](T v) { return -v; });
-      case U::abs_: return loop(x, y, n, pool, [](T v) { return std::abs(v); });
-      case U::reciprocal: return loop(x, y, n, pool, [](T v) { return T(1) / v; });
-      case U::erf_: return loop(x, y, n, pool, [](T v) { return std::erf(v); });
-      case U::floor_: return loop(x, y, n, pool, [](T v) { return std::floor(v); });
-      case U::ceil_: return loop(x, y, n, pool, [](T v) { return std::ceil(v); });
-      case U::round_: return loop(x, y, n, pool, [](T v) { return std::nearbyint(v); });
-      case U::sign: return loop(x, y, n, pool, [](T v) { return v > T(0) ? T(1) : (v < T(0) ? T(-1) : v); });
-      case U::sin_: return loop(x, y, n, pool, [](T v) { return std::sin(v); });
-      case U::cos_: return loop(x, y, n, pool, [](T v) { return std::cos(v); });
-      case U::thresholded_relu: return loop(x, y, n, pool, [a](T v) { return v > a ? v : T(0); });
+        return loop(x, y, n, pool,
+                    [](T v) { return v > T(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
+      case U::softsign:
+        return loop(x, y, n, pool, [](T v) { return v / (T(1) + std::abs(v)); });
+      case U::exp_:
+        return loop(x, y, n, pool, [](T v) { return std::exp(v); });
+      case U::log_:
+        return loop(x, y, n, pool, [](T v) { return std::log(v); });
+      case U::sqrt_:
+        return loop(x, y, n, pool, [](T v) { return std::sqrt(v); });
+      case U::neg:
+        return loop(x, y, n, pool, [](T v) { return -v; });
+      case U::abs_:
+        return loop(x, y, n, pool, [](T v) { return std::abs(v); });
+      case U::reciprocal:
+        return loop(x, y, n, pool, [](T v) { return T(1) / v; });
+      case U::erf_:
+        return loop(x, y, n, pool, [](T v) { return std::erf(v); });
+      case U::floor_:
+        return loop(x, y, n, pool, [](T v) { return std::floor(v); });
+      case U::ceil_:
+        return loop(x, y, n, pool, [](T v) { return std::ceil(v); });
+      case U::round_:
+        return loop(x, y, n, pool, [](T v) { return std::nearbyint(v); });
+      case U::sign:
+        return loop(x, y, n, pool, [](T v) { return v > T(0) ? T(1) : (v < T(0) ? T(-1) : v); });
+      case U::sin_:
+        return loop(x, y, n, pool, [](T v) { return std::sin(v); });
+      case U::cos_:
+        return loop(x, y, n, pool, [](T v) { return std::cos(v); });
+      case U::thresholded_relu:
+        return loop(x, y, n, pool, [a](T v) { return v > a ? v : T(0); });
       case U::mish:
         return loop(x, y, n, pool, [](T v) {
           const T sp = v > T(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
           return v * std::tanh(sp);
         });
-      case U::identity: return;
+      case U::identity:
+        return;
     }
   }
 
@@ -163,11 +227,21 @@ class UnaryOp : public Op {
     for (std::size_t i = 0; i < n; ++i) {
       const T v = x[i];
       switch (info_.kind) {
-        case U::relu: y[i] = v > T(0) ? v : T(0); break;
-        case U::neg: y[i] = static_cast<T>(-v); break;
-        case U::abs_: y[i] = v < T(0) ? static_cast<T>(-v) : v; break;
-        case U::sign: y[i] = v > T(0) ? T(1) : (v < T(0) ? static_cast<T>(-1) : T(0)); break;
-        default: y[i] = v; break;
+        case U::relu:
+          y[i] = v > T(0) ? v : T(0);
+          break;
+        case U::neg:
+          y[i] = static_cast<T>(-v);
+          break;
+        case U::abs_:
+          y[i] = v < T(0) ? static_cast<T>(-v) : v;
+          break;
+        case U::sign:
+          y[i] = v > T(0) ? T(1) : (v < T(0) ? static_cast<T>(-1) : T(0));
+          break;
+        default:
+          y[i] = v;
+          break;
       }
     }
   }
@@ -178,8 +252,27 @@ class UnaryOp : public Op {
   bool training_input_ = false;
 };
 
-enum class B { add, sub, mul, div, pow, min, max, sum, mean, prelu, equal, less, greater, less_eq,
-               greater_eq, and_, or_, xor_, mod };
+enum class B {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  min,
+  max,
+  sum,
+  mean,
+  prelu,
+  equal,
+  less,
+  greater,
+  less_eq,
+  greater_eq,
+  and_,
+  or_,
+  xor_,
+  mod
+};
 
 struct BinaryInfo {
   const char* name;
@@ -187,11 +280,25 @@ struct BinaryInfo {
 };
 
 constexpr BinaryInfo kBinary[] = {
-    {"Add", B::add},         {"Sub", B::sub},         {"Mul", B::mul},       {"Div", B::div},
-    {"Pow", B::pow},         {"Min", B::min},         {"Max", B::max},       {"Sum", B::sum},
-    {"Mean", B::mean},       {"PRelu", B::prelu},     {"Equal", B::equal},   {"Less", B::less},
-    {"Greater", B::greater}, {"LessOrEqual", B::less_eq}, {"GreaterOrEqual", B::greater_eq},
-    {"And", B::and_},        {"Or", B::or_},          {"Xor", B::xor_},      {"Mod", B::mod},
+    {"Add", B::add},
+    {"Sub", B::sub},
+    {"Mul", B::mul},
+    {"Div", B::div},
+    {"Pow", B::pow},
+    {"Min", B::min},
+    {"Max", B::max},
+    {"Sum", B::sum},
+    {"Mean", B::mean},
+    {"PRelu", B::prelu},
+    {"Equal", B::equal},
+    {"Less", B::less},
+    {"Greater", B::greater},
+    {"LessOrEqual", B::less_eq},
+    {"GreaterOrEqual", B::greater_eq},
+    {"And", B::and_},
+    {"Or", B::or_},
+    {"Xor", B::xor_},
+    {"Mod", B::mod},
 };
 
 bool is_compare(B k) {
@@ -249,15 +356,17 @@ class BinaryOp : public Op {
     }
     if (!legacy_ || i == 0) return b;
     if (!legacy_broadcast_) {
-      if (a != b) fail(ErrorCode::shape, node_.label(), ": shapes ", shape_str(a), " and ", shape_str(b),
-                       " differ and broadcast is not set");
+      if (a != b)
+        fail(ErrorCode::shape, node_.label(), ": shapes ", shape_str(a), " and ", shape_str(b),
+             " differ and broadcast is not set");
       return b;
     }
     if (b.size() > a.size()) fail(ErrorCode::shape, node_.label(), ": B has a higher rank than A");
     if (legacy_axis_ < 0) return b;
     const std::int64_t axis = legacy_axis_;
     if (axis + static_cast<std::int64_t>(b.size()) > static_cast<std::int64_t>(a.size()))
-      fail(ErrorCode::shape, node_.label(), ": B of shape ", shape_str(b), " does not fit A ", shape_str(a), " at axis ", axis);
+      fail(ErrorCode::shape, node_.label(), ": B of shape ", shape_str(b), " does not fit A ", shape_str(a),
+           " at axis ", axis);
     Shape out(static_cast<std::size_t>(axis), 1);
     out.insert(out.end(), b.begin(), b.end());
     out.resize(a.size(), 1);
@@ -367,33 +476,58 @@ class BinaryOp : public Op {
   void dispatch_kind(B k, G&& g) const {
     const bool fm = fmod_;
     switch (k) {
-      case B::add: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x + y); }); break;
-      case B::sub: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x - y); }); break;
-      case B::mul: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x * y); }); break;
+      case B::add:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x + y); });
+        break;
+      case B::sub:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x - y); });
+        break;
+      case B::mul:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x * y); });
+        break;
       case B::div:
         if constexpr (std::is_same_v<T, R>) {
-          if constexpr (std::is_integral_v<T>) return g([](T x, T y) { return y == 0 ? T(0) : static_cast<T>(x / y); });
-          else return g([](T x, T y) { return x / y; });
+          if constexpr (std::is_integral_v<T>)
+            return g([](T x, T y) { return y == 0 ? T(0) : static_cast<T>(x / y); });
+          else
+            return g([](T x, T y) { return x / y; });
         }
         break;
-      case B::pow: if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return pow_of(x, y); }); break;
+      case B::pow:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return pow_of(x, y); });
+        break;
       case B::min:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::min(x, y); });
+        if constexpr (std::is_same_v<T, R>)
+          return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::min(x, y); });
         break;
       case B::max:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::max(x, y); });
+        if constexpr (std::is_same_v<T, R>)
+          return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::max(x, y); });
         break;
-      case B::prelu: if constexpr (std::is_same_v<T, R>) return g([](T x, T s) { return x < T(0) ? static_cast<T>(x * s) : x; }); break;
-      case B::mod: if constexpr (std::is_same_v<T, R>) return g([fm](T x, T y) { return mod_of(x, y, fm); }); break;
-      case B::equal: return g([](T x, T y) { return static_cast<R>(x == y); });
-      case B::less: return g([](T x, T y) { return static_cast<R>(x < y); });
-      case B::greater: return g([](T x, T y) { return static_cast<R>(x > y); });
-      case B::less_eq: return g([](T x, T y) { return static_cast<R>(x <= y); });
-      case B::greater_eq: return g([](T x, T y) { return static_cast<R>(x >= y); });
-      case B::and_: return g([](T x, T y) { return static_cast<R>(x && y); });
-      case B::or_: return g([](T x, T y) { return static_cast<R>(x || y); });
-      case B::xor_: return g([](T x, T y) { return static_cast<R>((x != 0) != (y != 0)); });
-      default: break;
+      case B::prelu:
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T s) { return x < T(0) ? static_cast<T>(x * s) : x; });
+        break;
+      case B::mod:
+        if constexpr (std::is_same_v<T, R>) return g([fm](T x, T y) { return mod_of(x, y, fm); });
+        break;
+      case B::equal:
+        return g([](T x, T y) { return static_cast<R>(x == y); });
+      case B::less:
+        return g([](T x, T y) { return static_cast<R>(x < y); });
+      case B::greater:
+        return g([](T x, T y) { return static_cast<R>(x > y); });
+      case B::less_eq:
+        return g([](T x, T y) { return static_cast<R>(x <= y); });
+      case B::greater_eq:
+        return g([](T x, T y) { return static_cast<R>(x >= y); });
+      case B::and_:
+        return g([](T x, T y) { return static_cast<R>(x && y); });
+      case B::or_:
+        return g([](T x, T y) { return static_cast<R>(x || y); });
+      case B::xor_:
+        return g([](T x, T y) { return static_cast<R>((x != 0) != (y != 0)); });
+      default:
+        break;
     }
     fail(ErrorCode::internal, node_.label(), ": bad elementwise dispatch");
   }

@@ -55,8 +55,8 @@ class GemmOp : public Op {
     MatrixRef am = ta_ ? MatrixRef{a.data<float>(), 1, lda} : MatrixRef{a.data<float>(), lda, 1};
     MatrixRef bm = tb_ ? MatrixRef{b.data<float>(), 1, ldb} : MatrixRef{b.data<float>(), ldb, 1};
     if (alpha_ == 1.0f) {
-      gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n), static_cast<std::size_t>(k),
-               am, bm, py, static_cast<std::size_t>(n), with_c, ctx.scratch);
+      gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(m), static_cast<std::size_t>(n),
+               static_cast<std::size_t>(k), am, bm, py, static_cast<std::size_t>(n), with_c, ctx.scratch);
       return;
     }
     // alpha != 1: scale C by 1/alpha is not exact; compute A*B into y then combine.

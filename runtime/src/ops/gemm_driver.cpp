@@ -21,9 +21,8 @@ std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
   return per_thread_floats(kt) * sizeof(float) * static_cast<std::size_t>(std::max(threads, 1));
 }
 
-void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n,
-              std::size_t k, MatrixRef a, MatrixRef b, float* c, std::size_t ldc, bool accumulate,
-              void* scratch) {
+void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
+              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate)
@@ -50,15 +49,17 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
     const std::size_t i_begin = ip * m_rows, i_end = std::min(m, i_begin + m_rows);
     for (std::size_t p0 = 0; p0 < k; p0 += kKc) {
       const std::size_t kc = std::min(kKc, k - p0);
-      simd::gemm_pack_b_f32(nr, kc, nc, b.data + static_cast<std::ptrdiff_t>(p0) * b.row_stride +
-                                            static_cast<std::ptrdiff_t>(j0) * b.col_stride,
-                            b.row_stride, b.col_stride, bpack);
+      simd::gemm_pack_b_f32(
+          nr, kc, nc,
+          b.data + static_cast<std::ptrdiff_t>(p0) * b.row_stride + static_cast<std::ptrdiff_t>(j0) * b.col_stride,
+          b.row_stride, b.col_stride, bpack);
       const int acc = accumulate || p0 > 0;
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
         const std::size_t mc = std::min(mc_max, i_end - i0);
-        simd::gemm_pack_a_f32(mr, mc, kc, a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride +
-                                              static_cast<std::ptrdiff_t>(p0) * a.col_stride,
-                              a.row_stride, a.col_stride, apack);
+        simd::gemm_pack_a_f32(
+            mr, mc, kc,
+            a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
+            a.row_stride, a.col_stride, apack);
         for (std::size_t jr = 0; jr < nc; jr += nr) {
           const float* bp = bpack + (jr / nr) * kc * nr;
           const std::size_t nv = std::min(nr, nc - jr);

@@ -20,8 +20,7 @@ struct MatrixRef {
 std::size_t gemm_scratch_bytes(const simd::KernelTable& k, int threads);
 
 /// C[m x n] (row stride ldc) = A[m x k] * B[k x n], plus C's old value when `accumulate`.
-void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n,
-              std::size_t k, MatrixRef a, MatrixRef b, float* c, std::size_t ldc, bool accumulate,
-              void* scratch);
+void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
+              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch);
 
 }  // namespace edgert

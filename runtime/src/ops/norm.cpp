@@ -66,14 +66,14 @@ class BatchNormOp : public Op {
       const double* px = x.data<double>();
       double* py = ctx.out(0).data<double>();
       for (std::int64_t i = 0; i < n * c; ++i)
-        for (std::int64_t j = 0; j < plane; ++j)
-          py[i * plane + j] = px[i * plane + j] * a[i % c] + b[i % c];
+        for (std::int64_t j = 0; j < plane; ++j) py[i * plane + j] = px[i * plane + j] * a[i % c] + b[i % c];
       return;
     }
     const float* px = x.data<float>();
     float* py = ctx.out(0).data<float>();
     const auto affine = kernels_.affine_nchw_f32;
-    const std::size_t grain = static_cast<std::size_t>(std::max<std::int64_t>(1, (1 << 15) / std::max<std::int64_t>(plane, 1)));
+    const std::size_t grain =
+        static_cast<std::size_t>(std::max<std::int64_t>(1, (1 << 15) / std::max<std::int64_t>(plane, 1)));
     ctx.pool->parallel_for(static_cast<std::size_t>(n * c), grain, [&](std::size_t lo, std::size_t hi) {
       std::size_t i = lo;
       while (i < hi) {
@@ -132,7 +132,8 @@ class LrnOp : public Op {
     if (size_ <= 0) fail(ErrorCode::parse, c.node.label(), ": size must be positive");
   }
   void infer(InferContext& ctx) const override {
-    if (ctx.in(0).dtype() != DataType::float32) fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported");
+    if (ctx.in(0).dtype() != DataType::float32)
+      fail(ErrorCode::unsupported, node_.label(), ": only float32 is supported");
     if (ctx.in(0).rank() < 3) ctx.error("input must have rank 3 or more");
     ctx.set_output(0, DataType::float32, ctx.in(0).shape());
   }

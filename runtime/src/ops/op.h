@@ -27,9 +27,7 @@ struct CreateContext {
   const Graph& graph;
   const simd::KernelTable& kernels;
   /// Input i as a constant the caller cannot override, or nullptr.
-  const Tensor* constant(std::size_t i) const {
-    return node.has_input(i) ? graph.constant(node.inputs[i]) : nullptr;
-  }
+  const Tensor* constant(std::size_t i) const { return node.has_input(i) ? graph.constant(node.inputs[i]) : nullptr; }
 };
 
 struct InferContext {
@@ -84,7 +82,6 @@ using OpFactory = std::unique_ptr<Op> (*)(const CreateContext&);
 /// Creates the operator for ctx.node, or throws Error(unsupported) naming its type,
 /// domain, opset and node.
 std::unique_ptr<Op> create_op(const CreateContext& ctx);
-
 
 struct OpEntry {
   const char* type;

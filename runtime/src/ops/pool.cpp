@@ -39,8 +39,8 @@ class PoolOp : public Op {
   }
 
   struct Geo {
-    std::int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1},
-                 d[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0};
+    std::int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1},
+                 pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0};
   };
 
   Geo geometry(const Shape& x) const {
@@ -219,9 +219,12 @@ class GlobalPoolOp : public Op {
 }  // namespace
 
 std::vector<OpEntry> pool_ops() {
-  return {{"MaxPool", make_op<PoolOp>},           {"AveragePool", make_op<PoolOp>},
-          {"LpPool", make_op<PoolOp>},            {"GlobalAveragePool", make_op<GlobalPoolOp>},
-          {"GlobalMaxPool", make_op<GlobalPoolOp>}, {"GlobalLpPool", make_op<GlobalPoolOp>}};
+  return {{"MaxPool", make_op<PoolOp>},
+          {"AveragePool", make_op<PoolOp>},
+          {"LpPool", make_op<PoolOp>},
+          {"GlobalAveragePool", make_op<GlobalPoolOp>},
+          {"GlobalMaxPool", make_op<GlobalPoolOp>},
+          {"GlobalLpPool", make_op<GlobalPoolOp>}};
 }
 
 }  // namespace edgert

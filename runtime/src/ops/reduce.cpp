@@ -16,10 +16,16 @@ class ReduceOp : public Op {
  public:
   explicit ReduceOp(const CreateContext& c) : node_(c.node) {
     const std::string& t = c.node.op_type;
-    kind_ = t == "ReduceMean" ? R::mean : t == "ReduceSum" ? R::sum : t == "ReduceMax" ? R::max
-          : t == "ReduceMin" ? R::min : t == "ReduceProd" ? R::prod : t == "ReduceL1" ? R::l1
-          : t == "ReduceL2" ? R::l2 : t == "ReduceLogSumExp" ? R::log_sum_exp
-          : t == "ReduceSumSquare" ? R::sum_square : R::log_sum;
+    kind_ = t == "ReduceMean"        ? R::mean
+            : t == "ReduceSum"       ? R::sum
+            : t == "ReduceMax"       ? R::max
+            : t == "ReduceMin"       ? R::min
+            : t == "ReduceProd"      ? R::prod
+            : t == "ReduceL1"        ? R::l1
+            : t == "ReduceL2"        ? R::l2
+            : t == "ReduceLogSumExp" ? R::log_sum_exp
+            : t == "ReduceSumSquare" ? R::sum_square
+                                     : R::log_sum;
     keepdims_ = c.node.attr_int("keepdims", 1) != 0;
     noop_ = c.node.attr_int("noop_with_empty_axes", 0) != 0;
     axes_ = c.node.attr_ints("axes");
@@ -85,9 +91,10 @@ class ReduceOp : public Op {
       }
       double* acc = static_cast<double*>(ctx.scratch);
       const std::int64_t on = shape_numel(k);
-      const double init = kind_ == R::max ? -std::numeric_limits<double>::infinity()
-                        : kind_ == R::min ? std::numeric_limits<double>::infinity()
-                        : kind_ == R::prod ? 1.0 : 0.0;
+      const double init = kind_ == R::max    ? -std::numeric_limits<double>::infinity()
+                          : kind_ == R::min  ? std::numeric_limits<double>::infinity()
+                          : kind_ == R::prod ? 1.0
+                                             : 0.0;
       std::fill(acc, acc + on, init);
       // log-sum-exp subtracts the max first for stability.
       std::vector<double> mx;
@@ -107,23 +114,44 @@ class ReduceOp : public Op {
           const double v = static_cast<double>(px[o + i]);
           double& a = acc[offs[0] + i * st[0]];
           switch (kind_) {
-            case R::mean: case R::sum: case R::log_sum: a += v; break;
-            case R::max: a = (v > a || v != v) ? v : a; break;
-            case R::min: a = (v < a || v != v) ? v : a; break;
-            case R::prod: a *= v; break;
-            case R::l1: a += std::abs(v); break;
-            case R::l2: case R::sum_square: a += v * v; break;
-            case R::log_sum_exp: a += std::exp(v - mx[offs[0] + i * st[0]]); break;
+            case R::mean:
+            case R::sum:
+            case R::log_sum:
+              a += v;
+              break;
+            case R::max:
+              a = (v > a || v != v) ? v : a;
+              break;
+            case R::min:
+              a = (v < a || v != v) ? v : a;
+              break;
+            case R::prod:
+              a *= v;
+              break;
+            case R::l1:
+              a += std::abs(v);
+              break;
+            case R::l2:
+            case R::sum_square:
+              a += v * v;
+              break;
+            case R::log_sum_exp:
+              a += std::exp(v - mx[offs[0] + i * st[0]]);
+              break;
           }
         }
       });
       const double count = static_cast<double>(x.numel()) / static_cast<double>(std::max<std::int64_t>(on, 1));
       for (std::int64_t i = 0; i < on; ++i) {
         double v = acc[i];
-        if (kind_ == R::mean) v /= count;
-        else if (kind_ == R::l2) v = std::sqrt(v);
-        else if (kind_ == R::log_sum) v = std::log(v);
-        else if (kind_ == R::log_sum_exp) v = std::log(v) + mx[i];
+        if (kind_ == R::mean)
+          v /= count;
+        else if (kind_ == R::l2)
+          v = std::sqrt(v);
+        else if (kind_ == R::log_sum)
+          v = std::log(v);
+        else if (kind_ == R::log_sum_exp)
+          v = std::log(v) + mx[i];
         py[i] = static_cast<T>(v);
       }
     });
@@ -148,8 +176,10 @@ class ArgOp : public Op {
     const std::int64_t a = normalize_axis(node_, axis_, static_cast<std::int64_t>(x.rank()));
     if (x.dim(a) == 0) ctx.error("cannot take ArgMax/ArgMin of an empty axis");
     Shape out = x.shape();
-    if (keepdims_) out[a] = 1;
-    else out.erase(out.begin() + a);
+    if (keepdims_)
+      out[a] = 1;
+    else
+      out.erase(out.begin() + a);
     ctx.set_output(0, DataType::int64, out);
   }
   void run(const RunContext& ctx) const override {

@@ -10,8 +10,7 @@ namespace {
 const std::unordered_map<std::string, OpFactory>& registry() {
   static const auto table = [] {
     std::unordered_map<std::string, OpFactory> t;
-    for (auto family : {elementwise_ops, conv_ops, pool_ops, gemm_ops, shape_ops, norm_ops,
-                        reduce_ops, resize_ops})
+    for (auto family : {elementwise_ops, conv_ops, pool_ops, gemm_ops, shape_ops, norm_ops, reduce_ops, resize_ops})
       for (const OpEntry& e : family()) t.emplace(e.type, e.factory);
     return t;
   }();
@@ -49,9 +48,7 @@ void InferContext::set_output(std::size_t i, DataType dtype, Shape shape) {
   outputs[i] = Tensor(dtype, std::move(shape));
 }
 
-void InferContext::error(const std::string& what) const {
-  fail(ErrorCode::shape, node.label(), ": ", what);
-}
+void InferContext::error(const std::string& what) const { fail(ErrorCode::shape, node.label(), ": ", what); }
 
 std::int64_t normalize_axis(const Node& node, std::int64_t axis, std::int64_t rank) {
   if (axis < -rank || axis >= rank || (rank == 0 && axis != 0))
@@ -62,12 +59,12 @@ std::int64_t normalize_axis(const Node& node, std::int64_t axis, std::int64_t ra
 std::unique_ptr<Op> create_op(const CreateContext& ctx) {
   const Node& n = ctx.node;
   if (!default_domain(n.domain))
-    fail(ErrorCode::unsupported, "unsupported operator '", n.op_type, "' (domain '", n.domain,
-         "', opset ", n.opset, ") at node '", n.name, "'");
+    fail(ErrorCode::unsupported, "unsupported operator '", n.op_type, "' (domain '", n.domain, "', opset ", n.opset,
+         ") at node '", n.name, "'");
   auto it = registry().find(n.op_type);
   if (it == registry().end())
-    fail(ErrorCode::unsupported, "unsupported operator '", n.op_type, "' (domain 'ai.onnx', opset ",
-         n.opset, ") at node '", n.name, "'");
+    fail(ErrorCode::unsupported, "unsupported operator '", n.op_type, "' (domain 'ai.onnx', opset ", n.opset,
+         ") at node '", n.name, "'");
   return it->second(ctx);
 }
 

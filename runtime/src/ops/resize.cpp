@@ -29,7 +29,7 @@ class ResizeOp : public Op {
     axes_ = n.attr_ints("axes");
     policy_ = n.attr_string("keep_aspect_ratio_policy", "stretch");
     attr_scales_ = n.attr_floats("scales");
-    static const char* modes[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+    static const char* modes[] = {"half_pixel",           "pytorch_half_pixel", "align_corners",       "asymmetric",
                                   "tf_half_pixel_for_nn", "tf_crop_and_resize", "half_pixel_symmetric"};
     if (std::find_if(std::begin(modes), std::end(modes), [&](const char* m) { return coord_ == m; }) == std::end(modes))
       fail(ErrorCode::unsupported, n.label(), ": coordinate_transformation_mode '", coord_, "' is not supported");
@@ -117,8 +117,9 @@ class ResizeOp : public Op {
     if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64 && x.dtype() != DataType::uint8 &&
         x.dtype() != DataType::int8 && x.dtype() != DataType::int32 && x.dtype() != DataType::int64)
       fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
-    const Plan p = plan(x.shape(), [&](std::size_t i) -> const Tensor& { return ctx.value(i); },
-                        [&](std::size_t i) { return ctx.has(i) && ctx.in(i).numel() > 0; });
+    const Plan p = plan(
+        x.shape(), [&](std::size_t i) -> const Tensor& { return ctx.value(i); },
+        [&](std::size_t i) { return ctx.has(i) && ctx.in(i).numel() > 0; });
     if (antialias_)
       for (std::size_t d = 0; d < p.scale.size(); ++d)
         if (p.scale[d] < 1.0 && mode_ != "nearest")
@@ -128,14 +129,16 @@ class ResizeOp : public Op {
 
   void run(const RunContext& ctx) const override {
     const Tensor& x = ctx.in(0);
-    const Plan p = plan(x.shape(), [&](std::size_t i) -> const Tensor& { return ctx.in(i); },
-                        [&](std::size_t i) { return ctx.has(i) && ctx.in(i).numel() > 0; });
+    const Plan p = plan(
+        x.shape(), [&](std::size_t i) -> const Tensor& { return ctx.in(i); },
+        [&](std::size_t i) { return ctx.has(i) && ctx.in(i).numel() > 0; });
     const std::size_t r = x.rank();
     // Per axis: taps per output coordinate, indices (-1 = outside, extrapolate) and weights.
     std::vector<int> taps(r);
     std::vector<std::vector<std::int64_t>> idx(r);
     std::vector<std::vector<double>> wt(r);
-    for (std::size_t d = 0; d < r; ++d) axis_taps(x.dim(d), p.out[d], p.scale[d], p.roi[d], p.roi[r + d], taps[d], idx[d], wt[d]);
+    for (std::size_t d = 0; d < r; ++d)
+      axis_taps(x.dim(d), p.out[d], p.scale[d], p.roi[d], p.roi[r + d], taps[d], idx[d], wt[d]);
     const auto xs = strides_of(x.shape());
     dispatch_numeric(x.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -150,7 +153,8 @@ class ResizeOp : public Op {
         double v = outside ? static_cast<double>(extrapolation_) : acc;
         if constexpr (std::is_integral_v<T>) {
           v = std::nearbyint(v);
-          v = std::clamp(v, static_cast<double>(std::numeric_limits<T>::lowest()), static_cast<double>(std::numeric_limits<T>::max()));
+          v = std::clamp(v, static_cast<double>(std::numeric_limits<T>::lowest()),
+                         static_cast<double>(std::numeric_limits<T>::max()));
         }
         py[e] = static_cast<T>(v);
         for (std::size_t d = r; d-- > 0;) {
@@ -201,7 +205,9 @@ class ResizeOp : public Op {
       return center * (1.0 - adj) + (x + 0.5) / scale - 0.5;
     }
     // tf_crop_and_resize
-    if (out > 1) return r0 * static_cast<double>(in - 1) + x * (r1 - r0) * static_cast<double>(in - 1) / static_cast<double>(out - 1);
+    if (out > 1)
+      return r0 * static_cast<double>(in - 1) +
+             x * (r1 - r0) * static_cast<double>(in - 1) / static_cast<double>(out - 1);
     return 0.5 * (r0 + r1) * static_cast<double>(in - 1);
   }
 
@@ -225,11 +231,16 @@ class ResizeOp : public Op {
       }
       if (mode_ == "nearest") {
         std::int64_t i;
-        if (nearest_ == "legacy") i = scale < 1.0 ? static_cast<std::int64_t>(std::ceil(xf)) : static_cast<std::int64_t>(std::floor(xf));
-        else if (nearest_ == "round_prefer_ceil") i = static_cast<std::int64_t>(std::floor(xf + 0.5));
-        else if (nearest_ == "floor") i = static_cast<std::int64_t>(std::floor(xf));
-        else if (nearest_ == "ceil") i = static_cast<std::int64_t>(std::ceil(xf));
-        else i = static_cast<std::int64_t>(std::ceil(xf - 0.5));
+        if (nearest_ == "legacy")
+          i = scale < 1.0 ? static_cast<std::int64_t>(std::ceil(xf)) : static_cast<std::int64_t>(std::floor(xf));
+        else if (nearest_ == "round_prefer_ceil")
+          i = static_cast<std::int64_t>(std::floor(xf + 0.5));
+        else if (nearest_ == "floor")
+          i = static_cast<std::int64_t>(std::floor(xf));
+        else if (nearest_ == "ceil")
+          i = static_cast<std::int64_t>(std::ceil(xf));
+        else
+          i = static_cast<std::int64_t>(std::ceil(xf - 0.5));
         ix[0] = std::clamp<std::int64_t>(i, 0, in - 1);
         w[0] = 1.0;
       } else if (mode_ == "linear") {

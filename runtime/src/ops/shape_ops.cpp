@@ -13,7 +13,8 @@ namespace {
 
 // out[i...] = in[base + sum(i_d * strides[d])] over `shape`.
 template <class T>
-void strided_copy(T* out, const Shape& shape, const T* in, std::int64_t base, const std::vector<std::int64_t>& strides) {
+void strided_copy(T* out, const Shape& shape, const T* in, std::int64_t base,
+                  const std::vector<std::int64_t>& strides) {
   const std::int64_t total = shape_numel(shape);
   if (total == 0) return;
   if (shape.empty()) {
@@ -21,7 +22,8 @@ void strided_copy(T* out, const Shape& shape, const T* in, std::int64_t base, co
     return;
   }
   const std::size_t r = shape.size();
-  if (r > kMaxRank) fail(ErrorCode::unsupported, "tensors of rank ", r, " are not supported here (at most ", kMaxRank, ")");
+  if (r > kMaxRank)
+    fail(ErrorCode::unsupported, "tensors of rank ", r, " are not supported here (at most ", kMaxRank, ")");
   const std::int64_t len = shape[r - 1], st = strides[r - 1];
   std::int64_t idx[kMaxRank] = {0};
   std::int64_t off = base;
@@ -75,7 +77,9 @@ class ReshapeOp : public ReshapeLike {
     for (std::size_t i = 0; i < spec.size(); ++i) {
       std::int64_t d = spec[i];
       if (d == 0 && !allowzero_) {
-        if (i >= x.rank()) ctx.error(cat("shape ", shape_str(spec), " copies dim ", i, " that the input ", shape_str(x.shape()), " lacks"));
+        if (i >= x.rank())
+          ctx.error(
+              cat("shape ", shape_str(spec), " copies dim ", i, " that the input ", shape_str(x.shape()), " lacks"));
         d = x.dim(i);
       }
       if (d == -1) {
@@ -209,7 +213,8 @@ class ConcatOp : public Op {
     out[axis] = 0;
     for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
       const Tensor& x = ctx.in(i);
-      if (x.dtype() != x0.dtype()) ctx.error(cat("input ", i, " is ", dtype_name(x.dtype()), ", input 0 is ", dtype_name(x0.dtype())));
+      if (x.dtype() != x0.dtype())
+        ctx.error(cat("input ", i, " is ", dtype_name(x.dtype()), ", input 0 is ", dtype_name(x0.dtype())));
       if (x.rank() != x0.rank()) ctx.error(cat("input ", i, " has rank ", x.rank(), ", input 0 has ", x0.rank()));
       for (std::size_t d = 0; d < x.rank(); ++d)
         if (static_cast<std::int64_t>(d) != axis && x.dim(d) != x0.dim(d))
@@ -232,7 +237,8 @@ class ConcatOp : public Op {
       const std::size_t row = static_cast<std::size_t>(x.numel() / std::max<std::int64_t>(outer, 1)) * es;
       const char* px = static_cast<const char*>(x.raw());
       for (std::int64_t o = 0; o < outer; ++o)
-        if (row) std::memcpy(py + static_cast<std::size_t>(o) * out_row + col, px + static_cast<std::size_t>(o) * row, row);
+        if (row)
+          std::memcpy(py + static_cast<std::size_t>(o) * out_row + col, px + static_cast<std::size_t>(o) * row, row);
       col += row;
     }
   }
@@ -257,7 +263,8 @@ class SplitOp : public Op {
     if (s.empty()) {
       if (num_outputs_ > 0) {
         const std::int64_t chunk = (dim + num_outputs_ - 1) / num_outputs_;
-        for (std::int64_t i = 0; i < num_outputs_; ++i) s.push_back(std::max<std::int64_t>(0, std::min(chunk, dim - i * chunk)));
+        for (std::int64_t i = 0; i < num_outputs_; ++i)
+          s.push_back(std::max<std::int64_t>(0, std::min(chunk, dim - i * chunk)));
       } else {
         if (dim % n != 0)
           fail(ErrorCode::shape, node_.label(), ": axis of size ", dim, " does not split evenly into ", n, " outputs");
@@ -297,7 +304,9 @@ class SplitOp : public Op {
       if (ctx.has_out(i)) {
         char* py = static_cast<char*>(ctx.out(i).raw());
         for (std::int64_t o = 0; o < outer; ++o)
-          if (row) std::memcpy(py + static_cast<std::size_t>(o) * row, static_cast<const char*>(x.raw()) + static_cast<std::size_t>(o) * in_row + col, row);
+          if (row)
+            std::memcpy(py + static_cast<std::size_t>(o) * row,
+                        static_cast<const char*>(x.raw()) + static_cast<std::size_t>(o) * in_row + col, row);
       }
       col += row;
     }
@@ -472,22 +481,24 @@ class CastOp : public Op {
     if (!to) fail(ErrorCode::parse, c.node.label(), ": attribute 'to' is required");
     if (to->kind == Attribute::Kind::string) {  // opsets 1-5 name the type
       static const std::pair<const char*, DataType> names[] = {
-          {"FLOAT", DataType::float32}, {"UINT8", DataType::uint8},   {"INT8", DataType::int8},
-          {"UINT16", DataType::uint16}, {"INT16", DataType::int16},   {"INT32", DataType::int32},
-          {"INT64", DataType::int64},   {"BOOL", DataType::boolean},  {"FLOAT16", DataType::float16},
+          {"FLOAT", DataType::float32},  {"UINT8", DataType::uint8},   {"INT8", DataType::int8},
+          {"UINT16", DataType::uint16},  {"INT16", DataType::int16},   {"INT32", DataType::int32},
+          {"INT64", DataType::int64},    {"BOOL", DataType::boolean},  {"FLOAT16", DataType::float16},
           {"DOUBLE", DataType::float64}, {"UINT32", DataType::uint32}, {"UINT64", DataType::uint64}};
       for (const auto& [n, t] : names)
         if (to->s == n) to_ = t;
     } else {
       to_ = static_cast<DataType>(c.node.attr_int("to", 0));
     }
-    if (dtype_size(to_) == 0) fail(ErrorCode::unsupported, c.node.label(), ": cast to type ", static_cast<int>(to_), " is not supported");
+    if (dtype_size(to_) == 0)
+      fail(ErrorCode::unsupported, c.node.label(), ": cast to type ", static_cast<int>(to_), " is not supported");
   }
   void infer(InferContext& ctx) const override {
     const DataType to = node_.op_type == "CastLike" ? ctx.in(1).dtype() : to_;
     if (dtype_size(ctx.in(0).dtype()) == 0)
       fail(ErrorCode::unsupported, node_.label(), ": cast from ", dtype_name(ctx.in(0).dtype()), " is not supported");
-    if (dtype_size(to) == 0) fail(ErrorCode::unsupported, node_.label(), ": cast to ", dtype_name(to), " is not supported");
+    if (dtype_size(to) == 0)
+      fail(ErrorCode::unsupported, node_.label(), ": cast to ", dtype_name(to), " is not supported");
     ctx.set_output(0, to, ctx.in(0).shape());
   }
   void run(const RunContext& ctx) const override {
@@ -500,7 +511,8 @@ class CastOp : public Op {
       return;
     }
     if (x.dtype() == DataType::int64 && y.dtype() == DataType::int32) {
-      for (std::size_t i = 0; i < n; ++i) y.data<std::int32_t>()[i] = static_cast<std::int32_t>(x.data<std::int64_t>()[i]);
+      for (std::size_t i = 0; i < n; ++i)
+        y.data<std::int32_t>()[i] = static_cast<std::int32_t>(x.data<std::int64_t>()[i]);
       return;
     }
     if (x.dtype() == DataType::int64 || x.dtype() == DataType::uint64) {
@@ -509,16 +521,26 @@ class CastOp : public Op {
     }
     const std::vector<double> v = tensor_to_doubles(x);
     switch (y.dtype()) {
-      case DataType::float32: return cast_from(v.data(), y.data<float>(), n);
-      case DataType::float64: return cast_from(v.data(), y.data<double>(), n);
-      case DataType::int64: return cast_from(v.data(), y.data<std::int64_t>(), n);
-      case DataType::int32: return cast_from(v.data(), y.data<std::int32_t>(), n);
-      case DataType::int16: return cast_from(v.data(), y.data<std::int16_t>(), n);
-      case DataType::int8: return cast_from(v.data(), y.data<std::int8_t>(), n);
-      case DataType::uint8: return cast_from(v.data(), y.data<std::uint8_t>(), n);
-      case DataType::uint16: return cast_from(v.data(), y.data<std::uint16_t>(), n);
-      case DataType::uint32: return cast_from(v.data(), y.data<std::uint32_t>(), n);
-      case DataType::uint64: return cast_from(v.data(), y.data<std::uint64_t>(), n);
+      case DataType::float32:
+        return cast_from(v.data(), y.data<float>(), n);
+      case DataType::float64:
+        return cast_from(v.data(), y.data<double>(), n);
+      case DataType::int64:
+        return cast_from(v.data(), y.data<std::int64_t>(), n);
+      case DataType::int32:
+        return cast_from(v.data(), y.data<std::int32_t>(), n);
+      case DataType::int16:
+        return cast_from(v.data(), y.data<std::int16_t>(), n);
+      case DataType::int8:
+        return cast_from(v.data(), y.data<std::int8_t>(), n);
+      case DataType::uint8:
+        return cast_from(v.data(), y.data<std::uint8_t>(), n);
+      case DataType::uint16:
+        return cast_from(v.data(), y.data<std::uint16_t>(), n);
+      case DataType::uint32:
+        return cast_from(v.data(), y.data<std::uint32_t>(), n);
+      case DataType::uint64:
+        return cast_from(v.data(), y.data<std::uint64_t>(), n);
       case DataType::boolean:
         for (std::size_t i = 0; i < n; ++i) y.data<std::uint8_t>()[i] = v[i] != 0.0;
         return;
@@ -528,7 +550,8 @@ class CastOp : public Op {
       case DataType::bfloat16:
         for (std::size_t i = 0; i < n; ++i) y.data<std::uint16_t>()[i] = float_to_bfloat16(static_cast<float>(v[i]));
         return;
-      default: fail(ErrorCode::unsupported, node_.label(), ": cast to ", dtype_name(y.dtype()), " is not supported");
+      default:
+        fail(ErrorCode::unsupported, node_.label(), ": cast to ", dtype_name(y.dtype()), " is not supported");
     }
   }
 
@@ -651,7 +674,8 @@ class PadOp : public Op {
       out[d] += p[d] + p[out.size() + d];
       if (out[d] < 0) ctx.error("pads remove more than the whole axis");
       if (mode_ != "constant" && x.dim(d) == 0 && out[d] > 0) ctx.error("cannot pad an empty axis in this mode");
-      if (mode_ == "reflect" && (p[d] >= x.dim(d) || p[out.size() + d] >= x.dim(d)) && (p[d] > 0 || p[out.size() + d] > 0))
+      if (mode_ == "reflect" && (p[d] >= x.dim(d) || p[out.size() + d] >= x.dim(d)) &&
+          (p[d] > 0 || p[out.size() + d] > 0))
         ctx.error("reflect pads must be smaller than the axis");
     }
     ctx.set_output(0, x.dtype(), out);
@@ -732,7 +756,8 @@ class PadOp : public Op {
 class TileOp : public Op {
  public:
   explicit TileOp(const CreateContext& c) : node_(c.node) {
-    if (c.node.opset < 6) fail(ErrorCode::unsupported, c.node.label(), ": Tile before opset 6 (tiles, axis) is not supported");
+    if (c.node.opset < 6)
+      fail(ErrorCode::unsupported, c.node.label(), ": Tile before opset 6 (tiles, axis) is not supported");
   }
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
@@ -824,8 +849,10 @@ class DepthSpaceOp : public Op {
       // Output index order: n, co, h, b1, w, b2. Input viewed as DCR [n,b1,b2,co,h,w] or CRD [n,co,b1,b2,h,w].
       const std::int64_t hw = h * w;
       view = {n, co, h, b, w, b};
-      if (crd_) st = {c * hw, b * b * hw, w, b * hw, 1, hw};
-      else st = {c * hw, hw, w, b * co * hw, 1, co * hw};
+      if (crd_)
+        st = {c * hw, b * b * hw, w, b * hw, 1, hw};
+      else
+        st = {c * hw, hw, w, b * co * hw, 1, co * hw};
     } else {
       // Output [n, b1, b2, c, ho, wo] from input [n, c, ho, b1, wo, b2].
       const std::int64_t ho = h / b, wo = w / b;

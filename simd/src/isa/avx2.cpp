@@ -1,14 +1,14 @@
 // The avx2 tier: every kernel template instantiated for xsimd::fma3<xsimd::avx2>.
-#include "edgert/simd/kernels.h"
 #include "../kernels/affine-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "edgert/simd/kernels.h"
 
 namespace edgert::simd {
 
 const KernelTable* table_avx2() {
   using A = xsimd::fma3<xsimd::avx2>;
-  static const KernelTable table = {Isa::avx2, kern::Gemm<A>::MR, kern::Gemm<A>::NR,
-                                    kern::affine_nchw_f32<A>, kern::Gemm<A>::ukernel};
+  static const KernelTable table = {Isa::avx2, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
+                                    kern::Gemm<A>::ukernel};
   return &table;
 }
 

@@ -1,14 +1,14 @@
 // The avx512 tier: every kernel template instantiated for xsimd::avx512f.
-#include "edgert/simd/kernels.h"
 #include "../kernels/affine-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "edgert/simd/kernels.h"
 
 namespace edgert::simd {
 
 const KernelTable* table_avx512() {
   using A = xsimd::avx512f;
-  static const KernelTable table = {Isa::avx512, kern::Gemm<A>::MR, kern::Gemm<A>::NR,
-                                    kern::affine_nchw_f32<A>, kern::Gemm<A>::ukernel};
+  static const KernelTable table = {Isa::avx512, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
+                                    kern::Gemm<A>::ukernel};
   return &table;
 }
 

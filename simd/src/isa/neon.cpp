@@ -1,14 +1,14 @@
 // The neon tier: every kernel template instantiated for xsimd::neon64.
-#include "edgert/simd/kernels.h"
 #include "../kernels/affine-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "edgert/simd/kernels.h"
 
 namespace edgert::simd {
 
 const KernelTable* table_neon() {
   using A = xsimd::neon64;
-  static const KernelTable table = {Isa::neon, kern::Gemm<A>::MR, kern::Gemm<A>::NR,
-                                    kern::affine_nchw_f32<A>, kern::Gemm<A>::ukernel};
+  static const KernelTable table = {Isa::neon, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
+                                    kern::Gemm<A>::ukernel};
   return &table;
 }
 

@@ -1,14 +1,14 @@
 // The sse2 tier: every kernel template instantiated for xsimd::sse2.
-#include "edgert/simd/kernels.h"
 #include "../kernels/affine-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "edgert/simd/kernels.h"
 
 namespace edgert::simd {
 
 const KernelTable* table_sse2() {
   using A = xsimd::sse2;
-  static const KernelTable table = {Isa::sse2, kern::Gemm<A>::MR, kern::Gemm<A>::NR,
-                                    kern::affine_nchw_f32<A>, kern::Gemm<A>::ukernel};
+  static const KernelTable table = {Isa::sse2, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
+                                    kern::Gemm<A>::ukernel};
   return &table;
 }
 

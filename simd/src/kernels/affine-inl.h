@@ -10,8 +10,8 @@
 namespace edgert::simd::kern {
 
 template <class Arch>
-void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
-                     float* y, const float* scale, const float* shift) {
+void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, float* y,
+                     const float* scale, const float* shift) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size;
   for (std::size_t n = 0; n < batch; ++n) {

@@ -17,8 +17,8 @@ struct Gemm {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NR = 2 * L;
 
-  static void ukernel(std::size_t k, const float* apack, const float* bpack, float* c,
-                      std::size_t ldc, std::size_t mr_valid, std::size_t nr_valid, int accumulate) {
+  static void ukernel(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+                      std::size_t mr_valid, std::size_t nr_valid, int accumulate) {
     B c00(0.f), c01(0.f), c10(0.f), c11(0.f), c20(0.f), c21(0.f);
     B c30(0.f), c31(0.f), c40(0.f), c41(0.f), c50(0.f), c51(0.f);
     for (std::size_t p = 0; p < k; ++p) {

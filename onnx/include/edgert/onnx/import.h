@@ -47,7 +47,6 @@ Imported import_memory(const void* data, std::size_t size, const LoadLimits& lim
 std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options = {});
 
 /// Reads a serialized TensorProto (.pb, as in the ONNX test data); `name` gets its name.
-Tensor read_tensor_file(const std::string& path, std::string* name = nullptr,
-                        const LoadLimits& limits = {});
+Tensor read_tensor_file(const std::string& path, std::string* name = nullptr, const LoadLimits& limits = {});
 
 }  // namespace edgert::onnx
