@@ -113,6 +113,10 @@ std::vector<std::int64_t> tensor_to_ints(const Tensor& t);
 /// All elements of a numeric tensor as double.
 std::vector<double> tensor_to_doubles(const Tensor& t);
 
+/// A new tensor of `dtype` (float32, float64, float16 or bfloat16) holding `values`,
+/// each rounded once to the element type.
+Tensor tensor_from_doubles(DataType dtype, Shape shape, const std::vector<double>& values);
+
 /// IEEE half <-> float conversions.
 float half_to_float(std::uint16_t h);
 std::uint16_t float_to_half(float f);

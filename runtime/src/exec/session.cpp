@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "../passes/fold_batchnorm.h"
 #include "compiled.h"
 #include "memory_plan.h"
 #include "thread_pool.h"
@@ -23,11 +24,14 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   if (m->options_.num_threads <= 0)
     m->options_.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->graph_ = std::move(graph);
+  m->graph_.validate_and_schedule();  // reject malformed graphs before rewriting them
+  if (m->options_.fold_batchnorm) {
+    fold_batchnorm(m->graph_, m->records_);
+  } else {
+    record_batchnorm_unfolded(m->graph_, m->records_);
+  }
   m->schedule_ = m->graph_.validate_and_schedule();
   const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
-  for (const Node& n : m->graph_.nodes)
-    if (n.op_type == "BatchNormalization")
-      m->records_.push_back({n.name, n.op_type, "kept: standalone inference BatchNormalization"});
   m->compiled_.resize(m->graph_.nodes.size());
   for (std::size_t i : m->schedule_) {
     CreateContext ctx{m->graph_.nodes[i], m->graph_, kernels};

@@ -194,6 +194,31 @@ std::vector<double> tensor_to_doubles(const Tensor& t) {
   return out;
 }
 
+Tensor tensor_from_doubles(DataType dtype, Shape shape, const std::vector<double>& values) {
+  Tensor t = Tensor::allocate(dtype, std::move(shape));
+  if (static_cast<std::size_t>(t.numel()) != values.size())
+    fail(ErrorCode::internal, "tensor_from_doubles: ", values.size(), " values for shape ", shape_str(t.shape()));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    switch (dtype) {
+      case DataType::float32:
+        t.data<float>()[i] = static_cast<float>(values[i]);
+        break;
+      case DataType::float64:
+        t.data<double>()[i] = values[i];
+        break;
+      case DataType::float16:
+        t.data<std::uint16_t>()[i] = float_to_half(static_cast<float>(values[i]));
+        break;
+      case DataType::bfloat16:
+        t.data<std::uint16_t>()[i] = float_to_bfloat16(static_cast<float>(values[i]));
+        break;
+      default:
+        fail(ErrorCode::internal, "tensor_from_doubles: ", dtype_name(dtype), " is not a floating type");
+    }
+  }
+  return t;
+}
+
 float half_to_float(std::uint16_t h) {
   const std::uint32_t sign = (h & 0x8000u) << 16;
   std::uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;

@@ -1,0 +1,50 @@
+// BatchNormalization folding arithmetic: pure functions in double precision, shared by the
+// load-time pass (runtime) and the offline `edgert fold` tool (onnx). Callers round the
+// results once to the weight's element type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgert::fold {
+
+/// A per-channel affine map y[c] = a[c] * x[c] + s[c].
+struct Affine {
+  std::vector<double> a, s;
+  std::size_t channels() const { return a.size(); }
+};
+
+/// Inference BatchNormalization as an affine map: a = scale / sqrt(var + eps),
+/// s = bias - mean * a. All four vectors must have the same length. var + eps <= 0 gives
+/// a non-finite a, which callers must treat as "cannot fold" (see affine_finite).
+Affine bn_affine(const std::vector<double>& scale, const std::vector<double>& bias, const std::vector<double>& mean,
+                 const std::vector<double>& var, double epsilon);
+
+/// The map `second(first(x))`.
+Affine compose(const Affine& first, const Affine& second);
+
+/// Whether every coefficient is finite.
+bool affine_finite(const Affine& f);
+
+/// How a producer's weight tensor maps its elements to output channels.
+enum class WeightLayout {
+  conv,            ///< Conv W[C_out, C_in/g, k...]: channel = index along axis 0
+  conv_transpose,  ///< ConvTranspose W[C_in, C_out/g, k...]: channel = (i / (C_in/g)) * (C_out/g) + j
+  matrix_kn,       ///< Gemm/MatMul B[K, N] (transB = 0): channel = column
+  matrix_nk,       ///< Gemm B[N, K] (transB = 1): channel = row
+};
+
+/// Output channel of every element of a weight of `dims` in `layout`; empty and `error`
+/// set when the dims do not fit `channels` (e.g. a BN whose length differs from C_out).
+std::vector<std::int64_t> weight_channels(WeightLayout layout, const std::vector<std::int64_t>& dims,
+                                          std::int64_t group, std::int64_t channels, std::string& error);
+
+/// W'[e] = a[channel(e)] * W[e].
+std::vector<double> scale_weight(const std::vector<double>& w, const std::vector<std::int64_t>& channel_of,
+                                 const Affine& f);
+
+/// b'[c] = a[c] * b[c] + s[c]; an empty `bias` means zeros.
+std::vector<double> fold_bias(const std::vector<double>& bias, const Affine& f);
+
+}  // namespace edgert::fold

@@ -1,0 +1,401 @@
+// BatchNormalization folding (../shared/reference/bn-folding.md section 10): every case runs
+// folded and unfolded on the same input; the outputs must agree and the structure (which
+// BatchNormalization disappeared, names kept, folds shared) is asserted.
+#include <algorithm>
+#include <cmath>
+
+#include "passes/fold_batchnorm.h"
+#include "test_util.h"
+
+namespace edgert::test {
+namespace {
+
+struct Outcome {
+  std::shared_ptr<const Model> folded, unfolded;
+  std::vector<Tensor> out_folded, out_unfolded;
+  std::size_t bn_left = 0;
+  std::vector<PassRecord> records;
+};
+
+// Compiles `g` with folding on and off, runs both on `feeds`, compares every output.
+Outcome fold_and_compare(const Graph& g, const std::vector<std::pair<std::string, Tensor>>& feeds, double tol = 1e-4) {
+  Outcome o;
+  for (bool fold : {true, false}) {
+    ModelOptions opts;
+    opts.fold_batchnorm = fold;
+    auto m = Model::compile(g, opts);
+    Session s(m);
+    for (const auto& [n, t] : feeds) s.set_input(n, t);
+    s.run();
+    std::vector<Tensor> outs;
+    for (std::size_t i = 0; i < m->output_count(); ++i) outs.push_back(s.output(i).clone());
+    (fold ? o.folded : o.unfolded) = m;
+    (fold ? o.out_folded : o.out_unfolded) = outs;
+  }
+  for (const Node& n : o.folded->graph().nodes) o.bn_left += n.op_type == "BatchNormalization";
+  o.records = o.folded->pass_records();
+  for (std::size_t i = 0; i < o.out_folded.size(); ++i) {
+    EXPECT_EQ(o.out_folded[i].shape(), o.out_unfolded[i].shape());
+    const auto a = tensor_to_doubles(o.out_unfolded[i]), b = tensor_to_doubles(o.out_folded[i]);
+    double scale = 0;
+    for (double v : a) scale = std::max(scale, std::abs(v));
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      if (std::isnan(a[k])) continue;
+      EXPECT_NEAR(a[k], b[k], tol * (1 + scale)) << "output " << i << " element " << k;
+    }
+  }
+  return o;
+}
+
+// Adds BN parameters named PREFIX.{s,b,m,v} with c channels.
+void add_bn_params(Graph& g, const std::string& prefix, std::int64_t c, unsigned seed, float scale_lo = 0.5f) {
+  g.add_constant(prefix + ".s", random({c}, seed, scale_lo, 1.5f));
+  g.add_constant(prefix + ".b", random({c}, seed + 1));
+  g.add_constant(prefix + ".m", random({c}, seed + 2));
+  g.add_constant(prefix + ".v", random({c}, seed + 3, 0.5f, 2.0f));
+}
+
+void add_bn(Graph& g, const std::string& in, const std::string& out, const std::string& prefix, Attributes a = {},
+            int opset = 15) {
+  g.add_node("BatchNormalization", {in, prefix + ".s", prefix + ".b", prefix + ".m", prefix + ".v"}, {out},
+             std::move(a), prefix, opset);
+}
+
+const PassRecord& record(const Outcome& o, const std::string& bn) {
+  for (const auto& r : o.records)
+    if (r.node == bn) return r;
+  static PassRecord none{"", "", "<no record>"};
+  return none;
+}
+
+struct ConvFoldCase {
+  const char* name;
+  const char* op;
+  Shape x, w;
+  std::int64_t group;
+  bool bias;
+  Attributes attrs;
+};
+
+class ConvFold : public ::testing::TestWithParam<ConvFoldCase> {};
+
+TEST_P(ConvFold, FoldsExactly) {
+  const ConvFoldCase& c = GetParam();
+  const bool transpose = std::string(c.op) == "ConvTranspose";
+  const std::int64_t cout = transpose ? c.w[1] * c.group : c.w[0];
+  Graph g;
+  g.add_input("x", DataType::float32, c.x);
+  g.add_constant("w", random(c.w, 7));
+  std::vector<std::string> ins = {"x", "w"};
+  if (c.bias) g.add_constant("b", random({cout}, 8)), ins.push_back("b");
+  Attributes a = c.attrs;
+  a["group"] = Attribute::of(c.group);
+  g.add_node(c.op, ins, {"y"}, a, "producer");
+  add_bn_params(g, "bn", cout, 20);
+  add_bn(g, "y", "out", "bn");
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random(c.x, 9)}});
+  EXPECT_EQ(o.bn_left, 0u) << record(o, "bn").verdict;
+  EXPECT_EQ(record(o, "bn").verdict, cat("folded into ", c.op, " 'producer'"));
+  EXPECT_EQ(o.folded->output(0).name, "out");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Section10, ConvFold,
+    ::testing::Values(ConvFoldCase{"conv_no_bias", "Conv", {2, 3, 8, 8}, {5, 3, 3, 3}, 1, false, {}},
+                      ConvFoldCase{"conv_with_bias", "Conv", {1, 3, 8, 8}, {5, 3, 3, 3}, 1, true, {}},
+                      ConvFoldCase{"depthwise_with_bias", "Conv", {1, 6, 7, 7}, {6, 1, 3, 3}, 6, true, {}},
+                      ConvFoldCase{"grouped_4", "Conv", {1, 8, 6, 6}, {12, 2, 3, 3}, 4, true, {}},
+                      ConvFoldCase{"conv1d", "Conv", {2, 3, 11}, {4, 3, 3}, 1, true, {}},
+                      ConvFoldCase{"conv3d", "Conv", {1, 2, 4, 5, 6}, {3, 2, 2, 2, 2}, 1, false, {}},
+                      ConvFoldCase{
+                          "convtranspose_cin_ne_cout", "ConvTranspose", {1, 3, 5, 5}, {3, 5, 3, 3}, 1, true, {}},
+                      ConvFoldCase{"convtranspose_group2",
+                                   "ConvTranspose",
+                                   {1, 4, 5, 5},
+                                   {4, 3, 3, 3},
+                                   2,
+                                   true,
+                                   {{"strides", Attribute::of(std::vector<std::int64_t>{2, 2})},
+                                    {"output_padding", Attribute::of(std::vector<std::int64_t>{1, 1})}}},
+                      ConvFoldCase{"convtranspose_depthwise",
+                                   "ConvTranspose",
+                                   {1, 6, 4, 4},
+                                   {6, 1, 3, 3},
+                                   6,
+                                   false,
+                                   {{"strides", Attribute::of(std::vector<std::int64_t>{2, 2})}}}),
+    [](const ::testing::TestParamInfo<ConvFoldCase>& p) { return std::string(p.param.name); });
+
+TEST(Fold, ProducerWithOtherConsumersOrAsGraphOutputIsNotFolded) {
+  for (bool as_output : {false, true}) {
+    Graph g;
+    g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+    g.add_constant("w", random({4, 3, 3, 3}, 1));
+    g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+    add_bn_params(g, "bn", 4, 2);
+    add_bn(g, "y", "z", "bn");
+    g.add_output("z");
+    if (as_output) {
+      g.add_output("y");
+    } else {
+      g.add_node("Relu", {"y"}, {"tap"});
+      g.add_output("tap");
+    }
+    const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 3)}});
+    EXPECT_EQ(o.bn_left, 1u);
+    EXPECT_NE(record(o, "bn").verdict.find(as_output ? "is a graph output" : "has other consumers"), std::string::npos)
+        << record(o, "bn").verdict;
+  }
+}
+
+TEST(Fold, SharedWeightIsCopiedPerFoldNeverRescaledForAll) {
+  // One W, two Convs, each followed by its own BN; a third Conv uses W unfolded.
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_node("Conv", {"x", "w"}, {"y1"}, {}, "c1");
+  g.add_node("Conv", {"x", "w"}, {"y2"}, {}, "c2");
+  g.add_node("Conv", {"x", "w"}, {"plain"}, {}, "c3");
+  add_bn_params(g, "bn1", 4, 10);
+  add_bn_params(g, "bn2", 4, 30);
+  add_bn(g, "y1", "o1", "bn1");
+  add_bn(g, "y2", "o2", "bn2");
+  for (const char* o : {"o1", "o2", "plain"}) g.add_output(o);
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 4)}});
+  EXPECT_EQ(o.bn_left, 0u);
+  const Graph& fg = o.folded->graph();
+  EXPECT_TRUE(fg.constant(fg.find("w")));  // still used by c3, unchanged
+  for (const Node& n : fg.nodes)
+    if (n.name == "c3") {
+      EXPECT_EQ(fg.values[n.inputs[1]].name, "w");
+    }
+}
+
+TEST(Fold, IdenticalFoldsAreShared) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  add_bn_params(g, "bn", 4, 5);
+  g.add_node("Conv", {"x", "w"}, {"y1"}, {}, "c1");
+  g.add_node("Conv", {"x", "w"}, {"y2"}, {}, "c2");
+  g.add_node("BatchNormalization", {"y1", "bn.s", "bn.b", "bn.m", "bn.v"}, {"o1"}, {}, "bn_a", 15);
+  g.add_node("BatchNormalization", {"y2", "bn.s", "bn.b", "bn.m", "bn.v"}, {"o2"}, {}, "bn_b", 15);
+  g.add_output("o1");
+  g.add_output("o2");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 4)}});
+  EXPECT_EQ(o.bn_left, 0u);
+  const Graph& fg = o.folded->graph();
+  EXPECT_EQ(fg.nodes[0].inputs[1], fg.nodes[1].inputs[1]);
+  EXPECT_EQ(fg.constants.size(), 2u);  // the folded W and bias, once; the originals are gone
+}
+
+TEST(Fold, BatchNormsSharingScaleButNotStatisticsStayDistinct) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+  g.add_constant("w1", random({4, 3, 1, 1}, 1));
+  g.add_constant("w2", random({4, 3, 1, 1}, 2));
+  g.add_constant("s", random({4}, 3, 0.5f, 1.5f));
+  g.add_constant("b", random({4}, 4));
+  g.add_constant("m1", random({4}, 5));
+  g.add_constant("v1", random({4}, 6, 0.5f, 2.0f));
+  g.add_constant("m2", random({4}, 7));
+  g.add_constant("v2", random({4}, 8, 0.5f, 2.0f));
+  g.add_node("Conv", {"x", "w1"}, {"y1"});
+  g.add_node("Conv", {"x", "w2"}, {"y2"});
+  g.add_node("BatchNormalization", {"y1", "s", "b", "m1", "v1"}, {"o1"}, {}, "bn1", 15);
+  g.add_node("BatchNormalization", {"y2", "s", "b", "m2", "v2"}, {"o2"}, {}, "bn2", 15);
+  g.add_output("o1");
+  g.add_output("o2");
+  EXPECT_EQ(fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 9)}}).bn_left, 0u);
+}
+
+TEST(Fold, NonConstantOrOverridableParametersAreNotFolded) {
+  for (bool overridable : {false, true}) {
+    Graph g;
+    g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+    g.add_constant("w", random({4, 3, 3, 3}, 1));
+    g.add_node("Conv", {"x", "w"}, {"y"});
+    add_bn_params(g, "bn", 4, 2);
+    const ValueId mean = g.find("bn.m");
+    if (overridable) {
+      g.inputs.push_back(mean);
+      g.overridable.push_back(mean);
+    } else {
+      g.constants.erase(mean);
+      g.add_input("bn.m", DataType::float32, std::vector<std::int64_t>{4});
+    }
+    add_bn(g, "y", "out", "bn");
+    g.add_output("out");
+    std::vector<std::pair<std::string, Tensor>> feeds = {{"x", random({1, 3, 5, 5}, 3)}};
+    if (!overridable) feeds.push_back({"bn.m", random({4}, 4)});
+    const Outcome o = fold_and_compare(g, feeds);
+    EXPECT_EQ(o.bn_left, 1u);
+    EXPECT_NE(record(o, "bn").verdict.find(overridable ? "may override" : "is not a constant"), std::string::npos)
+        << record(o, "bn").verdict;
+  }
+}
+
+TEST(Fold, EpsilonDefaultsAndExtremeStatistics) {
+  struct Stats {
+    const char* name;
+    std::vector<float> s, m, v;
+    Attributes attrs;
+  };
+  const std::vector<Stats> cases = {
+      {"default_eps", {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, {}},
+      {"eps_1e-3", {1, 2, 3}, {0.1f, 0.2f, 0.3f}, {0.5f, 1, 2}, {{"epsilon", Attribute::of(1e-3f)}}},
+      {"gamma_zero_and_negative", {0, -1.5f, 2}, {0.1f, -0.2f, 0.3f}, {1, 1, 1}, {}},
+      {"var_zero_with_eps", {1, 1, 1}, {0, 0, 0}, {0, 1, 0}, {}},
+      {"checkpoint_sized", {1, 1, 1}, {1e5f, -1e5f, 3e4f}, {1e5f, 2e5f, 4e4f}, {}},
+  };
+  for (const Stats& st : cases) {
+    Graph g;
+    g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 2, 5, 5});
+    g.add_constant("w", random({3, 2, 3, 3}, 1));
+    g.add_constant("bn.s", make({3}, st.s));
+    g.add_constant("bn.b", make({3}, {0.5f, -0.5f, 0}));
+    g.add_constant("bn.m", make({3}, st.m));
+    g.add_constant("bn.v", make({3}, st.v));
+    g.add_node("Conv", {"x", "w"}, {"y"});
+    add_bn(g, "y", "out", "bn", st.attrs);
+    g.add_output("out");
+    const Outcome o = fold_and_compare(g, {{"x", random({1, 2, 5, 5}, 2)}});
+    EXPECT_EQ(o.bn_left, 0u) << st.name << ": " << record(o, "bn").verdict;
+  }
+}
+
+TEST(Fold, ZeroVarianceWithZeroEpsilonIsDeclined) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 2, 4, 4});
+  g.add_constant("w", random({3, 2, 1, 1}, 1));
+  g.add_constant("bn.s", make({3}, {1, 1, 1}));
+  g.add_constant("bn.b", make({3}, {0, 0, 0}));
+  g.add_constant("bn.m", make({3}, {0, 0, 0}));
+  g.add_constant("bn.v", make({3}, {1, 0, 1}));
+  g.add_node("Conv", {"x", "w"}, {"y"});
+  add_bn(g, "y", "out", "bn", {{"epsilon", Attribute::of(0.0f)}});
+  g.add_output("out");
+  auto m = Model::compile(g);
+  EXPECT_NE(m->pass_records()[0].verdict.find("var + epsilon is not positive"), std::string::npos);
+}
+
+TEST(Fold, TrainingModeIsAnErrorAndEmptyOptionalOutputsFold) {
+  for (int opset : {9, 15}) {
+    Graph g;
+    g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 2, 4, 4});
+    g.add_constant("w", random({3, 2, 1, 1}, 1));
+    add_bn_params(g, "bn", 3, 2);
+    g.add_node("Conv", {"x", "w"}, {"y"});
+    if (opset == 15)
+      add_bn(g, "y", "out", "bn", {{"training_mode", Attribute::of(1)}}, 15);
+    else
+      g.add_node("BatchNormalization", {"y", "bn.s", "bn.b", "bn.m", "bn.v"}, {"out", "rm", "rv", "sm", "sv"}, {}, "bn",
+                 9);
+    g.add_output("out");
+    expect_error(ErrorCode::unsupported, "training", [&] { Model::compile(g); });
+  }
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 2, 4, 4});
+  g.add_constant("w", random({3, 2, 1, 1}, 1));
+  add_bn_params(g, "bn", 3, 2);
+  g.add_node("Conv", {"x", "w"}, {"y"});
+  g.add_node("BatchNormalization", {"y", "bn.s", "bn.b", "bn.m", "bn.v"}, {"out", "", "", "", ""}, {}, "bn", 9);
+  g.add_output("out");
+  EXPECT_EQ(fold_and_compare(g, {{"x", random({1, 2, 4, 4}, 3)}}).bn_left, 0u);
+}
+
+TEST(Fold, SpatialZeroIsLeftToTheKernel) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 3});
+  g.add_constant("w", random({3, 3}, 1));
+  g.add_node("Gemm", {"x", "w"}, {"y"});
+  add_bn_params(g, "bn", 3, 2);
+  add_bn(g, "y", "out", "bn", {{"spatial", Attribute::of(0)}}, 7);
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({2, 3}, 3)}});
+  EXPECT_NE(record(o, "bn").verdict.find("spatial=0"), std::string::npos);
+}
+
+TEST(Fold, GemmEveryTransposeAlphaBetaAndCShape) {
+  const std::int64_t m = 3, k = 4, n = 5;
+  for (int tb : {0, 1})
+    for (float alpha : {1.0f, 0.7f})
+      for (float beta : {0.0f, 0.5f, 2.0f})
+        for (const Shape& cs : {Shape{0}, Shape{}, Shape{n}, Shape{1, n}, Shape{m, n}, Shape{m, 1}}) {
+          Graph g;
+          g.add_input("a", DataType::float32, std::vector<std::int64_t>{m, k});
+          g.add_constant("b", random(tb ? Shape{n, k} : Shape{k, n}, 1));
+          std::vector<std::string> ins = {"a", "b"};
+          if (!(cs.size() == 1 && cs[0] == 0)) g.add_constant("c", random(cs, 2)), ins.push_back("c");
+          g.add_node("Gemm", ins, {"y"},
+                     {{"transB", Attribute::of(tb)}, {"alpha", Attribute::of(alpha)}, {"beta", Attribute::of(beta)}},
+                     "gemm");
+          add_bn_params(g, "bn", n, 3, -1.0f);
+          add_bn(g, "y", "out", "bn");
+          g.add_output("out");
+          const Outcome o = fold_and_compare(g, {{"a", random({m, k}, 4)}});
+          EXPECT_EQ(o.bn_left, 0u) << "transB " << tb << " beta " << beta << " C " << shape_str(cs) << ": "
+                                   << record(o, "bn").verdict;
+        }
+}
+
+TEST(Fold, ConsecutiveBatchNormsBothFold) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+  add_bn_params(g, "bn1", 4, 2);
+  add_bn_params(g, "bn2", 4, 6);
+  add_bn(g, "y", "z", "bn1");
+  add_bn(g, "z", "out", "bn2");
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 5, 5}, 3)}});
+  EXPECT_EQ(o.bn_left, 0u);
+  EXPECT_EQ(record(o, "bn2").verdict, "folded into Conv 'conv'");
+}
+
+TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
+  // BN with 5 channels after a Conv with 4: declined (the model then fails at run time).
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+  add_bn_params(g, "bn", 5, 2);
+  add_bn(g, "y", "out", "bn");
+  g.add_output("out");
+  auto m = Model::compile(g);
+  EXPECT_NE(m->pass_records()[0].verdict.find("differ from the BatchNormalization's (5)"), std::string::npos)
+      << m->pass_records()[0].verdict;
+  Session s(m);
+  s.set_input("x", random({1, 3, 5, 5}, 2));
+  EXPECT_THROW(s.run(), Error);
+  // Parameters of rank 2: the pass declines with a message; compiling then reports the shape error.
+  Graph g2 = g;
+  g2.constants[g2.find("bn.s")] = random({1, 5}, 3);
+  std::vector<PassRecord> records;
+  Graph copy = g2;
+  fold_batchnorm(copy, records);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_NE(records[0].verdict.find("not a rank-1"), std::string::npos) << records[0].verdict;
+  expect_error(ErrorCode::shape, "different shapes", [&] { Model::compile(g2); });
+}
+
+TEST(Fold, NewNamesNeverCollide) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_constant("w_bnfold", random({4, 1, 1}, 2));  // a name the pass would like to use
+  g.add_node("Conv", {"x", "w"}, {"y"});
+  g.add_node("Add", {"y", "w_bnfold"}, {"y2"});
+  g.add_node("Conv", {"x", "w"}, {"z"});
+  add_bn_params(g, "bn", 4, 3);
+  add_bn(g, "z", "out", "bn");
+  g.add_output("y2");
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 5, 5}, 4)}});
+  EXPECT_EQ(o.bn_left, 0u);
+}
+
+}  // namespace
+}  // namespace edgert::test
