@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "edgert/tensor.h"
+
 namespace edgert::fold {
 
 /// A per-channel affine map y[c] = a[c] * x[c] + s[c].
@@ -35,14 +37,19 @@ enum class WeightLayout {
   matrix_nk,       ///< Gemm B[N, K] (transB = 1): channel = row
 };
 
-/// Output channel of every element of a weight of `dims` in `layout`; empty and `error`
-/// set when the dims do not fit `channels` (e.g. a BN whose length differs from C_out).
-std::vector<std::int64_t> weight_channels(WeightLayout layout, const std::vector<std::int64_t>& dims,
-                                          std::int64_t group, std::int64_t channels, std::string& error);
+/// Checks that a weight of `dims` in `layout` has `channels` output channels; returns ""
+/// when it does, else what is wrong (e.g. a BN whose length differs from C_out).
+std::string check_weight(WeightLayout layout, const std::vector<std::int64_t>& dims, std::int64_t group,
+                         std::int64_t channels);
 
-/// W'[e] = a[channel(e)] * W[e].
-std::vector<double> scale_weight(const std::vector<double>& w, const std::vector<std::int64_t>& channel_of,
-                                 const Affine& f);
+/// Output channel of flat element `e` of a weight that passed check_weight.
+std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>& dims, std::int64_t group,
+                            std::int64_t e);
+
+/// W'[e] = a[channel(e)] * W[e], each element computed in double and rounded once to W's
+/// type (float32, float64, float16 or bfloat16). `overflow` is set when a float16 result
+/// would not be finite.
+Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow);
 
 /// b'[c] = a[c] * b[c] + s[c]; an empty `bias` means zeros.
 std::vector<double> fold_bias(const std::vector<double>& bias, const Affine& f);

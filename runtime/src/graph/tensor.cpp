@@ -1,5 +1,7 @@
 #include "edgert/tensor.h"
 
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -109,6 +111,16 @@ std::string shape_str(const Shape& s) {
 }
 
 std::shared_ptr<void> aligned_alloc_shared(std::size_t bytes, bool zero) {
+  // Large blocks get pages of their own, so freeing them (a weight replaced by its folded
+  // copy, an arena after a re-plan) gives the memory back to the system at once; glibc
+  // would otherwise keep them on its heap once its mmap threshold has grown.
+  constexpr std::size_t kOwnPages = std::size_t{1} << 20;
+  if (bytes >= kOwnPages) {
+    const std::size_t len = (bytes + 4095) / 4096 * 4096 + 64;
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail(ErrorCode::out_of_memory, "cannot allocate ", bytes, " bytes");
+    return std::shared_ptr<void>(p, [len](void* q) { munmap(q, len); });  // fresh pages are zero
+  }
   const std::size_t rounded = (bytes + 63) / 64 * 64 + 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) fail(ErrorCode::out_of_memory, "cannot allocate ", bytes, " bytes");

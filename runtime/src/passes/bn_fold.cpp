@@ -36,57 +36,90 @@ bool affine_finite(const Affine& f) {
   return true;
 }
 
-std::vector<std::int64_t> weight_channels(WeightLayout layout, const std::vector<std::int64_t>& dims,
-                                          std::int64_t group, std::int64_t channels, std::string& error) {
-  std::int64_t total = 1;
-  for (std::int64_t d : dims) total *= d;
-  std::vector<std::int64_t> out;
+std::string check_weight(WeightLayout layout, const std::vector<std::int64_t>& dims, std::int64_t group,
+                         std::int64_t channels) {
   switch (layout) {
-    case WeightLayout::conv: {
-      if (dims.size() < 3 || dims[0] != channels) {
-        error = cat("the weight's output channels (", dims.empty() ? 0 : dims[0],
-                    ") differ from the BatchNormalization's (", channels, ")");
-        return {};
-      }
-      const std::int64_t inner = total / channels;
-      out.resize(static_cast<std::size_t>(total));
-      for (std::int64_t i = 0; i < total; ++i) out[i] = i / inner;
-      return out;
-    }
-    case WeightLayout::conv_transpose: {
-      if (dims.size() < 3 || group <= 0 || dims[0] % group != 0 || dims[1] * group != channels) {
-        error = cat("the weight's output channels (", dims.size() < 2 ? 0 : dims[1], " x group ", group,
-                    ") differ from the BatchNormalization's (", channels, ")");
-        return {};
-      }
-      const std::int64_t cin_g = dims[0] / group, cout_g = dims[1], inner = total / (dims[0] * dims[1]);
-      out.resize(static_cast<std::size_t>(total));
-      for (std::int64_t i = 0; i < total; ++i) {
-        const std::int64_t row = i / (cout_g * inner), j = (i / inner) % cout_g;
-        out[i] = (row / cin_g) * cout_g + j;
-      }
-      return out;
-    }
+    case WeightLayout::conv:
+      if (dims.size() < 3 || dims[0] != channels)
+        return cat("the weight's output channels (", dims.empty() ? 0 : dims[0],
+                   ") differ from the BatchNormalization's (", channels, ")");
+      return "";
+    case WeightLayout::conv_transpose:
+      if (dims.size() < 3 || group <= 0 || dims[0] % group != 0 || dims[1] * group != channels)
+        return cat("the weight's output channels (", dims.size() < 2 ? 0 : dims[1], " x group ", group,
+                   ") differ from the BatchNormalization's (", channels, ")");
+      return "";
     case WeightLayout::matrix_kn:
-    case WeightLayout::matrix_nk: {
-      const bool kn = layout == WeightLayout::matrix_kn;
-      if (dims.size() != 2 || dims[kn ? 1 : 0] != channels) {
-        error = cat("the weight's output columns differ from the BatchNormalization's channels (", channels, ")");
-        return {};
-      }
-      out.resize(static_cast<std::size_t>(total));
-      for (std::int64_t i = 0; i < total; ++i) out[i] = kn ? i % dims[1] : i / dims[1];
-      return out;
-    }
+    case WeightLayout::matrix_nk:
+      if (dims.size() != 2 || dims[layout == WeightLayout::matrix_kn ? 1 : 0] != channels)
+        return cat("the weight's output columns differ from the BatchNormalization's channels (", channels, ")");
+      return "";
   }
-  error = "unknown weight layout";
-  return {};
+  return "unknown weight layout";
 }
 
-std::vector<double> scale_weight(const std::vector<double>& w, const std::vector<std::int64_t>& channel_of,
-                                 const Affine& f) {
-  std::vector<double> out(w.size());
-  for (std::size_t i = 0; i < w.size(); ++i) out[i] = f.a[static_cast<std::size_t>(channel_of[i])] * w[i];
+std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>& dims, std::int64_t group,
+                            std::int64_t e) {
+  switch (layout) {
+    case WeightLayout::conv: {
+      std::int64_t inner = 1;
+      for (std::size_t d = 1; d < dims.size(); ++d) inner *= dims[d];
+      return e / inner;
+    }
+    case WeightLayout::conv_transpose: {
+      std::int64_t inner = 1;
+      for (std::size_t d = 2; d < dims.size(); ++d) inner *= dims[d];
+      const std::int64_t cin_g = dims[0] / group, cout_g = dims[1];
+      const std::int64_t row = e / (cout_g * inner), j = (e / inner) % cout_g;
+      return (row / cin_g) * cout_g + j;
+    }
+    case WeightLayout::matrix_kn:
+      return e % dims[1];
+    case WeightLayout::matrix_nk:
+      return e / dims[1];
+  }
+  return 0;
+}
+
+Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow) {
+  Tensor out = Tensor::allocate(w.dtype(), w.shape());
+  overflow = false;
+  const auto& dims = w.shape();
+  // Consecutive elements share a channel in runs of this length.
+  std::int64_t run = 1;
+  if (layout == WeightLayout::conv || layout == WeightLayout::conv_transpose)
+    for (std::size_t d = layout == WeightLayout::conv ? 1 : 2; d < dims.size(); ++d) run *= dims[d];
+  if (layout == WeightLayout::matrix_nk) run = dims[1];
+  const std::int64_t n = w.numel();
+  auto apply = [&](auto load, auto store) {
+    for (std::int64_t e0 = 0; e0 < n; e0 += run) {
+      const double a = f.a[static_cast<std::size_t>(weight_channel(layout, dims, group, e0))];
+      for (std::int64_t e = e0; e < e0 + run && e < n; ++e) store(e, a * load(e));
+    }
+  };
+  switch (w.dtype()) {
+    case DataType::float32:
+      apply([&](std::int64_t e) { return static_cast<double>(w.data<float>()[e]); },
+            [&](std::int64_t e, double v) { out.data<float>()[e] = static_cast<float>(v); });
+      break;
+    case DataType::float64:
+      apply([&](std::int64_t e) { return w.data<double>()[e]; },
+            [&](std::int64_t e, double v) { out.data<double>()[e] = v; });
+      break;
+    case DataType::float16:
+      apply([&](std::int64_t e) { return static_cast<double>(half_to_float(w.data<std::uint16_t>()[e])); },
+            [&](std::int64_t e, double v) {
+              if (!(std::abs(v) <= 65504.0)) overflow = true;
+              out.data<std::uint16_t>()[e] = float_to_half(static_cast<float>(v));
+            });
+      break;
+    case DataType::bfloat16:
+      apply([&](std::int64_t e) { return static_cast<double>(bfloat16_to_float(w.data<std::uint16_t>()[e])); },
+            [&](std::int64_t e, double v) { out.data<std::uint16_t>()[e] = float_to_bfloat16(static_cast<float>(v)); });
+      break;
+    default:
+      fail(ErrorCode::internal, "scale_weight: ", dtype_name(w.dtype()), " is not a floating type");
+  }
   return out;
 }
 

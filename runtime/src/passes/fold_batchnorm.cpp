@@ -134,9 +134,8 @@ class Folder {
       layout = prod.attr_int("transB", 0) ? fold::WeightLayout::matrix_nk : fold::WeightLayout::matrix_kn;
       group = 1;
     }
-    std::string error;
-    const auto channel_of = fold::weight_channels(layout, w.shape(), group, static_cast<std::int64_t>(c), error);
-    if (channel_of.empty() && w.numel() > 0) throw Decline{cat(plabel, ": ", error)};
+    const std::string error = fold::check_weight(layout, w.shape(), group, static_cast<std::int64_t>(c));
+    if (!error.empty()) throw Decline{cat(plabel, ": ", error)};
 
     // The producer's bias as a per-output-channel (Conv) or [M?, N] (Gemm) vector.
     std::vector<double> bias;
@@ -180,13 +179,9 @@ class Folder {
         throw Decline{cat("the bias of ", plabel, " does not have ", c, " values")};
       new_bias = fold::fold_bias(bias, f);
     }
-    const std::vector<double> new_w = fold::scale_weight(tensor_to_doubles(w), channel_of, f);
-    if (w.dtype() == DataType::float16) {
-      for (double v : new_w)
-        if (std::abs(v) > 65504.0) throw Decline{"the folded weight would overflow float16"};
+    if (w.dtype() == DataType::float16)
       for (double v : new_bias)
         if (std::abs(v) > 65504.0) throw Decline{"the folded bias would overflow float16"};
-    }
 
     // Identical folds (same weight, bias, statistics and layout) share their results.
     const auto key =
@@ -198,22 +193,40 @@ class Folder {
     if (hit != cache_.end()) {
       std::tie(wv, bv) = hit->second;
     } else {
+      bool overflow = false;
+      Tensor new_w = fold::scale_weight(w, layout, group, f, overflow);
+      if (overflow) throw Decline{"the folded weight would overflow float16"};
       const std::string wname = unique_name(g_, g_.values[prod.inputs[1]].name + "_bnfold");
-      wv = g_.add_constant(wname, tensor_from_doubles(w.dtype(), w.shape(), new_w));
+      wv = g_.add_constant(wname, std::move(new_w));
       const DataType bt = bias_t ? bias_t->dtype() : w.dtype();
       const std::string bname =
           unique_name(g_, (bias_t ? g_.values[prod.inputs[2]].name : g_.values[prod.inputs[1]].name) + "_bnfold_bias");
       bv = g_.add_constant(bname, tensor_from_doubles(bt, bias_shape, new_bias));
       cache_[key] = {wv, bv};
     }
+    const ValueId old_w = prod.inputs[1], old_b = prod.has_input(2) ? prod.inputs[2] : kNoValue;
     prod.inputs[1] = wv;
     if (prod.inputs.size() < 3) prod.inputs.resize(3, kNoValue);
     prod.inputs[2] = bv;
+    release_if_unused(old_w);
+    release_if_unused(old_b);
     if (prod.op_type == "Gemm") prod.attrs["beta"] = Attribute::of(1.0f);
     prod.outputs[0] = bn.outputs[0];
     bn.inputs.clear();  // the node is about to be dropped: it no longer reads or writes anything
     bn.outputs.clear();
     return static_cast<std::size_t>(pi);
+  }
+
+  // Frees a replaced weight at once (not at the end of the pass), so that a model's
+  // weights are never held twice while folding.
+  void release_if_unused(ValueId v) {
+    if (v == kNoValue || g_.is_graph_input(v) || g_.is_graph_output(v)) return;
+    for (const Node& n : g_.nodes)
+      for (ValueId in : n.inputs)
+        if (in == v) return;
+    g_.constants.erase(v);
+    for (auto it = cache_.begin(); it != cache_.end();)
+      it = (std::get<0>(it->first) == v || std::get<1>(it->first) == v) ? cache_.erase(it) : std::next(it);
   }
 
   Graph& g_;
