@@ -22,6 +22,8 @@ namespace {
 
 constexpr std::int64_t kMinIr = 3, kMaxIr = 10, kMinOpset = 1, kMaxOpset = 21;
 
+}  // namespace
+
 void quiet_protobuf() {
   static const bool once = [] {
     google::protobuf::SetLogHandler(nullptr);
@@ -29,6 +31,8 @@ void quiet_protobuf() {
   }();
   (void)once;
 }
+
+namespace {
 
 bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
@@ -135,10 +139,10 @@ void fill_value_info(ValueInfo& v, const ::onnx::ValueInfoProto& p, const std::s
   }
 }
 
-// Converts `m`, releasing each initializer's bytes once copied so that a large model is
-// not held twice.
-Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::string& base_dir,
-                 const std::string& label) {
+}  // namespace
+
+Imported convert_model(::onnx::ModelProto& m, const LoadLimits& limits, const std::string& base_dir,
+                       const std::string& label, bool release) {
   Imported out;
   ModelInfo& info = out.info;
   if (!m.has_graph()) fail(ErrorCode::parse, label, ": not an ONNX model (no graph)");
@@ -174,8 +178,10 @@ Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::str
     if (!init_names.insert(t.name()).second)
       fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
     graph.add_constant(t.name(), tensor_from_proto(t, "initializer '" + t.name() + "'", base_dir, limits));
-    std::string().swap(*t.mutable_raw_data());
-    t.clear_float_data();
+    if (release) {
+      std::string().swap(*t.mutable_raw_data());
+      t.clear_float_data();
+    }
   }
   std::set<std::string> input_names;
   for (const auto& in : g.input()) {
@@ -208,6 +214,7 @@ Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::str
       continue;
     }
     Node n;
+    n.source = static_cast<int>(i);
     n.name = name;
     n.op_type = np.op_type();
     n.domain = default_domain(np.domain()) ? "" : np.domain();
@@ -235,8 +242,6 @@ Imported convert(::onnx::ModelProto& m, const LoadLimits& limits, const std::str
   return out;
 }
 
-}  // namespace
-
 Imported import_memory(const void* data, std::size_t size, const LoadLimits& limits, const std::string& base_dir,
                        const std::string& label) {
   quiet_protobuf();
@@ -248,7 +253,7 @@ Imported import_memory(const void* data, std::size_t size, const LoadLimits& lim
   if (!m.ParseFromArray(data, static_cast<int>(size)))
     fail(ErrorCode::parse, label,
          ": not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
-  return convert(m, limits, base_dir, label);
+  return convert_model(m, limits, base_dir, label, true);
 }
 
 Imported import_file(const std::string& path, const LoadLimits& limits) {
@@ -273,7 +278,7 @@ Imported import_file(const std::string& path, const LoadLimits& limits) {
     fail(ErrorCode::parse, "'", path,
          "': not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
   const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
-  return convert(m, limits, dir.string(), "'" + path + "'");
+  return convert_model(m, limits, dir.string(), "'" + path + "'", true);
 }
 
 std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options) {

@@ -159,4 +159,12 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, 
   return out;
 }
 
+void tensor_to_proto(const Tensor& t, const std::string& name, ::onnx::TensorProto* out) {
+  out->Clear();
+  out->set_name(name);
+  out->set_data_type(static_cast<int>(t.dtype()));
+  for (std::int64_t d : t.shape()) out->add_dims(d);
+  out->set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
+}
+
 }  // namespace edgert::onnx

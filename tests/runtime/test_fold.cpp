@@ -64,7 +64,11 @@ void add_bn(Graph& g, const std::string& in, const std::string& out, const std::
 const PassRecord& record(const Outcome& o, const std::string& bn) {
   for (const auto& r : o.records)
     if (r.node == bn) return r;
-  static PassRecord none{"", "", "<no record>"};
+  static PassRecord none = [] {
+    PassRecord r;
+    r.verdict = "<no record>";
+    return r;
+  }();
   return none;
 }
 
@@ -373,9 +377,8 @@ TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
   // Parameters of rank 2: the pass declines with a message; compiling then reports the shape error.
   Graph g2 = g;
   g2.constants[g2.find("bn.s")] = random({1, 5}, 3);
-  std::vector<PassRecord> records;
   Graph copy = g2;
-  fold_batchnorm(copy, records);
+  const std::vector<PassRecord> records = fold_batchnorm(copy);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_NE(records[0].verdict.find("not a rank-1"), std::string::npos) << records[0].verdict;
   expect_error(ErrorCode::shape, "different shapes", [&] { Model::compile(g2); });

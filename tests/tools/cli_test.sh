@@ -76,6 +76,30 @@ expect 0 "median" -- "$edgert" bench "$work/tiny_cnn.onnx" --runs 5 --warmup 1
 expect 0 "by operator type" -- "$edgert" bench "$work/tiny_densenet.onnx" --runs 3 --profile
 expect 0 '"latency_ms"' -- "$edgert" bench "$work/tiny_cnn.onnx" --runs 3 --json
 
+# --- fold ---
+expect 0 "53 folded, 0 kept" -- "$edgert" fold "$work/resnet50.onnx" -o "$work/r50f.onnx" --verify --report "$work/r50f.json"
+grep -q '"folded": 53' "$work/r50f.json" && ok || bad "fold report lacks the folded count"
+grep -q "folded into Conv" "$work/r50f.json" && ok || bad "fold report lacks per-BN verdicts"
+expect 0 "BatchNormalization" -- "$edgert" fold "$work/densenet121.onnx" -o "$work/dnf.onnx" --report "$work/dnf.json"
+grep -q "not folded: its input comes from Concat" "$work/dnf.json" && ok || bad "fold report lacks the reason a BN stays"
+if [ -n "$check" ]; then expect 0 ": ok" -- "$check" "$work/r50f.onnx" "$work/dnf.onnx"; fi
+expect 0 "folded into Conv" -- "$edgert" inspect "$work/resnet50.onnx"
+expect 0 "0 folded, 53 standalone" -- "$edgert" run "$work/resnet50.onnx" --no-fold
+expect 0 "53 folded, 0 standalone" -- "$edgert" run "$work/resnet50.onnx"
+expect 0 "0 folded, 0 standalone" -- "$edgert" run "$work/r50f.onnx"
+cp "$work/tiny_cnn.onnx" "$work/fold_me.onnx"
+expect 2 "pass --in-place" -- "$edgert" fold "$work/fold_me.onnx" -o "$work/fold_me.onnx"
+cmp -s "$work/tiny_cnn.onnx" "$work/fold_me.onnx" && ok || bad "fold overwrote its input without --in-place"
+expect 0 "dry run" -- "$edgert" fold "$work/fold_me.onnx" -o "$work/never3.onnx" --dry-run
+[ -e "$work/never3.onnx" ] && bad "--dry-run wrote a model" || ok
+expect 0 "wrote" -- "$edgert" fold "$work/fold_me.onnx" --in-place --verify
+cmp -s "$work/tiny_cnn.onnx" "$work/fold_me.onnx" && bad "--in-place left the model unchanged" || ok
+expect 3 "no such file" -- "$edgert" fold "$work/missing.onnx" -o "$work/x.onnx"
+printf 'not a model' > "$work/fold_garbage.onnx"
+expect 4 "not a valid ONNX model" -- "$edgert" fold "$work/fold_garbage.onnx" -o "$work/never4.onnx"
+[ -e "$work/never4.onnx" ] && bad "a failed fold wrote a model" || ok
+ls -a "$work" | grep -q edgert-tmp && bad "fold left a temporary file" || ok
+
 # --- bad input: message, exit status, no partial output ---
 expect 3 "no such file" -- "$edgert" run "$work/missing.onnx"
 head -c 3000 "$work/tiny_cnn.onnx" > "$work/truncated.onnx"

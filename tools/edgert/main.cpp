@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_run_command(app, status);
   add_bench_command(app, status);
   add_inspect_command(app, status);
+  add_fold_command(app, status);
   add_zoo_command(app, status);
   try {
     app.parse(argc, argv);

@@ -48,6 +48,9 @@ struct Node {
   std::vector<ValueId> inputs;
   std::vector<ValueId> outputs;
   Attributes attrs;
+  /// Index of the node in the file it came from (-1 if built in code); lets tools map
+  /// what passes did back onto the original model.
+  int source = -1;
 
   /// "node 'name' (OpType)" for messages.
   std::string label() const;

@@ -30,7 +30,17 @@ struct PassRecord {
   std::string node;
   std::string op_type;
   std::string verdict;
+  // For a fold: the node it went into and the constants that now hold its weight and bias
+  // (names in the rewritten graph); Node::source of both nodes.
+  bool folded = false;
+  std::string into, weight, bias;
+  int node_source = -1, into_source = -1;
 };
+
+/// The BatchNormalization folding pass that Model::compile runs (unless
+/// ModelOptions::fold_batchnorm is false): rewrites `g` and returns one record per
+/// BatchNormalization node. Exposed for tools that fold offline.
+std::vector<PassRecord> fold_batchnorm(Graph& g);
 
 namespace detail {
 struct CompiledNode;

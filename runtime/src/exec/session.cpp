@@ -26,7 +26,7 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   m->graph_ = std::move(graph);
   m->graph_.validate_and_schedule();  // reject malformed graphs before rewriting them
   if (m->options_.fold_batchnorm) {
-    fold_batchnorm(m->graph_, m->records_);
+    m->records_ = fold_batchnorm(m->graph_);
   } else {
     record_batchnorm_unfolded(m->graph_, m->records_);
   }

@@ -38,7 +38,7 @@ class Folder {
 
   void run() {
     std::vector<char> removed(g_.nodes.size(), 0);
-    std::map<std::size_t, std::string> verdict;
+    std::map<std::size_t, PassRecord> verdict;
     for (bool changed = true; changed;) {
       changed = false;
       const std::vector<int> producers = g_.producers();
@@ -46,22 +46,31 @@ class Folder {
       for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
         const Node& bn = g_.nodes[i];
         if (removed[i] || bn.op_type != "BatchNormalization" || !is_default_domain(bn) || verdict.count(i)) continue;
+        PassRecord r{bn.name, "BatchNormalization", "", false, "", "", "", bn.source, -1};
         try {
           const std::size_t p = fold_one(i, producers, consumers);
-          verdict[i] = cat("folded into ", g_.nodes[p].op_type, " '", g_.nodes[p].name, "'");
+          const Node& prod = g_.nodes[p];
+          r.verdict = cat("folded into ", prod.op_type, " '", prod.name, "'");
+          r.folded = true;
+          r.into = prod.name;
+          r.into_source = prod.source;
+          r.weight = g_.values[prod.inputs[1]].name;
+          r.bias = g_.values[prod.inputs[2]].name;
+          verdict[i] = r;
           removed[i] = 1;
           changed = true;
           break;  // producers and consumers changed
         } catch (const Decline& d) {
-          verdict[i] = "kept: standalone inference BatchNormalization (not folded: " + d.reason + ")";
+          r.verdict = "kept: standalone inference BatchNormalization (not folded: " + d.reason + ")";
+          verdict[i] = r;
         }
       }
       // A decline may turn into a fold once an earlier fold changed the graph (BN -> BN).
       if (changed)
         for (auto it = verdict.begin(); it != verdict.end();)
-          it = it->second.rfind("kept", 0) == 0 ? verdict.erase(it) : std::next(it);
+          it = it->second.folded ? std::next(it) : verdict.erase(it);
     }
-    for (const auto& [i, v] : verdict) records_.push_back({g_.nodes[i].name, "BatchNormalization", v});
+    for (const auto& [i, r] : verdict) records_.push_back(r);
     std::vector<Node> kept;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i)
       if (!removed[i]) kept.push_back(std::move(g_.nodes[i]));
@@ -238,12 +247,17 @@ class Folder {
 
 }  // namespace
 
-void fold_batchnorm(Graph& g, std::vector<PassRecord>& records) { Folder(g, records).run(); }
+std::vector<PassRecord> fold_batchnorm(Graph& g) {
+  std::vector<PassRecord> records;
+  Folder(g, records).run();
+  return records;
+}
 
 void record_batchnorm_unfolded(const Graph& g, std::vector<PassRecord>& records) {
   for (const Node& n : g.nodes)
     if (n.op_type == "BatchNormalization")
-      records.push_back({n.name, n.op_type, "kept: standalone inference BatchNormalization (folding is off)"});
+      records.push_back({n.name, n.op_type, "kept: standalone inference BatchNormalization (folding is off)", false, "",
+                         "", "", n.source, -1});
 }
 
 void drop_unused_constants(Graph& g) {

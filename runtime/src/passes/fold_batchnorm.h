@@ -10,10 +10,6 @@
 
 namespace edgert {
 
-/// Folds what it can in `g` (node list and constants change; graph outputs keep their
-/// names) and appends one record per BatchNormalization node to `records`.
-void fold_batchnorm(Graph& g, std::vector<PassRecord>& records);
-
 /// Records every BatchNormalization as kept because folding is switched off.
 void record_batchnorm_unfolded(const Graph& g, std::vector<PassRecord>& records);
 
