@@ -54,41 +54,42 @@ std::string fold_model(const std::string& model_bytes, const std::string& base_d
   Imported im = convert_model(m, limits, base_dir, "model", false);
   Graph& g = im.graph;
   g.validate_and_schedule();
+  std::set<int> imported;
+  for (const Node& n : g.nodes) imported.insert(n.source);
   report.batchnorm = fold_batchnorm(g);
 
-  // Final state of every producer that received a fold.
-  std::map<int, const Node*> by_source;
-  for (const Node& n : g.nodes)
-    if (n.source >= 0) by_source[n.source] = &n;
-  std::set<int> drop;
+  // Write the pass's final state back: nodes it removed go; the others take their final
+  // inputs and outputs (and beta, for a Gemm that received a fold); new constants become
+  // initializers.
+  std::set<int> drop = imported;
   std::set<std::string> existing;
   for (const auto& t : gp.initializer()) existing.insert(t.name());
-  for (const PassRecord& r : report.batchnorm) {
-    if (!r.folded) continue;
-    drop.insert(r.node_source);
-    const Node* prod = by_source.at(r.into_source);
-    auto* np = gp.mutable_node(r.into_source);
-    for (std::size_t i = 0; i < prod->inputs.size(); ++i) {
-      const std::string& name = prod->inputs[i] == kNoValue ? std::string() : g.values[prod->inputs[i]].name;
+  auto name_of = [&](ValueId v) { return v == kNoValue ? std::string() : g.values[v].name; };
+  for (const Node& n : g.nodes) {
+    drop.erase(n.source);
+    auto* np = gp.mutable_node(n.source);
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      const std::string name = name_of(n.inputs[i]);
       if (static_cast<int>(i) < np->input_size())
         np->set_input(static_cast<int>(i), name);
       else
         np->add_input(name);
-      if (!name.empty() && !existing.count(name) && g.constants.count(prod->inputs[i])) {
-        tensor_to_proto(g.constants.at(prod->inputs[i]), name, gp.add_initializer());
+      if (!name.empty() && !existing.count(name) && g.constants.count(n.inputs[i])) {
+        tensor_to_proto(g.constants.at(n.inputs[i]), name, gp.add_initializer());
         existing.insert(name);
       }
     }
-    np->set_output(0, g.values[prod->outputs[0]].name);
-    if (prod->op_type == "Gemm") {
+    for (std::size_t i = 0; i < n.outputs.size() && static_cast<int>(i) < np->output_size(); ++i)
+      np->set_output(static_cast<int>(i), name_of(n.outputs[i]));
+    if (n.op_type == "Gemm" && n.has_attr("beta")) {
       bool found = false;
       for (auto& a : *np->mutable_attribute())
-        if (a.name() == "beta") a.set_f(1.0f), found = true;
+        if (a.name() == "beta") a.set_f(n.attr_float("beta", 1.0f)), found = true;
       if (!found) {
         auto* a = np->add_attribute();
         a->set_name("beta");
         a->set_type(::onnx::AttributeProto::FLOAT);
-        a->set_f(1.0f);
+        a->set_f(n.attr_float("beta", 1.0f));
       }
     }
   }

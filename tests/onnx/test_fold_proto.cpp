@@ -135,6 +135,28 @@ TEST(FoldProto, ConstantNodeParametersAreFoldedAndTheirNodesRemoved) {
   EXPECT_EQ(f.graph().node_size(), 2);
 }
 
+TEST(FoldProto, ArithmeticChainNodesAreRemovedToo) {
+  ::onnx::ModelProto m = conv_bn_model(8);
+  auto* g = m.mutable_graph();
+  add_init(g, "k", {4, 1, 1}, 1.5f);
+  // conv -> bn -> Mul(k) -> relu: move the Relu's input to the Mul's output.
+  auto* mul = g->add_node();
+  mul->set_op_type("Mul"), mul->set_name("mul"), mul->add_input("n"), mul->add_input("k"), mul->add_output("scaled");
+  g->mutable_node(2)->set_input(0, "scaled");
+  // Keep the node list in topological order: conv, bn, mul, relu.
+  g->mutable_node()->SwapElements(2, 3);
+  onnx::FoldReport rep;
+  const std::string out = onnx::fold_model(m.SerializeAsString(), "", rep);
+  ::onnx::ModelProto f;
+  ASSERT_TRUE(f.ParseFromString(out));
+  ASSERT_EQ(f.graph().node_size(), 2);
+  EXPECT_EQ(f.graph().node(0).output(0), "scaled");
+  EXPECT_EQ(f.graph().node(1).input(0), "scaled");
+  const Tensor x = random({1, 3, 6, 6}, 1);
+  const auto a = run_bytes(m.SerializeAsString(), x), b = run_bytes(out, x);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::abs(a[i])));
+}
+
 TEST(FoldProto, ZooModelsFoldAndAgree) {
   for (const char* name : {"tiny_cnn", "tiny_densenet", "mobilenetv2"}) {
     const std::string bytes = zoo::build(name, 2).SerializeAsString();

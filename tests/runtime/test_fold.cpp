@@ -359,6 +359,67 @@ TEST(Fold, ConsecutiveBatchNormsBothFold) {
   EXPECT_EQ(record(o, "bn2").verdict, "folded into Conv 'conv'");
 }
 
+std::size_t count_ops(const Model& m, const std::string& op) {
+  std::size_t n = 0;
+  for (const Node& node : m.graph().nodes) n += node.op_type == op;
+  return n;
+}
+
+TEST(Fold, AffineChainsComposeIntoOneFold) {
+  // Conv -> BN -> Mul -> Add -> Sub -> Div, all per-channel: one fold, in double.
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+  add_bn_params(g, "bn", 4, 2);
+  add_bn(g, "y", "z", "bn");
+  g.add_constant("k_mul", random({4, 1, 1}, 3, 0.5f, 2.0f));
+  g.add_constant("k_add", random({1, 4, 1, 1}, 4));
+  g.add_constant("k_sub", random({4, 1, 1}, 5));
+  g.add_constant("k_div", make({}, {2.5f}));
+  g.add_node("Mul", {"z", "k_mul"}, {"a"});
+  g.add_node("Add", {"k_add", "a"}, {"b"});
+  g.add_node("Sub", {"k_sub", "b"}, {"c"});
+  g.add_node("Div", {"c", "k_div"}, {"out"});
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 6)}});
+  EXPECT_EQ(o.folded->graph().nodes.size(), 1u);
+  EXPECT_EQ(record(o, "bn").verdict, "folded into Conv 'conv'");
+  EXPECT_EQ(o.folded->output(0).name, "out");
+}
+
+TEST(Fold, ExporterStyleConvMulAddAndGemmAddFold) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 1, 1}, 1));
+  g.add_constant("scale", random({1, 4, 1, 1}, 2));
+  g.add_constant("shift", random({1, 4, 1, 1}, 3));
+  g.add_node("Conv", {"x", "w"}, {"c"});
+  g.add_node("Mul", {"c", "scale"}, {"m"});
+  g.add_node("Add", {"m", "shift"}, {"y"});
+  g.add_node("Flatten", {"y"}, {"f"});
+  g.add_constant("fc", random({100, 7}, 4));
+  g.add_constant("fc_bias", random({7}, 5));
+  g.add_node("Gemm", {"f", "fc"}, {"gm"});
+  g.add_node("Add", {"gm", "fc_bias"}, {"out"});
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({2, 3, 5, 5}, 6)}});
+  EXPECT_EQ(count_ops(*o.folded, "Mul"), 0u);
+  EXPECT_EQ(count_ops(*o.folded, "Add"), 0u);
+}
+
+TEST(Fold, OperandsThatAreNotPerChannelStay) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_constant("row", random({3}, 2));  // broadcasts along the last axis, not the channels
+  g.add_node("Conv", {"x", "w"}, {"c"});
+  g.add_node("Mul", {"c", "row"}, {"out"});
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 5, 5}, 3)}});
+  EXPECT_EQ(count_ops(*o.folded, "Mul"), 1u);
+}
+
 TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
   // BN with 5 channels after a Conv with 4: declined (the model then fails at run time).
   Graph g;

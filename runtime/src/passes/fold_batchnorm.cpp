@@ -1,5 +1,6 @@
 #include "fold_batchnorm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -32,43 +33,56 @@ std::string unique_name(const Graph& g, const std::string& base) {
   }
 }
 
+// A node that maps its data input through a per-channel affine map.
+struct Link {
+  std::size_t node;
+  fold::Affine f;
+  std::vector<std::int64_t> key;  // what the map depends on, for sharing identical folds
+};
+
 class Folder {
  public:
   Folder(Graph& g, std::vector<PassRecord>& records) : g_(g), records_(records) {}
 
   void run() {
     std::vector<char> removed(g_.nodes.size(), 0);
-    std::map<std::size_t, PassRecord> verdict;
+    std::map<std::size_t, PassRecord> verdict;  // per BatchNormalization node
     for (bool changed = true; changed;) {
       changed = false;
       const std::vector<int> producers = g_.producers();
       const auto consumers = g_.consumers();
-      for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
-        const Node& bn = g_.nodes[i];
-        if (removed[i] || bn.op_type != "BatchNormalization" || !is_default_domain(bn) || verdict.count(i)) continue;
-        PassRecord r{bn.name, "BatchNormalization", "", false, "", "", "", bn.source, -1};
+      for (std::size_t i = 0; i < g_.nodes.size() && !changed; ++i) {
+        const Node& n = g_.nodes[i];
+        const bool bn = is_bn(n);
+        if (removed[i] || (!bn && !is_arith(n)) || (bn && verdict.count(i) && verdict[i].folded)) continue;
         try {
-          const std::size_t p = fold_one(i, producers, consumers);
+          const auto [p, chain] = fold_chain(i, producers, consumers);
           const Node& prod = g_.nodes[p];
-          r.verdict = cat("folded into ", prod.op_type, " '", prod.name, "'");
-          r.folded = true;
-          r.into = prod.name;
-          r.into_source = prod.source;
-          r.weight = g_.values[prod.inputs[1]].name;
-          r.bias = g_.values[prod.inputs[2]].name;
-          verdict[i] = r;
-          removed[i] = 1;
-          changed = true;
-          break;  // producers and consumers changed
+          for (std::size_t k : chain) {
+            removed[k] = 1;
+            if (!is_bn(g_.nodes[k])) continue;
+            PassRecord r{g_.nodes[k].name,   "BatchNormalization", "", true, prod.name, "", "",
+                         g_.nodes[k].source, prod.source};
+            r.verdict = cat("folded into ", prod.op_type, " '", prod.name, "'");
+            r.weight = g_.values[prod.inputs[1]].name;
+            r.bias = g_.values[prod.inputs[2]].name;
+            verdict[k] = r;
+          }
+          for (std::size_t k : chain) g_.nodes[k].inputs.clear(), g_.nodes[k].outputs.clear();
+          changed = true;  // producers and consumers changed: start over
         } catch (const Decline& d) {
-          r.verdict = "kept: standalone inference BatchNormalization (not folded: " + d.reason + ")";
-          verdict[i] = r;
+          if (bn)
+            verdict[i] = PassRecord{n.name,
+                                    "BatchNormalization",
+                                    "kept: standalone inference BatchNormalization (not folded: " + d.reason + ")",
+                                    false,
+                                    "",
+                                    "",
+                                    "",
+                                    n.source,
+                                    -1};
         }
       }
-      // A decline may turn into a fold once an earlier fold changed the graph (BN -> BN).
-      if (changed)
-        for (auto it = verdict.begin(); it != verdict.end();)
-          it = it->second.folded ? std::next(it) : verdict.erase(it);
     }
     for (const auto& [i, r] : verdict) records_.push_back(r);
     std::vector<Node> kept;
@@ -79,6 +93,12 @@ class Folder {
   }
 
  private:
+  static bool is_bn(const Node& n) { return n.op_type == "BatchNormalization" && is_default_domain(n); }
+  static bool is_arith(const Node& n) {
+    return is_default_domain(n) && n.opset >= 7 &&
+           (n.op_type == "Mul" || n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Div");
+  }
+
   const Tensor& constant_input(const Node& n, std::size_t i, const char* what) {
     if (!n.has_input(i)) throw Decline{cat(n.op_type, " '", n.name, "' has no ", what)};
     const ValueId v = n.inputs[i];
@@ -92,32 +112,78 @@ class Folder {
     return *t;
   }
 
-  // Folds BatchNormalization node `i` into its producer and returns the producer's index,
-  // or throws Decline with the reason.
-  std::size_t fold_one(std::size_t i, const std::vector<int>& producers,
-                       const std::vector<std::vector<std::size_t>>& consumers) {
-    Node& bn = g_.nodes[i];
-    if (bn.opset >= 14 && bn.attr_int("training_mode", 0) != 0) throw Decline{"training mode"};
-    for (std::size_t o = 1; o < bn.outputs.size(); ++o)
-      if (bn.outputs[o] != kNoValue) throw Decline{"training mode (its running or saved statistics are outputs)"};
-    if (bn.opset < 9 && bn.attr_int("spatial", 1) == 0) throw Decline{"spatial=0 (per-activation statistics)"};
-    if (bn.inputs.size() < 5 || !bn.has_input(0)) throw Decline{"it does not have five inputs"};
-    const char* names[4] = {"scale", "B", "mean", "var"};
-    std::vector<double> p[4];
-    const Tensor* pt[4];
-    for (int k = 0; k < 4; ++k) {
-      pt[k] = &constant_input(bn, static_cast<std::size_t>(k + 1), names[k]);
-      if (pt[k]->rank() != 1)
-        throw Decline{cat(names[k], " is not a rank-1 tensor (shape ", shape_str(pt[k]->shape()), ")")};
-      p[k] = tensor_to_doubles(*pt[k]);
-    }
-    const std::size_t c = p[0].size();
-    for (int k = 1; k < 4; ++k)
-      if (p[k].size() != c) throw Decline{"scale, B, mean and var differ in length"};
-    const fold::Affine f = fold::bn_affine(p[0], p[1], p[2], p[3], bn.attr_float("epsilon", 1e-5f));
-    if (!fold::affine_finite(f)) throw Decline{"var + epsilon is not positive in some channel"};
+  // The data input of an affine node.
+  ValueId data_input(const Node& n) const {
+    if (is_bn(n) || n.inputs.size() != 2) return n.has_input(0) ? n.inputs[0] : kNoValue;
+    return g_.constant(n.inputs[1]) ? n.inputs[0] : n.inputs[1];
+  }
 
-    const ValueId x = bn.inputs[0];
+  // The per-channel map node `i` applies to a tensor of `rank` with `channels` on axis 1.
+  Link link_of(std::size_t i, std::int64_t rank, std::int64_t channels) {
+    const Node& n = g_.nodes[i];
+    Link l{i, {}, {}};
+    if (is_bn(n)) {
+      if (n.opset >= 14 && n.attr_int("training_mode", 0) != 0) throw Decline{"training mode"};
+      for (std::size_t o = 1; o < n.outputs.size(); ++o)
+        if (n.has_output(o)) throw Decline{"training mode (its running or saved statistics are outputs)"};
+      if (n.opset < 9 && n.attr_int("spatial", 1) == 0) throw Decline{"spatial=0 (per-activation statistics)"};
+      if (n.inputs.size() < 5 || !n.has_input(0)) throw Decline{"it does not have five inputs"};
+      const char* names[4] = {"scale", "B", "mean", "var"};
+      std::vector<double> p[4];
+      for (int k = 0; k < 4; ++k) {
+        const Tensor& t = constant_input(n, static_cast<std::size_t>(k + 1), names[k]);
+        if (t.rank() != 1) throw Decline{cat(names[k], " is not a rank-1 tensor (shape ", shape_str(t.shape()), ")")};
+        p[k] = tensor_to_doubles(t);
+        l.key.push_back(n.inputs[static_cast<std::size_t>(k + 1)]);
+      }
+      for (int k = 1; k < 4; ++k)
+        if (p[k].size() != p[0].size()) throw Decline{"scale, B, mean and var differ in length"};
+      const float eps = n.attr_float("epsilon", 1e-5f);
+      std::int64_t bits = 0;
+      std::memcpy(&bits, &eps, sizeof eps);
+      l.key.push_back(bits);
+      l.f = fold::bn_affine(p[0], p[1], p[2], p[3], eps);
+      if (!fold::affine_finite(l.f)) throw Decline{"var + epsilon is not positive in some channel"};
+      return l;
+    }
+    // Mul, Add, Sub or Div by a constant that varies at most along the channel axis.
+    const bool const_second = g_.constant(n.inputs[1]) != nullptr;
+    const std::size_t ci = const_second ? 1 : 0;
+    const Tensor& c = constant_input(n, ci, "operand");
+    if (c.rank() > static_cast<std::size_t>(rank)) throw Decline{"the operand has a higher rank than the data"};
+    const std::size_t off = static_cast<std::size_t>(rank) - c.rank();
+    for (std::size_t d = 0; d < c.rank(); ++d) {
+      const bool channel_axis = d + off == 1;
+      if (c.dim(d) != 1 && !(channel_axis && c.dim(d) == channels)) throw Decline{"the operand is not per-channel"};
+    }
+    const std::vector<double> v = tensor_to_doubles(c);
+    std::vector<double> per(static_cast<std::size_t>(channels));
+    for (std::size_t k = 0; k < per.size(); ++k) per[k] = v.size() == 1 ? v[0] : v[k];
+    l.f.a.assign(per.size(), 1.0);
+    l.f.s.assign(per.size(), 0.0);
+    const std::string& op = n.op_type;
+    for (std::size_t k = 0; k < per.size(); ++k) {
+      if (op == "Mul") l.f.a[k] = per[k];
+      if (op == "Add") l.f.s[k] = per[k];
+      if (op == "Sub") const_second ? (l.f.s[k] = -per[k]) : (l.f.a[k] = -1.0, l.f.s[k] = per[k]);
+      if (op == "Div") {
+        if (!const_second) throw Decline{"dividing a constant by the data is not affine"};
+        if (per[k] == 0.0) throw Decline{"division by zero"};
+        l.f.a[k] = 1.0 / per[k];
+      }
+    }
+    l.key = {n.inputs[ci], static_cast<std::int64_t>(op[0]), static_cast<std::int64_t>(ci)};
+    return l;
+  }
+
+  // Folds the chain of affine nodes starting at node `i` into the producer of its data
+  // input; returns the producer's index and the chain. Throws Decline with the reason.
+  std::pair<std::size_t, std::vector<std::size_t>> fold_chain(std::size_t i, const std::vector<int>& producers,
+                                                              const std::vector<std::vector<std::size_t>>& consumers) {
+    const Node& first = g_.nodes[i];
+    if (is_bn(first)) link_of_checks_only(i);  // BN-specific declines come before producer ones
+    const ValueId x = data_input(first);
+    if (x == kNoValue) throw Decline{"it has no data input"};
     const int pi = producers[x];
     if (pi < 0) throw Decline{g_.is_graph_input(x) ? "its input is a graph input" : "its input is a constant"};
     Node& prod = g_.nodes[static_cast<std::size_t>(pi)];
@@ -130,21 +196,45 @@ class Folder {
     if (consumers[x].size() != 1) throw Decline{cat("the output of ", plabel, " has other consumers")};
     if (g_.is_graph_output(x)) throw Decline{cat("the output of ", plabel, " is a graph output")};
     for (std::size_t o = 1; o < prod.outputs.size(); ++o)
-      if (prod.outputs[o] != kNoValue) throw Decline{cat(plabel, " has more than one output")};
+      if (prod.has_output(o)) throw Decline{cat(plabel, " has more than one output")};
 
     const Tensor& w = constant_input(prod, 1, "weight");
-    if (w.dtype() == DataType::float16 || w.dtype() == DataType::bfloat16)
-      for (int k = 0; k < 4; ++k)
-        if (pt[k]->dtype() != w.dtype() && !foldable_type(pt[k]->dtype())) throw Decline{"mixed parameter types"};
     fold::WeightLayout layout = fold::WeightLayout::conv;
-    std::int64_t group = prod.attr_int("group", 1);
-    if (prod.op_type == "ConvTranspose") layout = fold::WeightLayout::conv_transpose;
+    std::int64_t group = prod.attr_int("group", 1), channels = 0, rank = static_cast<std::int64_t>(w.rank());
+    if (prod.op_type == "Conv") channels = w.rank() ? w.dim(0) : 0;
+    if (prod.op_type == "ConvTranspose") {
+      layout = fold::WeightLayout::conv_transpose;
+      channels = w.rank() > 1 ? w.dim(1) * group : 0;
+    }
     if (prod.op_type == "Gemm") {
       layout = prod.attr_int("transB", 0) ? fold::WeightLayout::matrix_nk : fold::WeightLayout::matrix_kn;
       group = 1;
+      rank = 2;
+      channels = w.rank() == 2 ? w.dim(prod.attr_int("transB", 0) ? 0 : 1) : 0;
     }
-    const std::string error = fold::check_weight(layout, w.shape(), group, static_cast<std::int64_t>(c));
+    // The chain: this node and every single-consumer affine node after it.
+    std::vector<Link> chain = {link_of(i, rank, channels)};
+    const std::string error =
+        fold::check_weight(layout, w.shape(), group, static_cast<std::int64_t>(chain[0].f.channels()));
     if (!error.empty()) throw Decline{cat(plabel, ": ", error)};
+    for (;;) {
+      const Node& last = g_.nodes[chain.back().node];
+      const ValueId out = last.outputs.empty() ? kNoValue : last.outputs[0];
+      if (out == kNoValue || g_.is_graph_output(out) || consumers[out].size() != 1) break;
+      const std::size_t next = consumers[out][0];
+      const Node& nn = g_.nodes[next];
+      if ((!is_bn(nn) && !is_arith(nn)) || data_input(nn) != out) break;
+      try {
+        Link l = link_of(next, rank, channels);
+        if (l.f.channels() != chain[0].f.channels()) break;
+        chain.push_back(std::move(l));
+      } catch (const Decline&) {
+        break;
+      }
+    }
+    fold::Affine f = chain[0].f;
+    for (std::size_t k = 1; k < chain.size(); ++k) f = fold::compose(f, chain[k].f);
+    const std::size_t c = f.channels();
 
     // The producer's bias as a per-output-channel (Conv) or [M?, N] (Gemm) vector.
     std::vector<double> bias;
@@ -192,11 +282,13 @@ class Folder {
       for (double v : new_bias)
         if (std::abs(v) > 65504.0) throw Decline{"the folded bias would overflow float16"};
 
-    // Identical folds (same weight, bias, statistics and layout) share their results.
-    const auto key =
-        std::make_tuple(prod.inputs[1], prod.has_input(2) ? prod.inputs[2] : kNoValue, bn.inputs[1], bn.inputs[2],
-                        bn.inputs[3], bn.inputs[4], bn.attr_float("epsilon", 1e-5f), static_cast<int>(layout),
-                        prod.op_type == "Gemm" ? prod.attr_float("beta", 1.0f) : 1.0f);
+    // Identical folds (same weight, bias, maps and layout) share their results.
+    float beta = prod.op_type == "Gemm" ? prod.attr_float("beta", 1.0f) : 1.0f;
+    std::int64_t beta_bits = 0;
+    std::memcpy(&beta_bits, &beta, sizeof beta);
+    std::vector<std::int64_t> key = {prod.inputs[1], prod.has_input(2) ? prod.inputs[2] : kNoValue,
+                                     static_cast<std::int64_t>(layout), group, beta_bits};
+    for (const Link& l : chain) key.insert(key.end(), l.key.begin(), l.key.end()), key.push_back(-2);
     ValueId wv, bv;
     auto hit = cache_.find(key);
     if (hit != cache_.end()) {
@@ -217,32 +309,47 @@ class Folder {
     prod.inputs[1] = wv;
     if (prod.inputs.size() < 3) prod.inputs.resize(3, kNoValue);
     prod.inputs[2] = bv;
-    release_if_unused(old_w);
-    release_if_unused(old_b);
     if (prod.op_type == "Gemm") prod.attrs["beta"] = Attribute::of(1.0f);
-    prod.outputs[0] = bn.outputs[0];
-    bn.inputs.clear();  // the node is about to be dropped: it no longer reads or writes anything
-    bn.outputs.clear();
-    return static_cast<std::size_t>(pi);
+    prod.outputs[0] = g_.nodes[chain.back().node].outputs[0];
+    std::vector<std::size_t> nodes;
+    for (const Link& l : chain) nodes.push_back(l.node);
+    release_if_unused(old_w, nodes);
+    release_if_unused(old_b, nodes);
+    return {static_cast<std::size_t>(pi), nodes};
+  }
+
+  // Runs the BatchNormalization checks that do not need the producer, so that their
+  // reasons are the ones reported.
+  void link_of_checks_only(std::size_t i) {
+    const Node& n = g_.nodes[i];
+    if (n.opset >= 14 && n.attr_int("training_mode", 0) != 0) throw Decline{"training mode"};
+    for (std::size_t o = 1; o < n.outputs.size(); ++o)
+      if (n.has_output(o)) throw Decline{"training mode (its running or saved statistics are outputs)"};
+    if (n.opset < 9 && n.attr_int("spatial", 1) == 0) throw Decline{"spatial=0 (per-activation statistics)"};
+    const char* names[4] = {"scale", "B", "mean", "var"};
+    for (std::size_t k = 1; k < 5; ++k) {
+      const Tensor& t = constant_input(n, k, names[k - 1]);
+      if (t.rank() != 1) throw Decline{cat(names[k - 1], " is not a rank-1 tensor (shape ", shape_str(t.shape()), ")")};
+    }
   }
 
   // Frees a replaced weight at once (not at the end of the pass), so that a model's
-  // weights are never held twice while folding.
-  void release_if_unused(ValueId v) {
+  // weights are never held twice while folding. Nodes in `leaving` no longer count.
+  void release_if_unused(ValueId v, const std::vector<std::size_t>& leaving) {
     if (v == kNoValue || g_.is_graph_input(v) || g_.is_graph_output(v)) return;
-    for (const Node& n : g_.nodes)
-      for (ValueId in : n.inputs)
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (std::find(leaving.begin(), leaving.end(), i) != leaving.end()) continue;
+      for (ValueId in : g_.nodes[i].inputs)
         if (in == v) return;
+    }
     g_.constants.erase(v);
     for (auto it = cache_.begin(); it != cache_.end();)
-      it = (std::get<0>(it->first) == v || std::get<1>(it->first) == v) ? cache_.erase(it) : std::next(it);
+      it = (it->first[0] == v || it->first[1] == v) ? cache_.erase(it) : std::next(it);
   }
 
   Graph& g_;
   std::vector<PassRecord>& records_;
-  std::map<std::tuple<ValueId, ValueId, ValueId, ValueId, ValueId, ValueId, float, int, float>,
-           std::pair<ValueId, ValueId>>
-      cache_;
+  std::map<std::vector<std::int64_t>, std::pair<ValueId, ValueId>> cache_;
 };
 
 }  // namespace
