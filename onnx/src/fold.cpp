@@ -62,12 +62,18 @@ std::string fold_model(const std::string& model_bytes, const std::string& base_d
   // inputs and outputs (and beta, for a Gemm that received a fold); new constants become
   // initializers.
   std::set<int> drop = imported;
+  for (const Node& n : g.nodes) drop.erase(n.source);
+  // Names the rewritten file defines already: initializers and outputs of the nodes that
+  // stay (Constant nodes included); any other constant the nodes read becomes an initializer.
   std::set<std::string> existing;
   for (const auto& t : gp.initializer()) existing.insert(t.name());
+  for (int i = 0; i < gp.node_size(); ++i)
+    if (!drop.count(i))
+      for (const auto& o : gp.node(i).output()) existing.insert(o);
   auto name_of = [&](ValueId v) { return v == kNoValue ? std::string() : g.values[v].name; };
   for (const Node& n : g.nodes) {
-    drop.erase(n.source);
     auto* np = gp.mutable_node(n.source);
+    np->set_op_type(n.op_type);  // a folded MatMul becomes a Gemm
     for (std::size_t i = 0; i < n.inputs.size(); ++i) {
       const std::string name = name_of(n.inputs[i]);
       if (static_cast<int>(i) < np->input_size())

@@ -126,13 +126,27 @@ TEST(FoldProto, ConstantNodeParametersAreFoldedAndTheirNodesRemoved) {
   for (const auto& n : g->node()) *nodes.Add() = n;
   g->mutable_node()->Swap(&nodes);
   g->clear_initializer();
+  // A Constant that stays: relu's output plus k, where k comes from a Constant node.
+  auto* k = g->add_node();
+  k->set_op_type("Constant"), k->add_output("k");
+  auto* ka = k->add_attribute();
+  ka->set_name("value_float"), ka->set_type(::onnx::AttributeProto::FLOAT), ka->set_f(0.25f);
+  auto* add = g->add_node();
+  add->set_op_type("Add"), add->add_input("y"), add->add_input("k"), add->add_output("z");
+  g->mutable_output(0)->set_name("z");
   onnx::FoldReport rep;
   const std::string out = onnx::fold_model(m.SerializeAsString(), "", rep);
   EXPECT_EQ(rep.folded(), 1u);
   ::onnx::ModelProto f;
   ASSERT_TRUE(f.ParseFromString(out));
-  for (const auto& n : f.graph().node()) EXPECT_NE(n.op_type(), "Constant");
-  EXPECT_EQ(f.graph().node_size(), 2);
+  int constants = 0;
+  for (const auto& n : f.graph().node()) constants += n.op_type() == "Constant";
+  EXPECT_EQ(constants, 1);  // only the one still read
+  EXPECT_EQ(f.graph().node_size(), 4);
+  for (const auto& t : f.graph().initializer()) EXPECT_NE(t.name(), "k");  // not defined twice
+  const Tensor x = random({1, 3, 6, 6}, 2);
+  const auto a = run_bytes(m.SerializeAsString(), x), b = run_bytes(out, x);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::abs(a[i])));
 }
 
 TEST(FoldProto, ArithmeticChainNodesAreRemovedToo) {

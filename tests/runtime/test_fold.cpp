@@ -420,6 +420,57 @@ TEST(Fold, OperandsThatAreNotPerChannelStay) {
   EXPECT_EQ(count_ops(*o.folded, "Mul"), 1u);
 }
 
+TEST(Fold, ParametersComputedFromConstantsAreEvaluated) {
+  // BN parameters behind Identity and Cast nodes (section 10, item 14), weight behind a Reshape.
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w_flat", random({4 * 3 * 9}, 1));
+  g.add_constant("w_shape", make_i64({4}, {4, 3, 3, 3}));
+  g.add_node("Reshape", {"w_flat", "w_shape"}, {"w"});
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+  add_bn_params(g, "p", 4, 2);
+  g.add_constant("v64", Tensor::from_vector<double>(DataType::float64, {4}, {0.5, 1.0, 1.5, 2.0}));
+  g.add_node("Identity", {"p.s"}, {"s_id"});
+  g.add_node("Cast", {"v64"}, {"v_cast"}, {{"to", Attribute::of(1)}});
+  g.add_node("BatchNormalization", {"y", "s_id", "p.b", "p.m", "v_cast"}, {"out"}, {}, "bn", 15);
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 3, 5, 5}, 3)}});
+  EXPECT_EQ(record(o, "bn").verdict, "folded into Conv 'conv'");
+  EXPECT_EQ(o.folded->graph().nodes.size(), 1u);
+}
+
+TEST(Fold, RankTwoMatMulAndAddBecomeOneGemm) {
+  for (bool with_add : {false, true}) {
+    Graph g;
+    g.add_input("a", DataType::float32, std::vector<std::int64_t>{3, 4});
+    g.add_constant("b", random({4, 5}, 1));
+    g.add_node("MatMul", {"a", "b"}, {"m"}, {}, "mm");
+    std::string x = "m";
+    if (with_add) {
+      g.add_constant("d", random({5}, 2));
+      g.add_node("Add", {"m", "d"}, {"md"});
+      x = "md";
+    }
+    add_bn_params(g, "bn", 5, 3);
+    add_bn(g, x, "out", "bn");
+    g.add_output("out");
+    const Outcome o = fold_and_compare(g, {{"a", random({3, 4}, 4)}});
+    ASSERT_EQ(o.folded->graph().nodes.size(), 1u) << record(o, "bn").verdict;
+    EXPECT_EQ(o.folded->graph().nodes[0].op_type, "Gemm");
+  }
+  // A rank-3 input: BN would normalize a different axis; never folded (ORT #22512).
+  Graph g;
+  g.add_input("a", DataType::float32, std::vector<std::int64_t>{2, 5, 4});
+  g.add_constant("b", random({4, 5}, 1));
+  g.add_node("MatMul", {"a", "b"}, {"m"});
+  add_bn_params(g, "bn", 5, 3);
+  add_bn(g, "m", "out", "bn");
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"a", random({2, 5, 4}, 4)}});
+  EXPECT_EQ(o.bn_left, 1u);
+  EXPECT_NE(record(o, "bn").verdict.find("rank-2"), std::string::npos) << record(o, "bn").verdict;
+}
+
 TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
   // BN with 5 channels after a Conv with 4: declined (the model then fails at run time).
   Graph g;

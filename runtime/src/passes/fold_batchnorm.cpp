@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "../exec/thread_pool.h"
+#include "../ops/op.h"
 #include "edgert/bn_fold.h"
 #include "edgert/error.h"
 
@@ -56,6 +58,7 @@ class Folder {
         const bool bn = is_bn(n);
         if (removed[i] || (!bn && !is_arith(n)) || (bn && verdict.count(i) && verdict[i].folded)) continue;
         try {
+          pending_.clear();
           const auto [p, chain] = fold_chain(i, producers, consumers);
           const Node& prod = g_.nodes[p];
           for (std::size_t k : chain) {
@@ -71,6 +74,7 @@ class Folder {
           for (std::size_t k : chain) g_.nodes[k].inputs.clear(), g_.nodes[k].outputs.clear();
           changed = true;  // producers and consumers changed: start over
         } catch (const Decline& d) {
+          pending_.clear();
           if (bn)
             verdict[i] = PassRecord{n.name,
                                     "BatchNormalization",
@@ -106,10 +110,68 @@ class Folder {
       throw Decline{cat(what, " '", g_.values[v].name, "' of ", n.op_type, " '", n.name,
                         "' is a graph input the caller may override")};
     const Tensor* t = g_.constant(v);
+    if (!t) t = evaluate(v, 0);
     if (!t) throw Decline{cat(what, " '", g_.values[v].name, "' of ", n.op_type, " '", n.name, "' is not a constant")};
     if (!foldable_type(t->dtype()))
       throw Decline{cat(what, " '", g_.values[v].name, "' is ", dtype_name(t->dtype()), ", not a floating type")};
     return *t;
+  }
+
+  // Evaluates `v` when it is computed from constants only, by a few side-effect-free
+  // operators (an Identity or Cast of an initializer, as exporters write); the result is
+  // kept pending and becomes a constant only if the fold it serves goes ahead.
+  const Tensor* evaluate(ValueId v, int depth) {
+    if (auto it = pending_.find(v); it != pending_.end()) return &it->second.value;
+    if (depth > 8 || g_.is_overridable(v) || g_.is_graph_input(v)) return nullptr;
+    static const std::set<std::string> pure = {
+        "Identity", "Cast",       "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Neg", "Abs",
+        "Sqrt",     "Reciprocal", "Add",     "Sub",     "Mul",     "Div",       "Pow",       "Exp", "Log",
+        "Concat",   "Slice",      "Gather",  "Expand",  "Clip",    "Max",       "Min",       "Relu"};
+    std::size_t p = g_.nodes.size();
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i)
+      if (g_.nodes[i].outputs.size() == 1 && g_.nodes[i].outputs[0] == v) p = i;
+    if (p == g_.nodes.size()) return nullptr;
+    const Node& n = g_.nodes[p];
+    if (!is_default_domain(n) || !pure.count(n.op_type)) return nullptr;
+    std::vector<const Tensor*> ins;
+    for (ValueId in : n.inputs) {
+      if (in == kNoValue) {
+        ins.push_back(nullptr);
+        continue;
+      }
+      const Tensor* t = g_.is_overridable(in) ? nullptr : g_.constant(in);
+      if (!t) t = evaluate(in, depth + 1);
+      if (!t) return nullptr;
+      ins.push_back(t);
+    }
+    try {
+      static ThreadPool pool(1);
+      const CreateContext cc{n, g_, simd::kernels_up_to(simd::Isa::scalar)};
+      const std::unique_ptr<Op> op = create_op(cc);
+      InferContext ic{n, ins, {}, 0, std::size_t{64} << 20, 1, std::vector<char>(ins.size(), 1)};
+      op->infer(ic);
+      Tensor out = Tensor::allocate(ic.outputs.at(0).dtype(), ic.outputs.at(0).shape());
+      std::shared_ptr<void> scratch;
+      if (ic.scratch_bytes) scratch = aligned_alloc_shared(ic.scratch_bytes);
+      Tensor* outs[1] = {&out};
+      op->run(RunContext{n, ins.data(), ins.size(), outs, 1, scratch.get(), &pool, cc.kernels});
+      auto [it, inserted] = pending_.emplace(v, Pending{std::move(out), p});
+      return &it->second.value;
+    } catch (const Error&) {
+      return nullptr;
+    }
+  }
+
+  // Makes the evaluations a successful fold used permanent: their values become
+  // constants and the nodes that computed them leave the graph.
+  void commit_pending(std::vector<std::size_t>& removed_nodes) {
+    for (auto& [v, pend] : pending_) {
+      g_.constants[v] = std::move(pend.value);
+      g_.nodes[pend.node].inputs.clear();
+      g_.nodes[pend.node].outputs.clear();
+      removed_nodes.push_back(pend.node);
+    }
+    pending_.clear();
   }
 
   // The data input of an affine node.
@@ -188,9 +250,17 @@ class Folder {
     if (pi < 0) throw Decline{g_.is_graph_input(x) ? "its input is a graph input" : "its input is a constant"};
     Node& prod = g_.nodes[static_cast<std::size_t>(pi)];
     const std::string plabel = cat(prod.op_type, " '", prod.name, "'");
-    if (!is_default_domain(prod) ||
-        (prod.op_type != "Conv" && prod.op_type != "ConvTranspose" && prod.op_type != "Gemm"))
-      throw Decline{cat("its input comes from ", plabel, ", not from a Conv, ConvTranspose or Gemm")};
+    if (!is_default_domain(prod) || (prod.op_type != "Conv" && prod.op_type != "ConvTranspose" &&
+                                     prod.op_type != "Gemm" && prod.op_type != "MatMul"))
+      throw Decline{cat("its input comes from ", plabel, ", not from a Conv, ConvTranspose, Gemm or MatMul")};
+    if (prod.op_type == "MatMul") {
+      // BN normalizes axis 1, MatMul's features are on the last axis: they coincide for
+      // rank-2 outputs only, so A's rank must be known to be 2.
+      const ValueInfo& a = g_.values[prod.inputs[0]];
+      if (!a.has_shape || a.dims.size() != 2)
+        throw Decline{cat("the input of ", plabel, a.has_shape ? " is not a matrix" : " has no declared rank",
+                          " (MatMul folds only with a rank-2 input)")};
+    }
     if (prod.outputs.empty() || prod.outputs[0] != x)
       throw Decline{cat("its input is not the first output of ", plabel)};
     if (consumers[x].size() != 1) throw Decline{cat("the output of ", plabel, " has other consumers")};
@@ -206,7 +276,7 @@ class Folder {
       layout = fold::WeightLayout::conv_transpose;
       channels = w.rank() > 1 ? w.dim(1) * group : 0;
     }
-    if (prod.op_type == "Gemm") {
+    if (prod.op_type == "Gemm" || prod.op_type == "MatMul") {
       layout = prod.attr_int("transB", 0) ? fold::WeightLayout::matrix_nk : fold::WeightLayout::matrix_kn;
       group = 1;
       rank = 2;
@@ -245,7 +315,7 @@ class Folder {
       bias = tensor_to_doubles(*bias_t);
     }
     std::vector<double> new_bias;
-    if (prod.op_type == "Gemm") {
+    if (prod.op_type == "Gemm" || prod.op_type == "MatMul") {
       const double beta = prod.has_input(2) ? prod.attr_float("beta", 1.0f) : 0.0;
       std::int64_t rows = 1;
       if (bias_t) {
@@ -309,10 +379,12 @@ class Folder {
     prod.inputs[1] = wv;
     if (prod.inputs.size() < 3) prod.inputs.resize(3, kNoValue);
     prod.inputs[2] = bv;
+    if (prod.op_type == "MatMul") prod.op_type = "Gemm";  // A rank 2: MatMul(A, B) == Gemm(A, B)
     if (prod.op_type == "Gemm") prod.attrs["beta"] = Attribute::of(1.0f);
     prod.outputs[0] = g_.nodes[chain.back().node].outputs[0];
     std::vector<std::size_t> nodes;
     for (const Link& l : chain) nodes.push_back(l.node);
+    commit_pending(nodes);
     release_if_unused(old_w, nodes);
     release_if_unused(old_b, nodes);
     return {static_cast<std::size_t>(pi), nodes};
@@ -347,9 +419,15 @@ class Folder {
       it = (it->first[0] == v || it->first[1] == v) ? cache_.erase(it) : std::next(it);
   }
 
+  struct Pending {
+    Tensor value;
+    std::size_t node;
+  };
+
   Graph& g_;
   std::vector<PassRecord>& records_;
   std::map<std::vector<std::int64_t>, std::pair<ValueId, ValueId>> cache_;
+  std::map<ValueId, Pending> pending_;
 };
 
 }  // namespace
