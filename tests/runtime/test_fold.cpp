@@ -471,6 +471,47 @@ TEST(Fold, RankTwoMatMulAndAddBecomeOneGemm) {
   EXPECT_NE(record(o, "bn").verdict.find("rank-2"), std::string::npos) << record(o, "bn").verdict;
 }
 
+TEST(Fold, ForwardIntoAnUnpaddedConvOnly) {
+  // x -> BN -> [Relu] -> Conv: the BN's input is a graph input, so only forward is possible.
+  struct Case {
+    const char* name;
+    std::int64_t group;
+    Attributes conv;
+    bool relu, folds;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {"no_pads", 1, {}, false, true, ""},
+      {"grouped_no_pads", 2, {}, false, true, ""},
+      {"same_1x1", 1, {{"auto_pad", Attribute::of("SAME_UPPER")}}, false, true, ""},
+      {"pads_1", 1, {{"pads", Attribute::of(std::vector<std::int64_t>{1, 1, 1, 1})}}, false, false, "pads its input"},
+      {"same_3x3", 1, {{"auto_pad", Attribute::of("SAME_LOWER")}}, false, false, "pads its input"},
+      {"relu_between", 1, {}, true, false, "feeds Relu"},
+  };
+  for (const Case& c : cases) {
+    const bool k3 = std::string(c.name) == "same_3x3";
+    Graph g;
+    g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 4, 6, 6});
+    add_bn_params(g, "bn", 4, 2, -1.0f);
+    add_bn(g, "x", "n", "bn");
+    std::string in = "n";
+    if (c.relu) g.add_node("Relu", {"n"}, {"r"}), in = "r";
+    g.add_constant("w", random({6, 4 / c.group, k3 ? 3 : 1, k3 ? 3 : 1}, 3));
+    g.add_constant("b", random({6}, 4));
+    Attributes a = c.conv;
+    a["group"] = Attribute::of(c.group);
+    g.add_node("Conv", {in, "w", "b"}, {"out"}, a, "conv");
+    g.add_output("out");
+    const Outcome o = fold_and_compare(g, {{"x", random({2, 4, 6, 6}, 5)}});
+    EXPECT_EQ(o.bn_left, c.folds ? 0u : 1u) << c.name << ": " << record(o, "bn").verdict;
+    if (c.folds) {
+      EXPECT_EQ(record(o, "bn").verdict, "folded forward into Conv 'conv'") << c.name;
+    } else {
+      EXPECT_NE(record(o, "bn").verdict.find(c.reason), std::string::npos) << c.name << ": " << record(o, "bn").verdict;
+    }
+  }
+}
+
 TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
   // BN with 5 channels after a Conv with 4: declined (the model then fails at run time).
   Graph g;

@@ -35,6 +35,8 @@ enum class WeightLayout {
   conv_transpose,  ///< ConvTranspose W[C_in, C_out/g, k...]: channel = (i / (C_in/g)) * (C_out/g) + j
   matrix_kn,       ///< Gemm/MatMul B[K, N] (transB = 0): channel = column
   matrix_nk,       ///< Gemm B[N, K] (transB = 1): channel = row
+  conv_input,      ///< Conv W[C_out, C_in/g, k...] scaled by INPUT channel (folding forward):
+                   ///< channel = (o / (C_out/g)) * (C_in/g) + i
 };
 
 /// Checks that a weight of `dims` in `layout` has `channels` output channels; returns ""
@@ -50,6 +52,11 @@ std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>
 /// type (float32, float64, float16 or bfloat16). `overflow` is set when a float16 result
 /// would not be finite.
 Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow);
+
+/// Folding forward into a Conv W[C_out, C_in/g, k...] that reads the map's output with no
+/// padding: b'[o] = b[o] + sum over i, k of W[o, i, k] * s[(o / (C_out/g)) * (C_in/g) + i].
+/// An empty `bias` means zeros.
+std::vector<double> forward_bias(const Tensor& w, std::int64_t group, const std::vector<double>& bias, const Affine& f);
 
 /// b'[c] = a[c] * b[c] + s[c]; an empty `bias` means zeros.
 std::vector<double> fold_bias(const std::vector<double>& bias, const Affine& f);

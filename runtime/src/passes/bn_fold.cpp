@@ -49,6 +49,11 @@ std::string check_weight(WeightLayout layout, const std::vector<std::int64_t>& d
         return cat("the weight's output channels (", dims.size() < 2 ? 0 : dims[1], " x group ", group,
                    ") differ from the BatchNormalization's (", channels, ")");
       return "";
+    case WeightLayout::conv_input:
+      if (dims.size() < 3 || group <= 0 || dims[0] % group != 0 || dims[1] * group != channels)
+        return cat("the Conv's input channels (", dims.size() < 2 ? 0 : dims[1], " x group ", group,
+                   ") differ from the BatchNormalization's (", channels, ")");
+      return "";
     case WeightLayout::matrix_kn:
     case WeightLayout::matrix_nk:
       if (dims.size() != 2 || dims[layout == WeightLayout::matrix_kn ? 1 : 0] != channels)
@@ -73,6 +78,12 @@ std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>
       const std::int64_t row = e / (cout_g * inner), j = (e / inner) % cout_g;
       return (row / cin_g) * cout_g + j;
     }
+    case WeightLayout::conv_input: {
+      std::int64_t k = 1;
+      for (std::size_t d = 2; d < dims.size(); ++d) k *= dims[d];
+      const std::int64_t o = e / (dims[1] * k), i = (e / k) % dims[1];
+      return (o / (dims[0] / group)) * dims[1] + i;
+    }
     case WeightLayout::matrix_kn:
       return e % dims[1];
     case WeightLayout::matrix_nk:
@@ -87,7 +98,7 @@ Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, co
   const auto& dims = w.shape();
   // Consecutive elements share a channel in runs of this length.
   std::int64_t run = 1;
-  if (layout == WeightLayout::conv || layout == WeightLayout::conv_transpose)
+  if (layout == WeightLayout::conv || layout == WeightLayout::conv_transpose || layout == WeightLayout::conv_input)
     for (std::size_t d = layout == WeightLayout::conv ? 1 : 2; d < dims.size(); ++d) run *= dims[d];
   if (layout == WeightLayout::matrix_nk) run = dims[1];
   const std::int64_t n = w.numel();
@@ -119,6 +130,23 @@ Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, co
       break;
     default:
       fail(ErrorCode::internal, "scale_weight: ", dtype_name(w.dtype()), " is not a floating type");
+  }
+  return out;
+}
+
+std::vector<double> forward_bias(const Tensor& w, std::int64_t group, const std::vector<double>& bias,
+                                 const Affine& f) {
+  const auto& dims = w.shape();
+  const std::vector<double> wv = tensor_to_doubles(w);
+  const std::int64_t cout = dims[0], cin_g = dims[1], k = w.numel() / (cout * cin_g), cout_g = cout / group;
+  std::vector<double> out(static_cast<std::size_t>(cout));
+  for (std::int64_t o = 0; o < cout; ++o) {
+    double acc = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(o)];
+    for (std::int64_t i = 0; i < cin_g; ++i) {
+      const double s = f.s[static_cast<std::size_t>((o / cout_g) * cin_g + i)];
+      for (std::int64_t t = 0; t < k; ++t) acc += wv[static_cast<std::size_t>((o * cin_g + i) * k + t)] * s;
+    }
+    out[static_cast<std::size_t>(o)] = acc;
   }
   return out;
 }

@@ -75,16 +75,37 @@ class Folder {
           changed = true;  // producers and consumers changed: start over
         } catch (const Decline& d) {
           pending_.clear();
-          if (bn)
+          if (!bn) continue;
+          try {
+            const auto [c, leaving] = fold_forward(i, consumers);
+            const Node& conv = g_.nodes[c];
             verdict[i] = PassRecord{n.name,
                                     "BatchNormalization",
-                                    "kept: standalone inference BatchNormalization (not folded: " + d.reason + ")",
+                                    cat("folded forward into Conv '", conv.name, "'"),
+                                    true,
+                                    conv.name,
+                                    g_.values[conv.inputs[1]].name,
+                                    g_.values[conv.inputs[2]].name,
+                                    n.source,
+                                    conv.source};
+            for (std::size_t k : leaving) {
+              removed[k] = 1;
+              g_.nodes[k].inputs.clear(), g_.nodes[k].outputs.clear();
+            }
+            changed = true;
+          } catch (const Decline& fwd) {
+            pending_.clear();
+            verdict[i] = PassRecord{n.name,
+                                    "BatchNormalization",
+                                    "kept: standalone inference BatchNormalization (not folded: " + d.reason +
+                                        "; nor forward: " + fwd.reason + ")",
                                     false,
                                     "",
                                     "",
                                     "",
                                     n.source,
                                     -1};
+          }
         }
       }
     }
@@ -388,6 +409,61 @@ class Folder {
     release_if_unused(old_w, nodes);
     release_if_unused(old_b, nodes);
     return {static_cast<std::size_t>(pi), nodes};
+  }
+
+  // Folds BatchNormalization node `i` forward into the Conv that alone reads its output,
+  // when that Conv does not pad (where it pads, the shift would be wrong at the borders).
+  // Returns the Conv's index and the nodes that leave the graph, or throws Decline.
+  std::pair<std::size_t, std::vector<std::size_t>> fold_forward(
+      std::size_t i, const std::vector<std::vector<std::size_t>>& consumers) {
+    const Node& bn = g_.nodes[i];
+    const ValueId y = bn.outputs.empty() ? kNoValue : bn.outputs[0];
+    if (y == kNoValue || g_.is_graph_output(y)) throw Decline{"its output is a graph output"};
+    if (consumers[y].size() != 1) throw Decline{"its output has several consumers"};
+    Node& conv = g_.nodes[consumers[y][0]];
+    const std::string clabel = cat(conv.op_type, " '", conv.name, "'");
+    if (!is_default_domain(conv) || conv.op_type != "Conv")
+      throw Decline{cat("its output feeds ", clabel, ", not a Conv")};
+    if (conv.inputs[0] != y) throw Decline{cat("its output is not the data input of ", clabel)};
+    const Tensor& w = constant_input(conv, 1, "weight");
+    const std::int64_t group = conv.attr_int("group", 1);
+    const std::string auto_pad = conv.attr_string("auto_pad", "NOTSET");
+    bool pads = false;
+    for (std::int64_t p : conv.attr_ints("pads")) pads |= p != 0;
+    bool unit_kernel = true;
+    for (std::size_t d = 2; d < w.rank(); ++d) unit_kernel &= w.dim(d) == 1;
+    if ((auto_pad == "NOTSET" && pads) || ((auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") && !unit_kernel))
+      throw Decline{cat(clabel, " pads its input, so the shift cannot move into its bias exactly")};
+    const Link l = link_of(i, static_cast<std::int64_t>(w.rank()), w.rank() > 1 ? w.dim(1) * group : 0);
+    const std::string error =
+        fold::check_weight(fold::WeightLayout::conv_input, w.shape(), group, static_cast<std::int64_t>(l.f.channels()));
+    if (!error.empty()) throw Decline{error};
+    std::vector<double> bias;
+    const Tensor* bias_t = nullptr;
+    if (conv.has_input(2)) {
+      bias_t = &constant_input(conv, 2, "bias");
+      bias = tensor_to_doubles(*bias_t);
+      if (bias.size() != static_cast<std::size_t>(w.dim(0)))
+        throw Decline{cat("the bias of ", clabel, " is malformed")};
+    }
+    bool overflow = false;
+    Tensor new_w = fold::scale_weight(w, fold::WeightLayout::conv_input, group, l.f, overflow);
+    if (overflow) throw Decline{"the folded weight would overflow float16"};
+    const std::vector<double> new_b = fold::forward_bias(w, group, bias, l.f);
+    const ValueId wv = g_.add_constant(unique_name(g_, g_.values[conv.inputs[1]].name + "_bnfold"), std::move(new_w));
+    const ValueId bv = g_.add_constant(
+        unique_name(g_, (bias_t ? g_.values[conv.inputs[2]].name : g_.values[conv.inputs[1]].name) + "_bnfold_bias"),
+        tensor_from_doubles(bias_t ? bias_t->dtype() : w.dtype(), {w.dim(0)}, new_b));
+    const ValueId old_w = conv.inputs[1], old_b = conv.has_input(2) ? conv.inputs[2] : kNoValue;
+    conv.inputs[0] = bn.inputs[0];
+    conv.inputs[1] = wv;
+    if (conv.inputs.size() < 3) conv.inputs.resize(3, kNoValue);
+    conv.inputs[2] = bv;
+    std::vector<std::size_t> leaving = {i};
+    commit_pending(leaving);
+    release_if_unused(old_w, leaving);
+    release_if_unused(old_b, leaving);
+    return {consumers[y][0], leaving};
   }
 
   // Runs the BatchNormalization checks that do not need the producer, so that their
