@@ -512,6 +512,59 @@ TEST(Fold, ForwardIntoAnUnpaddedConvOnly) {
   }
 }
 
+TEST(Fold, MixedParameterTypesFoldInDouble) {
+  // BN-15: X float32, scale/B float64, mean/var float16 (section 10, item 24).
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 5, 5});
+  g.add_constant("w", random({4, 3, 3, 3}, 1));
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+  g.add_constant("s", Tensor::from_vector<double>(DataType::float64, {4}, {0.9, 1.1, -0.7, 1.3}));
+  g.add_constant("b", Tensor::from_vector<double>(DataType::float64, {4}, {0.1, -0.2, 0.3, 0}));
+  g.add_constant("m", tensor_from_doubles(DataType::float16, {4}, {0.05, -0.1, 0.2, 0}));
+  g.add_constant("v", tensor_from_doubles(DataType::float16, {4}, {0.5, 1.5, 2.0, 1.0}));
+  g.add_node("BatchNormalization", {"y", "s", "b", "m", "v"}, {"out"}, {}, "bn", 15);
+  g.add_output("out");
+  EXPECT_EQ(fold_and_compare(g, {{"x", random({1, 3, 5, 5}, 2)}}).bn_left, 0u);
+}
+
+TEST(Fold, Float16WeightsRoundOnceAndOverflowIsDeclined) {
+  // A float16 Conv (section 10, item 23): checked on the folded weights themselves.
+  for (bool tiny_var : {false, true}) {
+    Graph g;
+    g.add_input("x", DataType::float16, std::vector<std::int64_t>{1, 2, 4, 4});
+    const std::vector<double> w = {0.5, -1.25, 2.0, 0.1, 3.0, -0.3, 0.7, 1.0};
+    g.add_constant("w", tensor_from_doubles(DataType::float16, {2, 2, 1, 2}, w));
+    g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv");
+    const double var1 = tiny_var ? 1e-9 : 0.5;
+    g.add_constant("s", tensor_from_doubles(DataType::float16, {2}, {1.5, 2000.0}));
+    g.add_constant("b", tensor_from_doubles(DataType::float16, {2}, {0.25, -0.5}));
+    g.add_constant("m", tensor_from_doubles(DataType::float16, {2}, {0.1, 0.2}));
+    g.add_constant("v", tensor_from_doubles(DataType::float16, {2}, {2.0, var1}));
+    g.add_node("BatchNormalization", {"y", "s", "b", "m", "v"}, {"out"}, {{"epsilon", Attribute::of(1e-6f)}}, "bn", 15);
+    g.add_output("out");
+    const auto records = fold_batchnorm(g);
+    ASSERT_EQ(records.size(), 1u);
+    if (tiny_var) {
+      EXPECT_FALSE(records[0].folded);
+      EXPECT_NE(records[0].verdict.find("overflow float16"), std::string::npos) << records[0].verdict;
+      continue;
+    }
+    ASSERT_TRUE(records[0].folded) << records[0].verdict;
+    const Tensor& nw = *g.constant(g.find(records[0].weight));
+    ASSERT_EQ(nw.dtype(), DataType::float16);
+    const std::vector<double> got = tensor_to_doubles(nw);
+    // Reference: parameters as stored in float16, arithmetic in double, one rounding.
+    const std::vector<double> s = {half_to_float(float_to_half(1.5f)), half_to_float(float_to_half(2000.0f))};
+    const std::vector<double> v = {half_to_float(float_to_half(2.0f)), half_to_float(float_to_half(0.5f))};
+    for (std::size_t e = 0; e < w.size(); ++e) {
+      const std::size_t c = e / 4;
+      const double a = s[c] / std::sqrt(v[c] + static_cast<double>(1e-6f));
+      const double wh = half_to_float(float_to_half(static_cast<float>(w[e])));
+      EXPECT_EQ(got[e], half_to_float(float_to_half(static_cast<float>(a * wh)))) << e;
+    }
+  }
+}
+
 TEST(Fold, MalformedParametersAreDeclinedWithAMessage) {
   // BN with 5 channels after a Conv with 4: declined (the model then fails at run time).
   Graph g;
