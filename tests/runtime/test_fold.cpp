@@ -309,6 +309,38 @@ TEST(Fold, TrainingModeIsAnErrorAndEmptyOptionalOutputsFold) {
   EXPECT_EQ(fold_and_compare(g, {{"x", random({1, 2, 4, 4}, 3)}}).bn_left, 0u);
 }
 
+TEST(Fold, Opset6WithIsTestZeroAndOneOutputIsInference) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 2, 4, 4});
+  g.add_constant("w", random({3, 2, 1, 1}, 1));
+  add_bn_params(g, "bn", 3, 2);
+  g.add_node("Conv", {"x", "w"}, {"y"}, {}, "conv", 6);
+  g.add_node("BatchNormalization", {"y", "bn.s", "bn.b", "bn.m", "bn.v"}, {"out"}, {{"is_test", Attribute::of(0)}},
+             "bn", 6);
+  g.add_output("out");
+  const Outcome o = fold_and_compare(g, {{"x", random({1, 2, 4, 4}, 3)}});
+  EXPECT_EQ(o.bn_left, 0u);
+  // And the kernel gives inference semantics too: compare with the formula.
+  const auto p = [&](const char* n) { return tensor_to_doubles(*g.constant(g.find(n))); };
+  const auto s = p("bn.s"), b = p("bn.b"), m = p("bn.m"), v = p("bn.v");
+  ModelOptions off;
+  off.fold_batchnorm = false;
+  Graph only_bn;
+  only_bn.add_input("y", DataType::float32, std::vector<std::int64_t>{1, 3, 2, 2});
+  for (const char* n : {"bn.s", "bn.b", "bn.m", "bn.v"}) only_bn.add_constant(n, *g.constant(g.find(n)));
+  only_bn.add_node("BatchNormalization", {"y", "bn.s", "bn.b", "bn.m", "bn.v"}, {"out"},
+                   {{"is_test", Attribute::of(0)}}, "bn", 6);
+  only_bn.add_output("out");
+  Session sess(Model::compile(only_bn, off));
+  const Tensor y = random({1, 3, 2, 2}, 4);
+  sess.set_input("y", y);
+  sess.run();
+  std::vector<double> want;
+  for (int i = 0; i < 12; ++i)
+    want.push_back((y.data<float>()[i] - m[i / 4]) / std::sqrt(v[i / 4] + 1e-5) * s[i / 4] + b[i / 4]);
+  expect_near(want, sess.output(0), 1e-5);
+}
+
 TEST(Fold, SpatialZeroIsLeftToTheKernel) {
   Graph g;
   g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 3});
