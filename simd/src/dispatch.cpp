@@ -19,7 +19,7 @@ const KernelTable* table_neon();
 
 namespace {
 const KernelTable kScalar = {Isa::scalar, reference::kGemmMr, reference::kGemmNr, reference::affine_nchw_f32,
-                             reference::gemm_ukernel_f32};
+                             reference::gemm_ukernel_f32, reference::affine_act_nchw_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

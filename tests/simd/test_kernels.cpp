@@ -96,6 +96,37 @@ TEST_P(Kernels, AffinePropagatesNanAndInf) {
   for (std::size_t i = 0; i < x.size(); ++i) expect_close(want[i], y[i], "special", i);
 }
 
+TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
+  REQUIRE_TABLE(t);
+  using edgert::simd::Act;
+  using edgert::simd::ActParams;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-4, 4);
+  const ActParams acts[] = {{Act::none, 0, 0},
+                            {Act::relu, 0, 0},
+                            {Act::clip, 0.0f, 6.0f},
+                            {Act::leaky_relu, 0.1f, 0},
+                            {Act::hard_sigmoid, 0.2f, 0.5f},
+                            {Act::hard_swish, 0, 0}};
+  for (const ActParams& act : acts)
+    for (int residual : {0, 1, 2})
+      for (std::size_t plane : {1, 7, 15, 16, 17, 33, 127}) {
+        const std::size_t channels = 3, batch = 2, n = batch * channels * plane;
+        GuardBuffer x(n), r(n), y(n);
+        std::vector<float> scale(channels), shift(channels), want(n);
+        for (auto& v : scale) v = u(rng);
+        for (auto& v : shift) v = u(rng);
+        for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng), r.data()[i] = u(rng);
+        x.data()[0] = NAN;  // NaN passes through every activation
+        const float* res = residual ? r.data() : nullptr;
+        edgert::simd::reference::affine_act_nchw_f32(batch, channels, plane, x.data(), res, want.data(), scale.data(),
+                                                     shift.data(), act, residual == 1);
+        t->affine_act_nchw_f32(batch, channels, plane, x.data(), res, y.data(), scale.data(), shift.data(), act,
+                               residual == 1);
+        for (std::size_t i = 0; i < n; ++i) expect_close(want[i], y.data()[i], "fused", i);
+      }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../passes/fold_batchnorm.h"
+#include "../passes/fuse_epilogues.h"
 #include "compiled.h"
 #include "memory_plan.h"
 #include "thread_pool.h"
@@ -30,6 +31,7 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   } else {
     record_batchnorm_unfolded(m->graph_, m->records_);
   }
+  fuse_batchnorm_epilogues(m->graph_, m->records_);
   m->schedule_ = m->graph_.validate_and_schedule();
   const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
   m->compiled_.resize(m->graph_.nodes.size());

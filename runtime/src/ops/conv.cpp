@@ -59,6 +59,27 @@ struct ConvAttrs {
   }
 };
 
+std::size_t align64(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// y = act(x * scale[c] + shift[c] (+ r)) over `planes` planes of `plane` floats, channel
+// c = plane index % channels, split across the pool; x, r, y may alias.
+void epilogue(const RunContext& ctx, const float* x, const float* r, float* y, const float* scale, const float* shift,
+              std::int64_t planes, std::int64_t channels, std::int64_t plane, const simd::ActParams& act,
+              bool residual_first) {
+  const auto kernel = ctx.kernels.affine_act_nchw_f32;
+  const std::size_t grain =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, (1 << 15) / std::max<std::int64_t>(plane, 1)));
+  ctx.pool->parallel_for(static_cast<std::size_t>(planes), grain, [&](std::size_t lo, std::size_t hi) {
+    std::size_t i = lo;
+    const std::size_t c = static_cast<std::size_t>(channels), p = static_cast<std::size_t>(plane);
+    while (i < hi) {
+      const std::size_t ch = i % c, run = std::min(hi - i, c - ch), off = i * p;
+      kernel(1, run, p, x + off, r ? r + off : nullptr, y + off, scale + ch, shift + ch, act, residual_first);
+      i += run;
+    }
+  });
+}
+
 // The checks Conv and ConvTranspose share: float32 data and weights of matching rank 3-5.
 void check_conv_inputs(const InferContext& ctx) {
   const Tensor& x = ctx.in(0);
@@ -116,6 +137,12 @@ class ConvOp : public Op {
  public:
   explicit ConvOp(const CreateContext& c) : node_(c.node), attrs_(c.node), kernels_(c.kernels) {
     if (c.node.inputs.size() < 2) fail(ErrorCode::parse, c.node.label(), ": needs inputs X and W");
+    // Set by the epilogue fusion pass: an activation and a residual (input 3) applied with
+    // the bias in one pass over the output.
+    act_.kind = static_cast<simd::Act>(c.node.attr_int("_edgert_act", 0));
+    act_.alpha = c.node.attr_float("_edgert_alpha", 0.0f);
+    act_.beta = c.node.attr_float("_edgert_beta", 0.0f);
+    residual_first_ = c.node.attr_int("_edgert_residual_first", 1) != 0;
   }
 
   void infer(InferContext& ctx) const override {
@@ -131,11 +158,20 @@ class ConvOp : public Op {
     Shape out = {x.dim(0), cout};
     const std::size_t sp = x.rank() - 2;
     for (std::size_t i = 0; i < sp; ++i) out.push_back(geo.out[3 - sp + i]);
-    ctx.set_output(0, DataType::float32, out);
-    if (!depthwise(x.shape(), w.shape()) && !pointwise(geo)) {
-      ctx.scratch_bytes = static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float);
+    std::size_t tmp = 0;
+    if (ctx.has(3)) {
+      const Shape& rs = ctx.in(3).shape();
+      if (ctx.in(3).dtype() != DataType::float32) ctx.error("the fused residual must be float32");
+      ctx.set_output(0, DataType::float32, broadcast_shapes(node_, {&out, &rs}));
+      if (rs != out) tmp = align64(static_cast<std::size_t>(shape_numel(out)) * sizeof(float));
+    } else {
+      ctx.set_output(0, DataType::float32, out);
     }
-    ctx.scratch_bytes = (ctx.scratch_bytes + 63) / 64 * 64 + gemm_scratch_bytes(kernels_, ctx.threads);
+    std::size_t col = 0;
+    if (!depthwise(x.shape(), w.shape()) && !pointwise(geo))
+      col = align64(static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float));
+    ctx.scratch_bytes = align64(2 * static_cast<std::size_t>(cout) * sizeof(float)) + tmp + col +
+                        gemm_scratch_bytes(kernels_, ctx.threads);
   }
 
   void run(const RunContext& ctx) const override {
@@ -145,36 +181,72 @@ class ConvOp : public Op {
     const Geometry geo = geometry(x.shape(), w.shape());
     const std::int64_t n = x.dim(0), cin = x.dim(1), cout = w.dim(0), g = attrs_.group;
     const std::int64_t cin_g = cin / g, cout_g = cout / g;
-    const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const float* px = x.data<float>();
     const float* pw = w.data<float>();
+    // Scratch: ones and the bias (or zeros) for the epilogue, the convolution's own output
+    // when a fused residual broadcasts, im2col columns, GEMM packing.
+    char* scratch = static_cast<char*>(ctx.scratch);
+    float* ones = reinterpret_cast<float*>(scratch);
+    float* shift = ones + cout;
+    scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
+    std::fill(ones, ones + cout, 1.0f);
+    if (ctx.has(2)) {
+      std::copy(ctx.in(2).data<float>(), ctx.in(2).data<float>() + cout, shift);
+    } else {
+      std::fill(shift, shift + cout, 0.0f);
+    }
+    const Tensor* r = ctx.has(3) ? &ctx.in(3) : nullptr;
+    Shape cshape = {n, cout};
+    for (std::size_t i = 2; i < x.rank(); ++i) cshape.push_back(geo.out[3 - (x.rank() - 2) + i - 2]);
+    const bool broadcast_residual = r && r->shape() != cshape;
     float* py = y.data<float>();
-    if (depthwise(x.shape(), w.shape())) return run_depthwise(ctx, geo, px, pw, bias, py, n, cin, cout_g);
-    const std::int64_t kdim = cin_g * geo.k_size(), osz = geo.out_size();
-    const bool pw1 = pointwise(geo);
-    const std::size_t col_bytes = pw1 ? 0 : (static_cast<std::size_t>(kdim * osz) * sizeof(float) + 63) / 64 * 64;
-    float* col = static_cast<float*>(ctx.scratch);
-    void* gemm_scratch = static_cast<char*>(ctx.scratch) + col_bytes;
-    for (std::int64_t b = 0; b < n; ++b) {
-      for (std::int64_t gi = 0; gi < g; ++gi) {
-        const float* xg = px + (b * cin + gi * cin_g) * geo.in_size();
-        float* yg = py + (b * cout + gi * cout_g) * osz;
-        MatrixRef bm{xg, osz, 1};
-        if (!pw1) {
-          im2col(xg, col, cin_g, geo);
-          bm = MatrixRef{col, osz, 1};
-        }
-        gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
-                 static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
-                 static_cast<std::size_t>(osz), false, gemm_scratch);
-        if (bias)
-          for (std::int64_t o = 0; o < cout_g; ++o) {
-            const float bv = bias[gi * cout_g + o];
-            float* row = yg + o * osz;
-            for (std::int64_t i = 0; i < osz; ++i) row[i] += bv;
+    if (broadcast_residual) {
+      py = reinterpret_cast<float*>(scratch);
+      scratch += align64(static_cast<std::size_t>(shape_numel(cshape)) * sizeof(float));
+    }
+    const std::int64_t osz = geo.out_size();
+    if (depthwise(x.shape(), w.shape())) {
+      run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
+    } else {
+      const std::int64_t kdim = cin_g * geo.k_size();
+      const bool pw1 = pointwise(geo);
+      float* col = reinterpret_cast<float*>(scratch);
+      void* gemm_scratch = scratch + (pw1 ? 0 : align64(static_cast<std::size_t>(kdim * osz) * sizeof(float)));
+      for (std::int64_t b = 0; b < n; ++b) {
+        for (std::int64_t gi = 0; gi < g; ++gi) {
+          const float* xg = px + (b * cin + gi * cin_g) * geo.in_size();
+          float* yg = py + (b * cout + gi * cout_g) * osz;
+          MatrixRef bm{xg, osz, 1};
+          if (!pw1) {
+            im2col(xg, col, cin_g, geo);
+            bm = MatrixRef{col, osz, 1};
           }
+          gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
+                   static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
+                   static_cast<std::size_t>(osz), false, gemm_scratch);
+        }
       }
     }
+    if (!broadcast_residual) {
+      if (ctx.has(2) || r || act_.kind != simd::Act::none)
+        epilogue(ctx, py, r ? r->data<float>() : nullptr, py, ones, shift, n * cout, cout, osz, act_, residual_first_);
+      return;
+    }
+    // Bias first, then the broadcasting residual and the activation element by element.
+    epilogue(ctx, py, nullptr, py, ones, shift, n * cout, cout, osz, simd::ActParams{}, true);
+    Broadcaster br(y.shape(), {&cshape, &r->shape()});
+    const float* pr = r->data<float>();
+    float* out = y.data<float>();
+    br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+      for (std::int64_t k = 0; k < len; ++k) {
+        float v = py[offs[0] + k * st[0]];
+        const float rv = pr[offs[1] + k * st[1]];
+        if (residual_first_) v += rv;
+        v = simd::reference::apply_act(v, act_);
+        if (!residual_first_) v += rv;
+        out[o + k] = v;
+      }
+    });
   }
 
  private:
@@ -218,8 +290,9 @@ class ConvOp : public Op {
     return g;
   }
 
-  void run_depthwise(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, const float* bias,
-                     float* py, std::int64_t n, std::int64_t channels, std::int64_t mult) const {
+  // Bias, residual and activation come afterwards, in the common epilogue.
+  void run_depthwise(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
+                     std::int64_t n, std::int64_t channels, std::int64_t mult) const {
     const std::int64_t planes = n * channels * mult;
     ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
       for (std::size_t plane = b; plane < e; ++plane) {
@@ -229,8 +302,7 @@ class ConvOp : public Op {
         const float* xc = px + (img * channels + ic) * g.in_size();
         const float* wc = pw + oc * g.k_size();
         float* yc = py + static_cast<std::int64_t>(plane) * g.out_size();
-        const float bv = bias ? bias[oc] : 0.0f;
-        std::fill(yc, yc + g.out_size(), bv);
+        std::fill(yc, yc + g.out_size(), 0.0f);
         // Row by row: for each tap, the range of output columns whose input column is
         // inside the image is computed once, so the inner loop has no branches.
         for (std::int64_t z = 0; z < g.out[0]; ++z)
@@ -266,6 +338,8 @@ class ConvOp : public Op {
   const Node& node_;
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
+  simd::ActParams act_;
+  bool residual_first_ = true;
 };
 
 class ConvTransposeOp : public Op {

@@ -1,6 +1,7 @@
 // BatchNormalization in inference mode (opsets 7-15, spatial and per-activation, input
 // ranks 1-5, mixed parameter types), with per-channel scale and shift computed once at
 // load when the parameters are constants; LRN; InstanceNormalization.
+#include <algorithm>
 #include <cmath>
 
 #include "../exec/thread_pool.h"
@@ -22,6 +23,11 @@ class BatchNormOp : public Op {
       if (n.outputs[i] != kNoValue)
         fail(ErrorCode::unsupported, n.label(),
              ": training mode (outputs beyond Y: running or saved statistics) is not supported");
+    // Set by the epilogue fusion pass: an activation and a residual (input 5) in the same pass.
+    act_.kind = static_cast<simd::Act>(n.attr_int("_edgert_act", 0));
+    act_.alpha = n.attr_float("_edgert_alpha", 0.0f);
+    act_.beta = n.attr_float("_edgert_beta", 0.0f);
+    residual_first_ = n.attr_int("_edgert_residual_first", 1) != 0;
     const Tensor* p[4] = {c.constant(1), c.constant(2), c.constant(3), c.constant(4)};
     if (p[0] && p[1] && p[2] && p[3]) {
       check_params(p[0]->shape(), p[1]->shape(), p[2]->shape(), p[3]->shape());
@@ -42,7 +48,12 @@ class BatchNormOp : public Op {
         ctx.error(cat("parameter ", i, " has shape ", shape_str(ctx.in(i).shape()), " but the input ",
                       shape_str(x.shape()), " needs ", expect, " values"));
     if (!constant_) check_params(ctx.in(1).shape(), ctx.in(2).shape(), ctx.in(3).shape(), ctx.in(4).shape());
-    ctx.set_output(0, x.dtype(), x.shape());
+    if (ctx.has(5)) {
+      if (ctx.in(5).dtype() != x.dtype()) ctx.error("the fused residual's type differs from the input's");
+      ctx.set_output(0, x.dtype(), broadcast_shapes(node_, {&x.shape(), &ctx.in(5).shape()}));
+    } else {
+      ctx.set_output(0, x.dtype(), x.shape());
+    }
     if (!constant_) ctx.scratch_bytes = 2 * static_cast<std::size_t>(expect) * sizeof(double);
   }
 
@@ -62,16 +73,13 @@ class BatchNormOp : public Op {
     }
     const std::int64_t n = x.rank() <= 1 ? x.numel() : x.dim(0);
     const std::int64_t plane = x.rank() <= 1 ? 1 : x.numel() / std::max<std::int64_t>(1, n * c);
-    if (x.dtype() == DataType::float64) {
-      const double* px = x.data<double>();
-      double* py = ctx.out(0).data<double>();
-      for (std::int64_t i = 0; i < n * c; ++i)
-        for (std::int64_t j = 0; j < plane; ++j) py[i * plane + j] = px[i * plane + j] * a[i % c] + b[i % c];
-      return;
-    }
+    const Tensor* r = ctx.has(5) ? &ctx.in(5) : nullptr;
+    Tensor& y = ctx.out(0);
+    if (x.dtype() == DataType::float64 || (r && r->shape() != x.shape())) return run_general(x, r, y, a, b, c, plane);
     const float* px = x.data<float>();
-    float* py = ctx.out(0).data<float>();
-    const auto affine = kernels_.affine_nchw_f32;
+    const float* pr = r ? r->data<float>() : nullptr;
+    float* py = y.data<float>();
+    const bool plain = act_.kind == simd::Act::none && !r;
     const std::size_t grain =
         static_cast<std::size_t>(std::max<std::int64_t>(1, (1 << 15) / std::max<std::int64_t>(plane, 1)));
     ctx.pool->parallel_for(static_cast<std::size_t>(n * c), grain, [&](std::size_t lo, std::size_t hi) {
@@ -80,13 +88,64 @@ class BatchNormOp : public Op {
         const std::size_t img = i / static_cast<std::size_t>(c), ch = i % static_cast<std::size_t>(c);
         const std::size_t run = std::min(hi - i, static_cast<std::size_t>(c) - ch);
         const std::size_t off = (img * static_cast<std::size_t>(c) + ch) * static_cast<std::size_t>(plane);
-        affine(1, run, static_cast<std::size_t>(plane), px + off, py + off, a + ch, b + ch);
+        if (plain) {
+          kernels_.affine_nchw_f32(1, run, static_cast<std::size_t>(plane), px + off, py + off, a + ch, b + ch);
+        } else {
+          kernels_.affine_act_nchw_f32(1, run, static_cast<std::size_t>(plane), px + off, pr ? pr + off : nullptr,
+                                       py + off, a + ch, b + ch, act_, residual_first_);
+        }
         i += run;
       }
     });
   }
 
  private:
+  // The fused activation in double precision (the kernels' formulas).
+  double act_double(double v) const {
+    switch (act_.kind) {
+      case simd::Act::none:
+        return v;
+      case simd::Act::relu:
+        return v < 0 ? 0 : v;
+      case simd::Act::clip:
+        return v < act_.alpha ? act_.alpha : (v > act_.beta ? act_.beta : v);
+      case simd::Act::leaky_relu:
+        return v < 0 ? v * act_.alpha : v;
+      case simd::Act::hard_sigmoid:
+        return std::clamp(act_.alpha * v + act_.beta, 0.0, 1.0);
+      case simd::Act::hard_swish:
+        return v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0);
+    }
+    return v;
+  }
+
+  // float64 data, or a residual that broadcasts: element by element through the offsets.
+  void run_general(const Tensor& x, const Tensor* r, Tensor& y, const float* a, const float* b, std::int64_t c,
+                   std::int64_t plane) const {
+    const Shape& rs = r ? r->shape() : x.shape();
+    Broadcaster br(y.shape(), {&x.shape(), &rs});
+    const bool f64 = x.dtype() == DataType::float64;
+    auto load = [&](const Tensor& t, std::int64_t i) {
+      return f64 ? t.data<double>()[i] : static_cast<double>(t.data<float>()[i]);
+    };
+    br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+      for (std::int64_t k = 0; k < len; ++k) {
+        const std::int64_t xi = offs[0] + k * st[0];
+        const std::int64_t ch = (xi / plane) % c;
+        double v = load(x, xi) * a[ch] + b[ch];
+        const double rv = r ? load(*r, offs[1] + k * st[1]) : 0.0;
+        if (r && residual_first_) v += rv;
+        v = act_double(v);
+        if (r && !residual_first_) v += rv;
+        if (f64) {
+          y.data<double>()[o + k] = v;
+        } else {
+          y.data<float>()[o + k] = static_cast<float>(v);
+        }
+      }
+    });
+  }
+
   // Number of scale/shift values for an input of this shape.
   std::int64_t channels(const Shape& x) const {
     if (x.size() <= 1) return 1;
@@ -119,6 +178,8 @@ class BatchNormOp : public Op {
   const simd::KernelTable& kernels_;
   float eps_;
   bool spatial_ = true, constant_ = false;
+  simd::ActParams act_;
+  bool residual_first_ = true;
   std::vector<float> scale_, shift_;
 };
 

@@ -8,7 +8,7 @@ namespace edgert::simd {
 const KernelTable* table_avx2() {
   using A = xsimd::fma3<xsimd::avx2>;
   static const KernelTable table = {Isa::avx2, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
-                                    kern::Gemm<A>::ukernel};
+                                    kern::Gemm<A>::ukernel, kern::affine_act_nchw_f32<A>};
   return &table;
 }
 

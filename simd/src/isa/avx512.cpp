@@ -8,7 +8,7 @@ namespace edgert::simd {
 const KernelTable* table_avx512() {
   using A = xsimd::avx512f;
   static const KernelTable table = {Isa::avx512, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
-                                    kern::Gemm<A>::ukernel};
+                                    kern::Gemm<A>::ukernel, kern::affine_act_nchw_f32<A>};
   return &table;
 }
 

@@ -8,7 +8,7 @@ namespace edgert::simd {
 const KernelTable* table_neon() {
   using A = xsimd::neon64;
   static const KernelTable table = {Isa::neon, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
-                                    kern::Gemm<A>::ukernel};
+                                    kern::Gemm<A>::ukernel, kern::affine_act_nchw_f32<A>};
   return &table;
 }
 

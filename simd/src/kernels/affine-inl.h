@@ -1,11 +1,13 @@
 // affine_nchw_f32: y[n,c,i] = x[n,c,i] * scale[c] + shift[c]   (inference BatchNormalization)
 // Layout: NCHW, one plane of `plane` floats per (n, c); x == y allowed; loads unaligned.
 // Tail: a scalar loop for the last plane % lanes elements; nothing is read past the plane.
-// Included only by the per-ISA translation units.
+// Included only by the per-ISA translation units; every helper is a template on the arch.
 #pragma once
 
 #include <cstddef>
 #include <xsimd/xsimd.hpp>
+
+#include "edgert/simd/kernels.h"
 
 namespace edgert::simd::kern {
 
@@ -32,6 +34,122 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
       for (; i + L <= plane; i += L) xsimd::fma(B::load_unaligned(src + i), vs, vt).store_unaligned(dst + i);
       for (; i < plane; ++i) dst[i] = src[i] * sc + sh;
     }
+  }
+}
+
+// affine_act_nchw_f32: y = act(x * scale[c] + shift[c] (+ r)), r before or after act.
+// One pass over memory; activation and residual choices are compile-time in the loops.
+template <class Arch, Act A>
+inline xsimd::batch<float, Arch> act_v(xsimd::batch<float, Arch> v, const ActParams& p) {
+  using B = xsimd::batch<float, Arch>;
+  const B zero(0.0f);
+  if constexpr (A == Act::relu) {
+    return xsimd::select(v < zero, zero, v);
+  } else if constexpr (A == Act::clip) {
+    const B lo(p.alpha), hi(p.beta);
+    v = xsimd::select(v < lo, lo, v);
+    return xsimd::select(v > hi, hi, v);
+  } else if constexpr (A == Act::leaky_relu) {
+    return xsimd::select(v < zero, v * B(p.alpha), v);
+  } else if constexpr (A == Act::hard_sigmoid) {
+    const B one(1.0f);
+    B t = xsimd::fma(v, B(p.alpha), B(p.beta));
+    t = xsimd::select(t < zero, zero, t);
+    return xsimd::select(t > one, one, t);
+  } else if constexpr (A == Act::hard_swish) {
+    const B one(1.0f);
+    B t = xsimd::fma(v, B(1.0f / 6.0f), B(0.5f));
+    t = xsimd::select(t < zero, zero, t);
+    return v * xsimd::select(t > one, one, t);
+  } else {
+    return v;
+  }
+}
+
+template <class Arch, Act A>
+inline float act_s(float v, const ActParams& p) {
+  if constexpr (A == Act::relu) {
+    return v < 0.0f ? 0.0f : v;
+  } else if constexpr (A == Act::clip) {
+    v = v < p.alpha ? p.alpha : v;
+    return v > p.beta ? p.beta : v;
+  } else if constexpr (A == Act::leaky_relu) {
+    return v < 0.0f ? v * p.alpha : v;
+  } else if constexpr (A == Act::hard_sigmoid) {
+    float t = p.alpha * v + p.beta;
+    t = t < 0.0f ? 0.0f : t;
+    return t > 1.0f ? 1.0f : t;
+  } else if constexpr (A == Act::hard_swish) {
+    float t = v * (1.0f / 6.0f) + 0.5f;
+    t = t < 0.0f ? 0.0f : t;
+    return v * (t > 1.0f ? 1.0f : t);
+  } else {
+    return v;
+  }
+}
+
+// R: 0 no residual, 1 residual before the activation, 2 after.
+template <class Arch, Act A, int R>
+void affine_act_plane(std::size_t plane, const float* src, const float* res, float* dst, float sc, float sh,
+                      const ActParams& p) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  const B vs(sc), vt(sh);
+  std::size_t i = 0;
+  for (; i + L <= plane; i += L) {
+    B v = xsimd::fma(B::load_unaligned(src + i), vs, vt);
+    if constexpr (R == 1) v += B::load_unaligned(res + i);
+    v = act_v<Arch, A>(v, p);
+    if constexpr (R == 2) v += B::load_unaligned(res + i);
+    v.store_unaligned(dst + i);
+  }
+  for (; i < plane; ++i) {
+    float v = src[i] * sc + sh;
+    if constexpr (R == 1) v += res[i];
+    v = act_s<Arch, A>(v, p);
+    if constexpr (R == 2) v += res[i];
+    dst[i] = v;
+  }
+}
+
+template <class Arch, Act A, int R>
+void affine_act_all(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, const float* r,
+                    float* y, const float* scale, const float* shift, const ActParams& p) {
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t c = 0; c < channels; ++c) {
+      const std::size_t base = (n * channels + c) * plane;
+      affine_act_plane<Arch, A, R>(plane, x + base, R ? r + base : nullptr, y + base, scale[c], shift[c], p);
+    }
+}
+
+template <class Arch, Act A>
+void affine_act_res(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, const float* r,
+                    float* y, const float* scale, const float* shift, const ActParams& p, int residual_first) {
+  if (!r) return affine_act_all<Arch, A, 0>(batch, channels, plane, x, r, y, scale, shift, p);
+  if (residual_first) return affine_act_all<Arch, A, 1>(batch, channels, plane, x, r, y, scale, shift, p);
+  affine_act_all<Arch, A, 2>(batch, channels, plane, x, r, y, scale, shift, p);
+}
+
+template <class Arch>
+void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
+                         const float* residual, float* y, const float* scale, const float* shift, const ActParams& act,
+                         int residual_first) {
+  switch (act.kind) {
+    case Act::none:
+      return affine_act_res<Arch, Act::none>(batch, channels, plane, x, residual, y, scale, shift, act, residual_first);
+    case Act::relu:
+      return affine_act_res<Arch, Act::relu>(batch, channels, plane, x, residual, y, scale, shift, act, residual_first);
+    case Act::clip:
+      return affine_act_res<Arch, Act::clip>(batch, channels, plane, x, residual, y, scale, shift, act, residual_first);
+    case Act::leaky_relu:
+      return affine_act_res<Arch, Act::leaky_relu>(batch, channels, plane, x, residual, y, scale, shift, act,
+                                                   residual_first);
+    case Act::hard_sigmoid:
+      return affine_act_res<Arch, Act::hard_sigmoid>(batch, channels, plane, x, residual, y, scale, shift, act,
+                                                     residual_first);
+    case Act::hard_swish:
+      return affine_act_res<Arch, Act::hard_swish>(batch, channels, plane, x, residual, y, scale, shift, act,
+                                                   residual_first);
   }
 }
 

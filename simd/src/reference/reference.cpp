@@ -22,4 +22,46 @@ void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, flo
     for (std::size_t j = 0; j < nr_valid; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
+float apply_act(float v, const ActParams& act) {
+  switch (act.kind) {
+    case Act::none:
+      return v;
+    case Act::relu:
+      return v < 0.0f ? 0.0f : v;
+    case Act::clip: {
+      const float lo = v < act.alpha ? act.alpha : v;
+      return lo > act.beta ? act.beta : lo;
+    }
+    case Act::leaky_relu:
+      return v < 0.0f ? v * act.alpha : v;
+    case Act::hard_sigmoid: {
+      const float t = act.alpha * v + act.beta;
+      const float lo = t < 0.0f ? 0.0f : t;
+      return lo > 1.0f ? 1.0f : lo;
+    }
+    case Act::hard_swish: {
+      const float t = v * (1.0f / 6.0f) + 0.5f;
+      const float lo = t < 0.0f ? 0.0f : t;
+      return v * (lo > 1.0f ? 1.0f : lo);
+    }
+  }
+  return v;
+}
+
+void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
+                         const float* residual, float* y, const float* scale, const float* shift, const ActParams& act,
+                         int residual_first) {
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t c = 0; c < channels; ++c) {
+      const std::size_t base = (n * channels + c) * plane;
+      for (std::size_t i = 0; i < plane; ++i) {
+        float v = x[base + i] * scale[c] + shift[c];
+        if (residual && residual_first) v += residual[base + i];
+        v = apply_act(v, act);
+        if (residual && !residual_first) v += residual[base + i];
+        y[base + i] = v;
+      }
+    }
+}
+
 }  // namespace edgert::simd::reference

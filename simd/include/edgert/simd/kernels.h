@@ -15,6 +15,23 @@ namespace edgert::simd {
 using AffineNchwF32 = void (*)(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, float* y,
                                const float* scale, const float* shift);
 
+/// Activations that can follow an affine map in the same memory pass.
+enum class Act : int { none = 0, relu, clip, leaky_relu, hard_sigmoid, hard_swish };
+
+/// An activation and its parameters: clip [alpha, beta]; leaky_relu slope alpha;
+/// hard_sigmoid max(0, min(1, alpha * v + beta)); hard_swish v * hard_sigmoid(1/6, 1/2).
+struct ActParams {
+  Act kind = Act::none;
+  float alpha = 0.0f, beta = 0.0f;
+};
+
+/// y = act(x * scale[c] + shift[c] (+ r)), with the residual r added before the activation
+/// when `residual_first` is non-zero and after it otherwise; `residual` may be null.
+/// Same layout and aliasing rules as AffineNchwF32 (y may alias x or residual).
+using AffineActNchwF32 = void (*)(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
+                                  const float* residual, float* y, const float* scale, const float* shift,
+                                  const ActParams& act, int residual_first);
+
 /// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k.
 /// Apack holds k columns of `gemm_mr` floats (row index fastest), Bpack k rows of `gemm_nr`
 /// floats; both are produced by gemm_pack_a_f32 / gemm_pack_b_f32 with this table's mr/nr.
@@ -29,6 +46,7 @@ struct KernelTable {
   std::size_t gemm_nr;
   AffineNchwF32 affine_nchw_f32;
   GemmUkernelF32 gemm_ukernel_f32;
+  AffineActNchwF32 affine_act_nchw_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -56,6 +74,11 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
                      const float* scale, const float* shift);
 void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate);
+void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
+                         const float* residual, float* y, const float* scale, const float* shift, const ActParams& act,
+                         int residual_first);
+/// The activation on one value, as every kernel must compute it (NaN passes through).
+float apply_act(float v, const ActParams& act);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
