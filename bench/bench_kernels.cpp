@@ -1,5 +1,6 @@
 // Kernel throughput per ISA tier: the inference-BN kernel beside memcpy of the same bytes,
-// and the GEMM micro-kernel in GFLOP/s.
+// BN+ReLU fused against two passes, and the GEMM micro-kernel in GFLOP/s. Bytes count one
+// read and one write of the tensor.
 //   build/bench/bench_kernels --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
@@ -50,6 +51,35 @@ void bm_memcpy(benchmark::State& st) {
   std::free(y);
 }
 
+// BN then ReLU as two passes over memory, against the fused one-pass kernel.
+void bm_bn_relu(benchmark::State& st, Isa isa, bool fused) {
+  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
+  if (!t) {
+    st.SkipWithError("ISA not available");
+    return;
+  }
+  const std::size_t c = static_cast<std::size_t>(st.range(0)), plane = static_cast<std::size_t>(st.range(1));
+  float* x = aligned_floats(c * plane);
+  float* y = aligned_floats(c * plane);
+  std::vector<float> s(c, 1.1f), b(c, -0.1f);
+  for (std::size_t i = 0; i < c * plane; ++i) x[i] = static_cast<float>(i % 97) - 48.0f;
+  const edgert::simd::ActParams relu{edgert::simd::Act::relu, 0, 0};
+  const edgert::simd::ActParams none{};
+  std::vector<float> ones(c, 1.0f), zeros(c, 0.0f);
+  for (auto _ : st) {
+    if (fused) {
+      t->affine_act_nchw_f32(1, c, plane, x, nullptr, y, s.data(), b.data(), relu, 1);
+    } else {
+      t->affine_act_nchw_f32(1, c, plane, x, nullptr, y, s.data(), b.data(), none, 1);
+      t->affine_act_nchw_f32(1, c, plane, y, nullptr, y, ones.data(), zeros.data(), relu, 1);
+    }
+    benchmark::DoNotOptimize(y);
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * c * plane * 8));
+  std::free(x);
+  std::free(y);
+}
+
 void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
   const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
   if (!t) {
@@ -69,7 +99,8 @@ void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
 // Shapes: (channels, H*W) from L1-resident to far beyond L2.
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"C", "HW"});
-  for (auto [c, hw] : {std::pair{4, 1024}, {64, 56 * 56}, {256, 56 * 56}, {2048, 56 * 56}}) b->Args({c, hw});
+  for (auto [c, hw] : {std::pair{4, 1024}, {16, 1024}, {64, 56 * 56}, {256, 56 * 56}, {2048, 56 * 56}})
+    b->Args({c, hw});
 }
 
 BENCHMARK(bm_memcpy)->Apply(shapes);
@@ -78,6 +109,10 @@ BENCHMARK_CAPTURE(bm_affine, sse2, Isa::sse2)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_affine, avx2, Isa::avx2)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_affine, avx512, Isa::avx512)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_affine, neon, Isa::neon)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_bn_relu, avx512_fused, Isa::avx512, true)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_bn_relu, avx512_two_passes, Isa::avx512, false)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_bn_relu, avx2_fused, Isa::avx2, true)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_bn_relu, avx2_two_passes, Isa::avx2, false)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, scalar, Isa::scalar);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, sse2, Isa::sse2);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, avx2, Isa::avx2);

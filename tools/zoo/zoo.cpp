@@ -346,6 +346,15 @@ class Builder {
   return b.take();
 }
 
+// A single BatchNormalization on [N, 256, 56, 56]: the standalone kernel against memory.
+::onnx::ModelProto bn_only(std::uint64_t seed) {
+  Builder b("bn_only", seed);
+  b.input("input", {"N", "256", "56", "56"});
+  const std::string y = b.bn("input", 256);
+  b.output(y, {"N", "256", "56", "56"});
+  return b.take();
+}
+
 }  // namespace
 
 const std::vector<Entry>& list() {
@@ -356,6 +365,7 @@ const std::vector<Entry>& list() {
       {"tiny_cnn", "small CNN for tests, 1x3x32x32: conv+bias, BN, depthwise, residual Add, Gemm"},
       {"tiny_densenet", "small DenseNet for tests, 1x3x64x64: pre-activation BN, BN after Concat"},
       {"tiny_dynamic", "small model with free H and W: Shape arithmetic, Resize, HardSigmoid, MatMul, Softmax"},
+      {"bn_only", "one BatchNormalization on Nx256x56x56 (batch N), for the standalone kernel"},
   };
   return entries;
 }
@@ -367,6 +377,7 @@ const std::vector<Entry>& list() {
   if (name == "tiny_cnn") return tiny_cnn(seed);
   if (name == "tiny_densenet") return densenet("tiny_densenet", seed, 8, {2, 3}, 16, 64, 10);
   if (name == "tiny_dynamic") return tiny_dynamic(seed);
+  if (name == "bn_only") return bn_only(seed);
   std::string names;
   for (const Entry& e : list()) names += (names.empty() ? "" : ", ") + e.name;
   fail(ErrorCode::invalid_argument, "unknown zoo model '", name, "' (", names, ")");
