@@ -18,8 +18,14 @@ const KernelTable* table_neon();
 #endif
 
 namespace {
-const KernelTable kScalar = {Isa::scalar, reference::kGemmMr, reference::kGemmNr, reference::affine_nchw_f32,
-                             reference::gemm_ukernel_f32, reference::affine_act_nchw_f32};
+const KernelTable kScalar = {Isa::scalar,
+                             reference::kGemmMr,
+                             reference::kGemmNr,
+                             reference::affine_nchw_f32,
+                             reference::gemm_ukernel_f32,
+                             reference::affine_act_nchw_f32,
+                             reference::unary_f32,
+                             reference::binary_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

@@ -127,6 +127,40 @@ TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
       }
 }
 
+TEST_P(Kernels, UnaryAndBinaryMatchReference) {
+  REQUIRE_TABLE(t);
+  using edgert::simd::Binary;
+  using edgert::simd::Unary;
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-8, 8);
+  for (std::size_t n : {1, 3, 7, 8, 9, 16, 17, 31, 33, 127}) {
+    GuardBuffer x(n), y(n), z(n);
+    for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng), y.data()[i] = u(rng);
+    x.data()[0] = NAN;
+    for (Unary f : {Unary::relu, Unary::leaky_relu, Unary::clip, Unary::hard_sigmoid, Unary::hard_swish, Unary::sigmoid,
+                    Unary::tanh, Unary::exp, Unary::neg, Unary::abs, Unary::sqrt}) {
+      t->unary_f32(f, n, x.data(), z.data(), 0.1f, 0.6f);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float want = edgert::simd::reference::apply_unary(f, x.data()[i], 0.1f, 0.6f);
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(z.data()[i])) << static_cast<int>(f) << " at " << i;
+        } else {
+          EXPECT_NEAR(want, z.data()[i], 4e-6f * std::abs(want) + 1e-6f) << static_cast<int>(f) << " at " << i;
+        }
+      }
+    }
+    for (Binary op : {Binary::add, Binary::sub, Binary::mul, Binary::div, Binary::max, Binary::min})
+      for (std::size_t sa : {0, 1})
+        for (std::size_t sb : {0, 1}) {
+          if (!sa && !sb) continue;
+          t->binary_f32(op, n, x.data(), sa, y.data(), sb, z.data());
+          for (std::size_t i = 0; i < n; ++i)
+            expect_close(edgert::simd::reference::apply_binary(op, x.data()[i * sa], y.data()[i * sb]), z.data()[i],
+                         "binary", i);
+        }
+  }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

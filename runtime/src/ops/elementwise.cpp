@@ -77,9 +77,53 @@ constexpr UnaryInfo kUnary[] = {
     {"Mish", U::mish, false},
 };
 
+// The vector kernel for a unary kind, if there is one.
+bool simd_unary(U k, simd::Unary& f) {
+  switch (k) {
+    case U::relu:
+      f = simd::Unary::relu;
+      return true;
+    case U::leaky_relu:
+      f = simd::Unary::leaky_relu;
+      return true;
+    case U::hard_sigmoid:
+      f = simd::Unary::hard_sigmoid;
+      return true;
+    case U::hard_swish:
+      f = simd::Unary::hard_swish;
+      return true;
+    case U::sigmoid:
+      f = simd::Unary::sigmoid;
+      return true;
+    case U::tanh_:
+      f = simd::Unary::tanh;
+      return true;
+    case U::exp_:
+      f = simd::Unary::exp;
+      return true;
+    case U::neg:
+      f = simd::Unary::neg;
+      return true;
+    case U::abs_:
+      f = simd::Unary::abs;
+      return true;
+    case U::sqrt_:
+      f = simd::Unary::sqrt;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Applies a vector kernel to [0, n) in chunks across the pool.
+template <class F>
+void parallel_chunks(ThreadPool* pool, std::size_t n, F&& f) {
+  pool->parallel_for(n, 1 << 14, [&](std::size_t b, std::size_t e) { f(b, e - b); });
+}
+
 class UnaryOp : public Op {
  public:
-  explicit UnaryOp(const CreateContext& c) : node_(c.node) {
+  explicit UnaryOp(const CreateContext& c) : node_(c.node), kernels_(c.kernels) {
     for (const UnaryInfo& u : kUnary)
       if (c.node.op_type == u.name) info_ = u;
     const Node& n = c.node;
@@ -132,6 +176,15 @@ class UnaryOp : public Op {
       if (info_.kind != U::identity)
         fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
       if (y.raw() != x.raw() && n) std::memcpy(y.raw(), x.raw(), x.nbytes());
+      return;
+    }
+    simd::Unary f;
+    if (x.dtype() == DataType::float32 && simd_unary(info_.kind, f)) {
+      const float* px = x.data<float>();
+      float* py = y.data<float>();
+      parallel_chunks(ctx.pool, n, [&](std::size_t b, std::size_t len) {
+        kernels_.unary_f32(f, len, px + b, py + b, alpha_, beta_);
+      });
       return;
     }
     if (dtype_is_float(x.dtype())) {
@@ -247,6 +300,7 @@ class UnaryOp : public Op {
   }
 
   const Node& node_;
+  const simd::KernelTable& kernels_;
   UnaryInfo info_{"", U::identity, true};
   float alpha_ = 0.0f, beta_ = 0.0f;
   bool training_input_ = false;
@@ -333,7 +387,7 @@ T mod_of(T a, T b, bool fmod_mode) {
 
 class BinaryOp : public Op {
  public:
-  explicit BinaryOp(const CreateContext& c) : node_(c.node) {
+  explicit BinaryOp(const CreateContext& c) : node_(c.node), kernels_(c.kernels) {
     for (const BinaryInfo& b : kBinary)
       if (c.node.op_type == b.name) kind_ = b.kind;
     fmod_ = c.node.attr_int("fmod", 0) != 0;
@@ -407,18 +461,18 @@ class BinaryOp : public Op {
     }
     if (kind_ == B::pow && ctx.in(1).dtype() != a.dtype()) return run_mixed_pow(ctx);
     if (is_logical(kind_) || a.dtype() == DataType::boolean) {
-      binary<std::uint8_t, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_);
+      binary<std::uint8_t, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_, ctx.pool);
       return;
     }
     dispatch_numeric(a.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       if (is_compare(kind_)) {
-        binary<T, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_);
+        binary<T, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_, ctx.pool);
         return;
       }
       const B k = (kind_ == B::sum || kind_ == B::mean) ? B::add : kind_;
-      binary<T, T>(ctx.in(0), ctx.in(1), y, k);
-      for (std::size_t i = 2; i < ctx.num_inputs; ++i) binary<T, T>(y, ctx.in(i), y, k);
+      binary<T, T>(ctx.in(0), ctx.in(1), y, k, ctx.pool);
+      for (std::size_t i = 2; i < ctx.num_inputs; ++i) binary<T, T>(y, ctx.in(i), y, k, ctx.pool);
       if (kind_ == B::mean) {
         T* p = y.data<T>();
         const T n = static_cast<T>(ctx.num_inputs);
@@ -428,16 +482,56 @@ class BinaryOp : public Op {
   }
 
  private:
+  static bool simd_binary(B k, simd::Binary& op) {
+    switch (k) {
+      case B::add:
+        op = simd::Binary::add;
+        return true;
+      case B::sub:
+        op = simd::Binary::sub;
+        return true;
+      case B::mul:
+        op = simd::Binary::mul;
+        return true;
+      case B::div:
+        op = simd::Binary::div;
+        return true;
+      case B::max:
+        op = simd::Binary::max;
+        return true;
+      case B::min:
+        op = simd::Binary::min;
+        return true;
+      default:
+        return false;
+    }
+  }
+
   template <class T, class R>
-  void binary(const Tensor& a, const Tensor& b, Tensor& y, B k) const {
-    // Variadic ops accumulate into y, which may be smaller than the final shape only if
-    // an input is larger: broadcast into a temporary then.
+  void binary(const Tensor& a, const Tensor& b, Tensor& y, B k, ThreadPool* pool) const {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     R* py = y.data<R>();
     Shape legacy_b;
     if (legacy_ || legacy_prelu_) legacy_b = operand_shape(1, a.shape(), b.shape());
     const Shape& bshape = (legacy_ || legacy_prelu_) ? legacy_b : b.shape();
+    simd::Binary op;
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
+      if (simd_binary(k, op)) {
+        if (a.shape() == y.shape() && bshape == y.shape()) {
+          parallel_chunks(pool, static_cast<std::size_t>(y.numel()), [&](std::size_t s, std::size_t len) {
+            kernels_.binary_f32(op, len, pa + s, 1, pb + s, 1, py + s);
+          });
+          return;
+        }
+        Broadcaster br(y.shape(), {&a.shape(), &bshape});
+        br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+          kernels_.binary_f32(op, static_cast<std::size_t>(len), pa + offs[0], static_cast<std::size_t>(st[0]),
+                              pb + offs[1], static_cast<std::size_t>(st[1]), py + o);
+        });
+        return;
+      }
+    }
     if (a.shape() == y.shape() && bshape == y.shape()) {
       const std::int64_t n = y.numel();
       dispatch_kind<T, R>(k, [&](auto f) {
@@ -551,6 +645,7 @@ class BinaryOp : public Op {
   }
 
   const Node& node_;
+  const simd::KernelTable& kernels_;
   B kind_ = B::add;
   bool fmod_ = false;
   bool legacy_ = false, legacy_broadcast_ = false, legacy_prelu_ = false;
@@ -616,6 +711,16 @@ class ClipOp : public Op {
   }
   void run(const RunContext& ctx) const override {
     const Tensor& x = ctx.in(0);
+    if (x.dtype() == DataType::float32) {
+      const float lo = ctx.has(1) ? ctx.in(1).data<float>()[0] : lo_,
+                  hi = ctx.has(2) ? ctx.in(2).data<float>()[0] : hi_;
+      const float* px = x.data<float>();
+      float* py = ctx.out(0).data<float>();
+      parallel_chunks(ctx.pool, static_cast<std::size_t>(x.numel()), [&](std::size_t b, std::size_t len) {
+        ctx.kernels.unary_f32(simd::Unary::clip, len, px + b, py + b, lo, hi);
+      });
+      return;
+    }
     dispatch_numeric(x.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();

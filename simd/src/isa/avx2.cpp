@@ -1,5 +1,6 @@
 // The avx2 tier: every kernel template instantiated for xsimd::fma3<xsimd::avx2>.
 #include "../kernels/affine-inl.h"
+#include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
 #include "edgert/simd/kernels.h"
 
@@ -7,8 +8,14 @@ namespace edgert::simd {
 
 const KernelTable* table_avx2() {
   using A = xsimd::fma3<xsimd::avx2>;
-  static const KernelTable table = {Isa::avx2, kern::Gemm<A>::MR, kern::Gemm<A>::NR, kern::affine_nchw_f32<A>,
-                                    kern::Gemm<A>::ukernel, kern::affine_act_nchw_f32<A>};
+  static const KernelTable table = {Isa::avx2,
+                                    kern::Gemm<A>::MR,
+                                    kern::Gemm<A>::NR,
+                                    kern::affine_nchw_f32<A>,
+                                    kern::Gemm<A>::ukernel,
+                                    kern::affine_act_nchw_f32<A>,
+                                    kern::unary_f32<A>,
+                                    kern::binary_f32<A>};
   return &table;
 }
 

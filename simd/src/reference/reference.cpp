@@ -1,4 +1,6 @@
 // Scalar oracles: the plainest correct form of every kernel, also the scalar tier.
+#include <cmath>
+
 #include "edgert/simd/kernels.h"
 
 namespace edgert::simd::reference {
@@ -62,6 +64,60 @@ void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t pl
         y[base + i] = v;
       }
     }
+}
+
+float apply_unary(Unary f, float v, float alpha, float beta) {
+  switch (f) {
+    case Unary::relu:
+      return apply_act(v, {Act::relu, alpha, beta});
+    case Unary::leaky_relu:
+      return apply_act(v, {Act::leaky_relu, alpha, beta});
+    case Unary::clip:
+      return apply_act(v, {Act::clip, alpha, beta});
+    case Unary::hard_sigmoid:
+      return apply_act(v, {Act::hard_sigmoid, alpha, beta});
+    case Unary::hard_swish:
+      return apply_act(v, {Act::hard_swish, alpha, beta});
+    case Unary::sigmoid:
+      return 1.0f / (1.0f + std::exp(-v));
+    case Unary::tanh:
+      return std::tanh(v);
+    case Unary::exp:
+      return std::exp(v);
+    case Unary::neg:
+      return -v;
+    case Unary::abs:
+      return std::fabs(v);
+    case Unary::sqrt:
+      return std::sqrt(v);
+  }
+  return v;
+}
+
+float apply_binary(Binary op, float a, float b) {
+  switch (op) {
+    case Binary::add:
+      return a + b;
+    case Binary::sub:
+      return a - b;
+    case Binary::mul:
+      return a * b;
+    case Binary::div:
+      return a / b;
+    case Binary::max:
+      return (a != a || b != b) ? (a != a ? a : b) : (a < b ? b : a);
+    case Binary::min:
+      return (a != a || b != b) ? (a != a ? a : b) : (b < a ? b : a);
+  }
+  return a;
+}
+
+void unary_f32(Unary f, std::size_t n, const float* x, float* y, float alpha, float beta) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = apply_unary(f, x[i], alpha, beta);
+}
+
+void binary_f32(Binary op, std::size_t n, const float* a, std::size_t sa, const float* b, std::size_t sb, float* y) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = apply_binary(op, a[i * sa], b[i * sb]);
 }
 
 }  // namespace edgert::simd::reference

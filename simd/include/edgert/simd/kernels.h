@@ -32,6 +32,19 @@ using AffineActNchwF32 = void (*)(std::size_t batch, std::size_t channels, std::
                                   const float* residual, float* y, const float* scale, const float* shift,
                                   const ActParams& act, int residual_first);
 
+/// Elementwise unary functions with a vector form; alpha/beta as for Act.
+enum class Unary : int { relu, leaky_relu, clip, hard_sigmoid, hard_swish, sigmoid, tanh, exp, neg, abs, sqrt };
+
+/// y[i] = f(x[i]) for i < n; x == y allowed. NaN passes through as in the scalar form.
+using UnaryF32 = void (*)(Unary f, std::size_t n, const float* x, float* y, float alpha, float beta);
+
+/// Binary arithmetic; max/min return NaN when either operand is NaN.
+enum class Binary : int { add, sub, mul, div, max, min };
+
+/// y[i] = a[i * sa] op b[i * sb] for i < n, strides 0 (broadcast one value) or 1.
+using BinaryF32 = void (*)(Binary op, std::size_t n, const float* a, std::size_t sa, const float* b, std::size_t sb,
+                           float* y);
+
 /// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k.
 /// Apack holds k columns of `gemm_mr` floats (row index fastest), Bpack k rows of `gemm_nr`
 /// floats; both are produced by gemm_pack_a_f32 / gemm_pack_b_f32 with this table's mr/nr.
@@ -47,6 +60,8 @@ struct KernelTable {
   AffineNchwF32 affine_nchw_f32;
   GemmUkernelF32 gemm_ukernel_f32;
   AffineActNchwF32 affine_act_nchw_f32;
+  UnaryF32 unary_f32;
+  BinaryF32 binary_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -79,6 +94,10 @@ void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t pl
                          int residual_first);
 /// The activation on one value, as every kernel must compute it (NaN passes through).
 float apply_act(float v, const ActParams& act);
+void unary_f32(Unary f, std::size_t n, const float* x, float* y, float alpha, float beta);
+void binary_f32(Binary op, std::size_t n, const float* a, std::size_t sa, const float* b, std::size_t sb, float* y);
+float apply_unary(Unary f, float v, float alpha, float beta);
+float apply_binary(Binary op, float a, float b);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
