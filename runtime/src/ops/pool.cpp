@@ -87,6 +87,10 @@ class PoolOp : public Op {
   }
 
   void run(const RunContext& ctx) const override {
+    if (ctx.in(0).dtype() == DataType::float32 && !ctx.has_out(1) && kind_ != P::lp) {
+      const Geo g = geometry(ctx.in(0).shape());
+      if (g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1) return run_rows(ctx, g);
+    }
     dispatch_float(ctx.in(0).dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       run_typed<T>(ctx);
@@ -94,6 +98,59 @@ class PoolOp : public Op {
   }
 
  private:
+  // 1-D and 2-D float pooling, row by row: for each kernel tap the range of output columns
+  // that read inside the row is computed once, so the inner loops have no bounds checks.
+  void run_rows(const RunContext& ctx, const Geo& g) const {
+    const Tensor& x = ctx.in(0);
+    const std::int64_t planes = x.dim(0) * x.dim(1);
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2];
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    const bool max = kind_ == P::max;
+    ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
+      for (std::size_t pl = b; pl < e; ++pl) {
+        const float* xc = px + static_cast<std::int64_t>(pl) * ih * iw;
+        for (std::int64_t y = 0; y < oh; ++y) {
+          float* orow = py + (static_cast<std::int64_t>(pl) * oh + y) * ow;
+          std::fill(orow, orow + ow, max ? -std::numeric_limits<float>::infinity() : 0.0f);
+          std::int64_t rows = 0, rows_padded = 0;
+          for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+            const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
+            if (iy < ih + g.pe[1]) ++rows_padded;
+            if (iy < 0 || iy >= ih) continue;
+            ++rows;
+            const float* irow = xc + iy * iw;
+            for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+              const std::int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
+              const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
+              const std::int64_t x1 = iw - 1 - off < 0 ? 0 : std::min(ow, (iw - 1 - off) / sw + 1);
+              if (max) {
+                for (std::int64_t xo = x0; xo < x1; ++xo) {
+                  const float v = irow[xo * sw + off];
+                  orow[xo] = v > orow[xo] ? v : orow[xo];
+                }
+              } else {
+                for (std::int64_t xo = x0; xo < x1; ++xo) orow[xo] += irow[xo * sw + off];
+              }
+            }
+          }
+          if (max) continue;
+          // Average: divide by the taps that landed inside (or inside the explicit padding).
+          for (std::int64_t xo = 0; xo < ow; ++xo) {
+            std::int64_t cols = 0, cols_padded = 0;
+            for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+              const std::int64_t ix = xo * g.s[2] - g.pb[2] + kw * g.d[2];
+              if (ix < iw + g.pe[2]) ++cols_padded;
+              if (ix >= 0 && ix < iw) ++cols;
+            }
+            const std::int64_t count = include_pad_ ? rows_padded * cols_padded : rows * cols;
+            orow[xo] = count ? orow[xo] / static_cast<float>(count) : 0.0f;
+          }
+        }
+      }
+    });
+  }
+
   template <class T>
   void run_typed(const RunContext& ctx) const {
     const Tensor& x = ctx.in(0);
