@@ -54,6 +54,28 @@ TEST(Session, ArenaIsSmallerThanAllIntermediatesAndReplansOnNewShapes) {
   }
 }
 
+TEST(Session, ElementwiseChainsRunInPlace) {
+  // x -> Neg -> Relu -> ... : each output may reuse its dying input, so one buffer serves
+  // the whole chain; a value read twice (by the Add) keeps its own.
+  auto m = Model::compile(chain(10));
+  Session s(m);
+  s.set_input("x", random({4, 8}, 1));
+  s.run();
+  EXPECT_EQ(s.arena_bytes(), 128u);
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{16});
+  g.add_node("Neg", {"x"}, {"a"});
+  g.add_node("Relu", {"a"}, {"b"});
+  g.add_node("Add", {"a", "b"}, {"c"});
+  g.add_output("c");
+  Session t(Model::compile(g));
+  const Tensor x = random({16}, 2);
+  t.set_input("x", x);
+  t.run();
+  for (int i = 0; i < 16; ++i)
+    EXPECT_EQ(t.output(0).data<float>()[i], -x.data<float>()[i] + std::max(0.0f, -x.data<float>()[i]));
+}
+
 TEST(Session, DataDependentShapesFallBackToPerRunPlanning) {
   Graph g;
   g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 6});

@@ -205,13 +205,37 @@ struct Session::Impl {
       for (std::size_t pos = dynamic_from; pos < schedule.size(); ++pos)
         for (ValueId v : gr.nodes[schedule[pos]].inputs)
           if (v != kNoValue && buffer_of[v] != SIZE_MAX) buffers[buffer_of[v]].last = end;
-    arena_size = plan_memory(buffers);
+    // In place: an operator that may write over one of its inputs gets that input's buffer
+    // when the input dies at this step and has the output's size.
+    std::vector<std::size_t> parent(buffers.size());
+    for (std::size_t b = 0; b < parent.size(); ++b) parent[b] = b;
+    auto root = [&](std::size_t b) {
+      while (parent[b] != b) b = parent[b] = parent[parent[b]];
+      return b;
+    };
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+      const Node& n = gr.nodes[steps[s].node];
+      const int k = model.compiled()[steps[s].node].op->inplace_input();
+      if (k < 0 || !n.has_input(static_cast<std::size_t>(k)) || n.outputs.empty() || n.outputs[0] == kNoValue) continue;
+      const ValueId in = n.inputs[static_cast<std::size_t>(k)], out = n.outputs[0];
+      if (buffer_of[in] == SIZE_MAX || buffer_of[out] == SIZE_MAX) continue;
+      const std::size_t bi = root(buffer_of[in]), bo = root(buffer_of[out]);
+      if (bi == bo || buffers[bi].last != s || vals[in].nbytes() != vals[out].nbytes()) continue;
+      parent[bo] = bi;
+      buffers[bi].last = std::max(buffers[bi].last, buffers[bo].last);
+    }
+    std::vector<PlannedBuffer> merged;
+    std::vector<std::size_t> slot(buffers.size(), SIZE_MAX);
+    for (std::size_t b = 0; b < buffers.size(); ++b)
+      if (root(b) == b) slot[b] = merged.size(), merged.push_back(buffers[b]);
+    arena_size = plan_memory(merged);
+    auto offset_of = [&](std::size_t b) { return merged[slot[root(b)]].offset; };
     if (arena_size) arena = aligned_alloc_shared(arena_size, false);
     char* base = static_cast<char*>(arena.get());
     for (std::size_t v = 0; v < gr.values.size(); ++v)
-      if (buffer_of[v] != SIZE_MAX) vals[v].set_data(base + buffers[buffer_of[v]].offset);
+      if (buffer_of[v] != SIZE_MAX) vals[v].set_data(base + offset_of(buffer_of[v]));
     for (std::size_t s = 0; s < steps.size(); ++s)
-      if (step_scratch_buffer[s] != SIZE_MAX) steps[s].scratch_offset = buffers[step_scratch_buffer[s]].offset;
+      if (step_scratch_buffer[s] != SIZE_MAX) steps[s].scratch_offset = offset_of(step_scratch_buffer[s]);
     planned = true;
   }
 

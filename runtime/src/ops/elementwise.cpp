@@ -157,6 +157,8 @@ class UnaryOp : public Op {
     }
   }
 
+  int inplace_input() const override { return 0; }
+
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
     if (!info_.ints && !dtype_is_float(x.dtype()))
@@ -426,6 +428,10 @@ class BinaryOp : public Op {
     out.resize(a.size(), 1);
     return out;
   }
+
+  // Same-size output over input 0: each element is read before the same one is written
+  // (a broadcast input 0 would differ in size, and the planner then keeps them apart).
+  int inplace_input() const override { return is_compare(kind_) || is_logical(kind_) ? -1 : 0; }
 
   void infer(InferContext& ctx) const override {
     std::vector<const Shape*> shapes;
@@ -700,6 +706,7 @@ class WhereOp : public Op {
 
 class ClipOp : public Op {
  public:
+  int inplace_input() const override { return 0; }
   explicit ClipOp(const CreateContext& c) : node_(c.node) {
     lo_ = c.node.attr_float("min", -std::numeric_limits<float>::infinity());
     hi_ = c.node.attr_float("max", std::numeric_limits<float>::infinity());

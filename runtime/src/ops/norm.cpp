@@ -36,6 +36,9 @@ class BatchNormOp : public Op {
     }
   }
 
+  // With a broadcasting residual the output is larger than X, and the planner keeps them apart.
+  int inplace_input() const override { return 0; }
+
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
     if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64)

@@ -75,6 +75,10 @@ class Op {
   virtual void run(const RunContext& ctx) const = 0;
   /// True when the outputs depend on the inputs' shapes only (Shape, Size).
   virtual bool shape_only() const { return false; }
+  /// The input whose buffer output 0 may share (the op reads each element of it before
+  /// writing the same element of the output), or -1. The planner aliases them only when
+  /// that input dies here and the sizes match.
+  virtual int inplace_input() const { return -1; }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const CreateContext&);
