@@ -25,7 +25,10 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::gemm_ukernel_f32,
                              reference::affine_act_nchw_f32,
                              reference::unary_f32,
-                             reference::binary_f32};
+                             reference::binary_f32,
+                             reference::softmax_row_f32,
+                             reference::reduce_row_f32,
+                             reference::accumulate_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

@@ -137,6 +137,7 @@ TEST_P(Kernels, UnaryAndBinaryMatchReference) {
     GuardBuffer x(n), y(n), z(n);
     for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng), y.data()[i] = u(rng);
     x.data()[0] = NAN;
+    y.data()[n - 1] = NAN;  // NaN in either operand of max/min must survive
     for (Unary f : {Unary::relu, Unary::leaky_relu, Unary::clip, Unary::hard_sigmoid, Unary::hard_swish, Unary::sigmoid,
                     Unary::tanh, Unary::exp, Unary::neg, Unary::abs, Unary::sqrt}) {
       t->unary_f32(f, n, x.data(), z.data(), 0.1f, 0.6f);
@@ -158,6 +159,39 @@ TEST_P(Kernels, UnaryAndBinaryMatchReference) {
             expect_close(edgert::simd::reference::apply_binary(op, x.data()[i * sa], y.data()[i * sb]), z.data()[i],
                          "binary", i);
         }
+  }
+}
+
+TEST_P(Kernels, SoftmaxReduceAndAccumulateMatchReference) {
+  REQUIRE_TABLE(t);
+  using edgert::simd::Reduce;
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-20, 20);
+  for (std::size_t n : {1, 3, 7, 8, 9, 16, 17, 31, 33, 127, 1000}) {
+    GuardBuffer x(n), y(n), z(n), src(3 * n);
+    for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng);
+    for (std::size_t i = 0; i < 3 * n; ++i) src.data()[i] = u(rng);
+    for (int log : {0, 1}) {
+      std::vector<float> want(n);
+      edgert::simd::reference::softmax_row_f32(n, x.data(), want.data(), log);
+      t->softmax_row_f32(n, x.data(), y.data(), log);
+      for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(want[i], y.data()[i], 2e-6f * (1 + std::abs(want[i]))) << i;
+    }
+    for (Reduce op : {Reduce::sum, Reduce::max, Reduce::min}) {
+      const float want = edgert::simd::reference::reduce_row_f32(op, n, x.data());
+      EXPECT_NEAR(want, t->reduce_row_f32(op, n, x.data()), 1e-5f * (1 + std::abs(want))) << static_cast<int>(op);
+    }
+    x.data()[n / 2] = NAN;
+    EXPECT_TRUE(std::isnan(t->reduce_row_f32(Reduce::max, n, x.data())));
+    EXPECT_TRUE(std::isnan(t->reduce_row_f32(Reduce::min, n, x.data())));
+    for (int max : {0, 1})
+      for (std::size_t stride : {1, 2, 3}) {
+        std::vector<float> want(n);
+        for (std::size_t i = 0; i < n; ++i) want[i] = y.data()[i] = z.data()[i] = u(rng);
+        edgert::simd::reference::accumulate_f32(max, n, src.data(), stride, want.data());
+        t->accumulate_f32(max, n, src.data(), stride, z.data());
+        for (std::size_t i = 0; i < n; ++i) EXPECT_FLOAT_EQ(want[i], z.data()[i]) << max << " " << stride << " " << i;
+      }
   }
 }
 

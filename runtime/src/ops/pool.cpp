@@ -124,14 +124,9 @@ class PoolOp : public Op {
               const std::int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
               const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
               const std::int64_t x1 = iw - 1 - off < 0 ? 0 : std::min(ow, (iw - 1 - off) / sw + 1);
-              if (max) {
-                for (std::int64_t xo = x0; xo < x1; ++xo) {
-                  const float v = irow[xo * sw + off];
-                  orow[xo] = v > orow[xo] ? v : orow[xo];
-                }
-              } else {
-                for (std::int64_t xo = x0; xo < x1; ++xo) orow[xo] += irow[xo * sw + off];
-              }
+              if (x1 > x0)
+                ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(x1 - x0), irow + x0 * sw + off,
+                                           static_cast<std::size_t>(sw), orow + x0);
             }
           }
           if (max) continue;

@@ -81,6 +81,32 @@ class ReduceOp : public Op {
     const auto ax = axes([&](std::size_t i) { return ints_of(ctx.in(i)); });
     bool noop;
     const Shape k = keep_shape(x.shape(), ax, noop);
+    if (x.dtype() == DataType::float32 && !noop &&
+        (kind_ == R::sum || kind_ == R::mean || kind_ == R::max || kind_ == R::min)) {
+      // The reduced axes form the trailing block of the layout: one contiguous row per output.
+      std::size_t first = x.rank();
+      while (first > 0 && k[first - 1] == 1) --first;
+      bool trailing = true;
+      for (std::size_t d = 0; d < first; ++d) trailing &= k[d] == x.dim(d);
+      for (std::size_t d = first; d < x.rank(); ++d) trailing &= k[d] == 1;
+      const std::int64_t outs = shape_numel(k), len = outs ? x.numel() / outs : 0;
+      if (trailing && len > 0) {
+        const simd::Reduce op = kind_ == R::max   ? simd::Reduce::max
+                                : kind_ == R::min ? simd::Reduce::min
+                                                  : simd::Reduce::sum;
+        const float* px = x.data<float>();
+        float* py = ctx.out(0).data<float>();
+        ctx.pool->parallel_for(
+            static_cast<std::size_t>(outs), std::max<std::size_t>(1, 4096 / static_cast<std::size_t>(len)),
+            [&](std::size_t b, std::size_t e) {
+              for (std::size_t o = b; o < e; ++o) {
+                const float v = ctx.kernels.reduce_row_f32(op, static_cast<std::size_t>(len), px + o * len);
+                py[o] = kind_ == R::mean ? v / static_cast<float>(len) : v;
+              }
+            });
+        return;
+      }
+    }
     dispatch_numeric(x.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
@@ -243,6 +269,19 @@ class SoftmaxOp : public Op {
       for (std::int64_t d = 0; d < a; ++d) outer *= x.dim(d);
       n = x.dim(a);
       for (std::int64_t d = a + 1; d < r; ++d) inner *= x.dim(d);
+    }
+    if (x.dtype() == DataType::float32 && inner == 1 && kind_ != S::hardmax) {
+      // Rows along the last axis: the vector kernel, one row at a time, rows across the pool.
+      const float* px = x.data<float>();
+      float* py = ctx.out(0).data<float>();
+      const int log = kind_ == S::log_softmax;
+      ctx.pool->parallel_for(static_cast<std::size_t>(outer),
+                             std::max<std::size_t>(1, 4096 / std::max<std::int64_t>(n, 1)),
+                             [&](std::size_t b, std::size_t e) {
+                               for (std::size_t r = b; r < e; ++r)
+                                 ctx.kernels.softmax_row_f32(static_cast<std::size_t>(n), px + r * n, py + r * n, log);
+                             });
+      return;
     }
     dispatch_float(x.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;

@@ -2,6 +2,7 @@
 #include "../kernels/affine-inl.h"
 #include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "../kernels/reduce-inl.h"
 #include "edgert/simd/kernels.h"
 
 namespace edgert::simd {
@@ -15,7 +16,10 @@ const KernelTable* table_neon() {
                                     kern::Gemm<A>::ukernel,
                                     kern::affine_act_nchw_f32<A>,
                                     kern::unary_f32<A>,
-                                    kern::binary_f32<A>};
+                                    kern::binary_f32<A>,
+                                    kern::softmax_row_f32<A>,
+                                    kern::reduce_row_f32<A>,
+                                    kern::accumulate_f32<A>};
   return &table;
 }
 

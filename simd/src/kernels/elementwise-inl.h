@@ -103,6 +103,8 @@ void unary_f32(Unary f, std::size_t n, const float* x, float* y, float alpha, fl
   }
 }
 
+// NaN tests are written !(x == x): xsimd's != is an ordered comparison on AVX, where
+// NaN != NaN is false. (The scalar forms below may use x != x.)
 template <class Arch, Binary Op>
 inline xsimd::batch<float, Arch> binary_v(xsimd::batch<float, Arch> a, xsimd::batch<float, Arch> b) {
   if constexpr (Op == Binary::add)
@@ -114,9 +116,9 @@ inline xsimd::batch<float, Arch> binary_v(xsimd::batch<float, Arch> a, xsimd::ba
   else if constexpr (Op == Binary::div)
     return a / b;
   else if constexpr (Op == Binary::max)
-    return xsimd::select(a != a, a, xsimd::select(b != b, b, xsimd::select(a < b, b, a)));
+    return xsimd::select(!(a == a), a, xsimd::select(!(b == b), b, xsimd::select(a < b, b, a)));
   else
-    return xsimd::select(a != a, a, xsimd::select(b != b, b, xsimd::select(b < a, b, a)));
+    return xsimd::select(!(a == a), a, xsimd::select(!(b == b), b, xsimd::select(b < a, b, a)));
 }
 
 template <class Arch, Binary Op>

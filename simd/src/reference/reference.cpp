@@ -120,4 +120,31 @@ void binary_f32(Binary op, std::size_t n, const float* a, std::size_t sa, const 
   for (std::size_t i = 0; i < n; ++i) y[i] = apply_binary(op, a[i * sa], b[i * sb]);
 }
 
+void softmax_row_f32(std::size_t n, const float* x, float* y, int log) {
+  float m = -INFINITY;
+  for (std::size_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  double sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - m);
+  for (std::size_t i = 0; i < n; ++i)
+    y[i] = log ? static_cast<float>(x[i] - m - std::log(sum))
+               : static_cast<float>(std::exp(static_cast<double>(x[i]) - m) / sum);
+}
+
+float reduce_row_f32(Reduce op, std::size_t n, const float* x) {
+  double acc = op == Reduce::sum ? 0.0 : x[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    if (op == Reduce::sum) acc += x[i];
+    if (op == Reduce::max) acc = (x[i] > acc || x[i] != x[i]) ? x[i] : acc;
+    if (op == Reduce::min) acc = (x[i] < acc || x[i] != x[i]) ? x[i] : acc;
+  }
+  return static_cast<float>(acc);
+}
+
+void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = src[i * stride];
+    dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+  }
+}
+
 }  // namespace edgert::simd::reference

@@ -45,6 +45,18 @@ enum class Binary : int { add, sub, mul, div, max, min };
 using BinaryF32 = void (*)(Binary op, std::size_t n, const float* a, std::size_t sa, const float* b, std::size_t sb,
                            float* y);
 
+/// Softmax (or log-softmax when `log` is non-zero) of one contiguous row of n floats;
+/// x == y allowed.
+using SoftmaxRowF32 = void (*)(std::size_t n, const float* x, float* y, int log);
+
+/// Reductions of one contiguous row.
+enum class Reduce : int { sum, max, min };
+using ReduceRowF32 = float (*)(Reduce op, std::size_t n, const float* x);
+
+/// dst[i] = max(dst[i], src[i * stride]) (max non-zero) or dst[i] + src[i * stride], i < n:
+/// the inner step of pooling.
+using AccumulateF32 = void (*)(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
+
 /// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k.
 /// Apack holds k columns of `gemm_mr` floats (row index fastest), Bpack k rows of `gemm_nr`
 /// floats; both are produced by gemm_pack_a_f32 / gemm_pack_b_f32 with this table's mr/nr.
@@ -62,6 +74,9 @@ struct KernelTable {
   AffineActNchwF32 affine_act_nchw_f32;
   UnaryF32 unary_f32;
   BinaryF32 binary_f32;
+  SoftmaxRowF32 softmax_row_f32;
+  ReduceRowF32 reduce_row_f32;
+  AccumulateF32 accumulate_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -98,6 +113,9 @@ void unary_f32(Unary f, std::size_t n, const float* x, float* y, float alpha, fl
 void binary_f32(Binary op, std::size_t n, const float* a, std::size_t sa, const float* b, std::size_t sb, float* y);
 float apply_unary(Unary f, float v, float alpha, float beta);
 float apply_binary(Binary op, float a, float b);
+void softmax_row_f32(std::size_t n, const float* x, float* y, int log);
+float reduce_row_f32(Reduce op, std::size_t n, const float* x);
+void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference

@@ -1,0 +1,131 @@
+// softmax_row_f32, reduce_row_f32, accumulate_f32: row-wise kernels for Softmax, the
+// reductions and pooling. Rows are contiguous; vector bodies with scalar tails; sums use
+// several vector accumulators. Included only by the per-ISA translation units; every
+// helper is a template on the arch.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <xsimd/xsimd.hpp>
+
+#include "edgert/simd/kernels.h"
+
+namespace edgert::simd::kern {
+
+template <class Arch>
+inline float hmax(xsimd::batch<float, Arch> v) {
+  alignas(64) float t[xsimd::batch<float, Arch>::size];
+  v.store_aligned(t);
+  float m = t[0];
+  for (std::size_t i = 1; i < xsimd::batch<float, Arch>::size; ++i) m = t[i] > m ? t[i] : m;
+  return m;
+}
+
+// xsimd 8.1's hadd on avx512f needs AVX-512DQ: sum through memory instead.
+template <class Arch>
+inline float hsum(xsimd::batch<float, Arch> v) {
+  alignas(64) float t[xsimd::batch<float, Arch>::size];
+  v.store_aligned(t);
+  float s = 0.0f;
+  for (std::size_t i = 0; i < xsimd::batch<float, Arch>::size; ++i) s += t[i];
+  return s;
+}
+
+template <class Arch>
+inline float hmin(xsimd::batch<float, Arch> v) {
+  alignas(64) float t[xsimd::batch<float, Arch>::size];
+  v.store_aligned(t);
+  float m = t[0];
+  for (std::size_t i = 1; i < xsimd::batch<float, Arch>::size; ++i) m = t[i] < m ? t[i] : m;
+  return m;
+}
+
+template <class Arch>
+float reduce_row_f32(Reduce op, std::size_t n, const float* x) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  std::size_t i = 0;
+  if (op == Reduce::sum) {
+    B a0(0.0f), a1(0.0f);
+    for (; i + 2 * L <= n; i += 2 * L) a0 += B::load_unaligned(x + i), a1 += B::load_unaligned(x + i + L);
+    for (; i + L <= n; i += L) a0 += B::load_unaligned(x + i);
+    float s = hsum<Arch>(a0 + a1);
+    for (; i < n; ++i) s += x[i];
+    return s;
+  }
+  const bool mx = op == Reduce::max;
+  float r = x[0];
+  bool nan = false;
+  if (n >= L) {
+    B acc = B::load_unaligned(x);
+    auto seen_nan = !(acc == acc);  // xsimd compares ordered: NaN != NaN is false on AVX
+    for (i = L; i + L <= n; i += L) {
+      const B v = B::load_unaligned(x + i);
+      seen_nan = seen_nan | !(v == v);
+      acc = mx ? xsimd::max(acc, v) : xsimd::min(acc, v);
+    }
+    nan = xsimd::any(seen_nan);
+    r = mx ? hmax<Arch>(acc) : hmin<Arch>(acc);
+  }
+  for (; i < n; ++i) {
+    nan |= x[i] != x[i];
+    r = mx ? (x[i] > r ? x[i] : r) : (x[i] < r ? x[i] : r);
+  }
+  return nan ? NAN : r;
+}
+
+template <class Arch>
+void softmax_row_f32(std::size_t n, const float* x, float* y, int log) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  const float m = reduce_row_f32<Arch>(Reduce::max, n, x);
+  const B vm(m);
+  B acc(0.0f);
+  float tail = 0.0f;
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const B e = xsimd::exp(B::load_unaligned(x + i) - vm);
+    if (!log) e.store_unaligned(y + i);
+    acc += e;
+  }
+  for (; i < n; ++i) {
+    const float e = std::exp(x[i] - m);
+    if (!log) y[i] = e;
+    tail += e;
+  }
+  const float sum = hsum<Arch>(acc) + tail;
+  i = 0;
+  if (log) {
+    const float shift = m + std::log(sum);
+    const B vs(shift);
+    for (; i + L <= n; i += L) (B::load_unaligned(x + i) - vs).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] = x[i] - shift;
+  } else {
+    const B inv(1.0f / sum);
+    for (; i + L <= n; i += L) (B::load_unaligned(y + i) * inv).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] *= 1.0f / sum;
+  }
+}
+
+template <class Arch>
+void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  std::size_t i = 0;
+  if (stride == 1) {
+    if (max) {
+      for (; i + L <= n; i += L) {
+        const B v = B::load_unaligned(src + i), d = B::load_unaligned(dst + i);
+        xsimd::select(v > d, v, d).store_unaligned(dst + i);
+      }
+    } else {
+      for (; i + L <= n; i += L) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+    }
+  }
+  for (; i < n; ++i) {
+    const float v = src[i * stride];
+    dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+  }
+}
+
+}  // namespace edgert::simd::kern
