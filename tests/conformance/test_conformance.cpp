@@ -7,24 +7,13 @@
 #include <filesystem>
 #include <map>
 
+#include "edgert/simd/kernels.h"
 #include "runner.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using edgert::conformance::Verdict;
-
-// Cases whose test data cannot be matched by a correct runtime, each with the reason.
-const std::map<std::string, std::string> kKnownDataIssues = {
-    {"node_test_cast_FLOAT_to_BFLOAT16",
-     "ONNX 1.12's reference truncates float to bfloat16; edgert rounds to nearest even as ONNX >= 1.14 and ORT do"},
-    {"node_test_castlike_BFLOAT16_to_FLOAT", "the stored 'like' input has shape [1] but the model declares [3,4]"},
-    {"node_test_castlike_BFLOAT16_to_FLOAT_expanded",
-     "the stored 'like' input has shape [1] but the model declares [3,4]"},
-    {"node_test_castlike_FLOAT_to_BFLOAT16", "the stored 'like' input has shape [1] but the model declares [3,4]"},
-    {"node_test_castlike_FLOAT_to_BFLOAT16_expanded",
-     "the stored 'like' input has shape [1] but the model declares [3,4]"},
-};
 
 struct Case {
   std::string name, dir;
@@ -52,15 +41,19 @@ class Conformance : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Conformance, MatchesExpectedOutputs) {
   const Case& c = GetParam();
-  auto known = kKnownDataIssues.find(c.name);
-  if (known != kKnownDataIssues.end()) GTEST_SKIP() << "test data issue: " << known->second;
-  for (bool fold : {true, false}) {
-    edgert::ModelOptions o;
-    o.fold_batchnorm = fold;
-    const auto r = edgert::conformance::run_case(c.dir, o);
-    if (r.verdict == Verdict::unsupported) GTEST_SKIP() << r.detail;
-    EXPECT_EQ(r.verdict, Verdict::pass) << "fold " << fold << ": " << r.detail;
-  }
+  // Folding on and off, on every kernel tier the host supports.
+  for (bool fold : {true, false})
+    for (edgert::simd::Isa isa : {edgert::simd::Isa::scalar, edgert::simd::Isa::sse2, edgert::simd::Isa::avx2,
+                                  edgert::simd::Isa::avx512, edgert::simd::Isa::neon}) {
+      if (!edgert::simd::kernels_for(isa)) continue;
+      edgert::ModelOptions o;
+      o.fold_batchnorm = fold;
+      o.max_isa = isa;
+      const auto r = edgert::conformance::run_case(c.dir, o);
+      if (r.verdict == Verdict::skipped) GTEST_SKIP() << "test data issue: " << r.detail;
+      if (r.verdict == Verdict::unsupported) GTEST_SKIP() << r.detail;
+      EXPECT_EQ(r.verdict, Verdict::pass) << "fold " << fold << ", " << edgert::simd::isa_name(isa) << ": " << r.detail;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Onnx, Conformance, ::testing::ValuesIn(cases()),

@@ -100,6 +100,14 @@ expect 4 "not a valid ONNX model" -- "$edgert" fold "$work/fold_garbage.onnx" -o
 [ -e "$work/never4.onnx" ] && bad "a failed fold wrote a model" || ok
 ls -a "$work" | grep -q edgert-tmp && bad "fold left a temporary file" || ok
 
+# --- conformance ---
+if [ -d "$testdata/node/test_relu" ]; then
+  expect 0 "1 passed, 0 failed, 0 unsupported" -- "$edgert" conformance "$testdata/node/test_relu" --json "$work/conf.json"
+  grep -q '"Relu"' "$work/conf.json" && ok || bad "conformance --json lacks the operator table"
+  expect 0 "0 passed, 0 failed, 1 unsupported" -- "$edgert" conformance "$testdata/node/test_det_2d"
+fi
+expect 3 "does not exist" -- "$edgert" conformance "$work/nowhere"
+
 # --- bad input: message, exit status, no partial output ---
 expect 3 "no such file" -- "$edgert" run "$work/missing.onnx"
 head -c 3000 "$work/tiny_cnn.onnx" > "$work/truncated.onnx"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "edgert/error.h"
 #include "edgert/onnx/import.h"
@@ -19,8 +20,26 @@ const char* verdict_name(Verdict v) {
       return "fail";
     case Verdict::unsupported:
       return "unsupported";
+    case Verdict::skipped:
+      return "skipped";
   }
   return "?";
+}
+
+std::string known_data_issue(const std::string& dir) {
+  static const std::map<std::string, std::string> issues = {
+      {"node/test_cast_FLOAT_to_BFLOAT16",
+       "ONNX 1.12's reference truncates float to bfloat16; edgert rounds to nearest even as ONNX >= 1.14 and ORT do"},
+      {"node/test_castlike_BFLOAT16_to_FLOAT", "the stored 'like' input has shape [1] but the model declares [3,4]"},
+      {"node/test_castlike_BFLOAT16_to_FLOAT_expanded",
+       "the stored 'like' input has shape [1] but the model declares [3,4]"},
+      {"node/test_castlike_FLOAT_to_BFLOAT16", "the stored 'like' input has shape [1] but the model declares [3,4]"},
+      {"node/test_castlike_FLOAT_to_BFLOAT16_expanded",
+       "the stored 'like' input has shape [1] but the model declares [3,4]"},
+  };
+  const fs::path p(dir);
+  auto it = issues.find(p.parent_path().filename().string() + "/" + p.filename().string());
+  return it == issues.end() ? "" : it->second;
 }
 
 std::vector<std::string> discover(const std::string& root) {
@@ -65,6 +84,11 @@ CaseResult run_case(const std::string& dir, const ModelOptions& options, const T
   CaseResult r;
   r.path = dir;
   r.name = fs::path(dir).filename().string();
+  if (const std::string why = known_data_issue(dir); !why.empty()) {
+    r.verdict = Verdict::skipped;
+    r.detail = why;
+    return r;
+  }
   try {
     onnx::Imported im = onnx::import_file((fs::path(dir) / "model.onnx").string());
     for (const Node& n : im.graph.nodes)
@@ -103,6 +127,13 @@ CaseResult run_case(const std::string& dir, const ModelOptions& options, const T
   } catch (const Error& e) {
     r.verdict = e.code() == ErrorCode::unsupported ? Verdict::unsupported : Verdict::fail;
     r.detail = e.what();
+    // The operator at fault: "unsupported operator 'X'" or "node 'n' (X): ...".
+    const std::string& d = r.detail;
+    if (auto p = d.find("unsupported operator '"); p != std::string::npos) {
+      r.blame = d.substr(p + 22, d.find('\'', p + 22) - p - 22);
+    } else if (auto q = d.find("' ("); q != std::string::npos && d.find("node '") != std::string::npos) {
+      r.blame = d.substr(q + 3, d.find(')', q) - q - 3);
+    }
   } catch (const std::exception& e) {
     r.verdict = Verdict::fail;
     r.detail = cat("exception: ", e.what());

@@ -9,14 +9,15 @@
 
 namespace edgert::conformance {
 
-enum class Verdict { pass, fail, unsupported };
+enum class Verdict { pass, fail, unsupported, skipped };
 
 struct CaseResult {
   std::string name;
   std::string path;
   Verdict verdict = Verdict::pass;
-  std::string detail;            ///< why it failed or what is unsupported
+  std::string detail;            ///< why it failed, what is unsupported, or why it is skipped
   std::vector<std::string> ops;  ///< operator types the model uses
+  std::string blame;             ///< for unsupported: the operator at fault, when one is named
 };
 
 struct Tolerance {
@@ -34,5 +35,9 @@ CaseResult run_case(const std::string& dir, const ModelOptions& options, const T
 std::string compare(const Tensor& want, const Tensor& got, const Tolerance& tol);
 
 const char* verdict_name(Verdict v);
+
+/// Cases whose stored data no correct runtime can match, with the reason ("" for others).
+/// Keyed "<folder>/<case>", e.g. "node/test_cast_FLOAT_to_BFLOAT16".
+std::string known_data_issue(const std::string& dir);
 
 }  // namespace edgert::conformance

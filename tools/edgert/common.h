@@ -80,6 +80,7 @@ void add_inspect_command(CLI::App& app, int& status);
 void add_bench_command(CLI::App& app, int& status);
 void add_zoo_command(CLI::App& app, int& status);
 void add_fold_command(CLI::App& app, int& status);
+void add_conformance_command(CLI::App& app, int& status);
 
 /// Runs `body`, turning an edgert::Error into a message on stderr and an exit status.
 template <class F>

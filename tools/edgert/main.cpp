@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_inspect_command(app, status);
   add_fold_command(app, status);
   add_zoo_command(app, status);
+  add_conformance_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -452,8 +452,14 @@ class BinaryOp : public Op {
     if (is_logical(kind_) && t != DataType::boolean) ctx.error("inputs must be bool");
     if (!is_logical(kind_) && (t == DataType::boolean && !is_compare(kind_)))
       fail(ErrorCode::unsupported, node_.label(), ": element type bool is not supported");
-    if (t == DataType::float16 || t == DataType::bfloat16 || t == DataType::string)
+    if (t == DataType::bfloat16 || t == DataType::string || (t == DataType::float16 && kind_ == B::pow))
       fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(t), " is not supported");
+    if (t == DataType::float16 && !is_compare(kind_)) {
+      // Computed in float32 and rounded back: working memory for the converted operands.
+      std::size_t n = static_cast<std::size_t>(shape_numel(broadcast_shapes(node_, shapes)));
+      for (std::size_t i = 0; i < ctx.num_inputs(); ++i) n += static_cast<std::size_t>(ctx.in(i).numel());
+      ctx.scratch_bytes = n * sizeof(float) + 64 * (ctx.num_inputs() + 1);
+    }
     Shape out = broadcast_shapes(node_, shapes);
     ctx.set_output(0, (is_compare(kind_) || is_logical(kind_)) ? DataType::boolean : t, out);
   }
@@ -466,6 +472,7 @@ class BinaryOp : public Op {
       return;
     }
     if (kind_ == B::pow && ctx.in(1).dtype() != a.dtype()) return run_mixed_pow(ctx);
+    if (a.dtype() == DataType::float16 && !is_compare(kind_)) return run_half(ctx);
     if (is_logical(kind_) || a.dtype() == DataType::boolean) {
       binary<std::uint8_t, std::uint8_t>(ctx.in(0), ctx.in(1), y, kind_, ctx.pool);
       return;
@@ -630,6 +637,28 @@ class BinaryOp : public Op {
         break;
     }
     fail(ErrorCode::internal, node_.label(), ": bad elementwise dispatch");
+  }
+
+  // float16: widen every operand to float32 in scratch, run the float path, round back.
+  void run_half(const RunContext& ctx) const {
+    float* p = static_cast<float*>(ctx.scratch);
+    auto widen = [&](const Tensor& t) {
+      Tensor w = Tensor::view(DataType::float32, t.shape(), p);
+      for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = half_to_float(t.data<std::uint16_t>()[i]);
+      p += (t.numel() + 15) / 16 * 16;
+      return w;
+    };
+    std::vector<Tensor> in;
+    for (std::size_t i = 0; i < ctx.num_inputs; ++i) in.push_back(widen(ctx.in(i)));
+    Tensor& y = ctx.out(0);
+    Tensor out = Tensor::view(DataType::float32, y.shape(), p);
+    const B k = (kind_ == B::sum || kind_ == B::mean) ? B::add : kind_;
+    binary<float, float>(in[0], in[1], out, k, ctx.pool);
+    for (std::size_t i = 2; i < in.size(); ++i) binary<float, float>(out, in[i], out, k, ctx.pool);
+    for (std::int64_t i = 0; i < y.numel(); ++i) {
+      const float v = kind_ == B::mean ? out.data<float>()[i] / static_cast<float>(in.size()) : out.data<float>()[i];
+      y.data<std::uint16_t>()[i] = float_to_half(v);
+    }
   }
 
   void run_mixed_pow(const RunContext& ctx) const {

@@ -74,7 +74,9 @@ class PoolOp : public Op {
 
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
-    if (!dtype_is_float(x.dtype()) || x.dtype() == DataType::float16 || x.dtype() == DataType::bfloat16)
+    const bool int8 = x.dtype() == DataType::uint8 || x.dtype() == DataType::int8;
+    if ((!dtype_is_float(x.dtype()) && !(int8 && kind_ == P::max)) || x.dtype() == DataType::float16 ||
+        x.dtype() == DataType::bfloat16)
       fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
     const Geo g = geometry(x.shape());
     Shape out = {x.dim(0), x.dim(1)};
@@ -91,7 +93,7 @@ class PoolOp : public Op {
       const Geo g = geometry(ctx.in(0).shape());
       if (g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1) return run_rows(ctx, g);
     }
-    dispatch_float(ctx.in(0).dtype(), node_, [&](auto tag) {
+    dispatch_numeric(ctx.in(0).dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       run_typed<T>(ctx);
     });
