@@ -260,12 +260,93 @@ class InstanceNormOp : public Op {
   float eps_;
 };
 
+// LayerNormalization (opset 17): over axes [axis, rank), with Scale and optional B that
+// broadcast to the normalized shape; optional Mean and InvStdDev outputs.
+class LayerNormOp : public Op {
+ public:
+  explicit LayerNormOp(const CreateContext& c) : node_(c.node) {
+    axis_ = c.node.attr_int("axis", -1);
+    eps_ = c.node.attr_float("epsilon", 1e-5f);
+    if (c.node.inputs.size() < 2) fail(ErrorCode::parse, c.node.label(), ": needs X and Scale");
+  }
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64)
+      fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
+    const std::int64_t r = static_cast<std::int64_t>(x.rank()), a = normalize_axis(node_, axis_, r);
+    const Shape norm(x.shape().begin() + a, x.shape().end());
+    for (std::size_t i = 1; i < 3; ++i)
+      if (ctx.has(i) && broadcast_shapes(node_, {&norm, &ctx.in(i).shape()}) != norm)
+        ctx.error(
+            cat("input ", i, " of shape ", shape_str(ctx.in(i).shape()), " does not broadcast to ", shape_str(norm)));
+    ctx.set_output(0, x.dtype(), x.shape());
+    Shape stat = x.shape();
+    for (std::int64_t d = a; d < r; ++d) stat[d] = 1;
+    if (node_.has_output(1)) ctx.set_output(1, DataType::float32, stat);
+    if (node_.has_output(2)) ctx.set_output(2, DataType::float32, stat);
+    const std::size_t n = static_cast<std::size_t>(shape_numel(norm));
+    ctx.scratch_bytes = 2 * n * sizeof(double);
+  }
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const std::int64_t r = static_cast<std::int64_t>(x.rank()), a = normalize_axis(node_, axis_, r);
+    const Shape norm(x.shape().begin() + a, x.shape().end());
+    const std::int64_t inner = shape_numel(norm), outer = inner ? x.numel() / inner : 0;
+    // Scale and bias expanded to the normalized shape once per run, in scratch.
+    double* sc = static_cast<double*>(ctx.scratch);
+    double* bi = sc + inner;
+    for (std::size_t i = 1; i < 3; ++i) {
+      double* dst = i == 1 ? sc : bi;
+      if (!ctx.has(i)) {
+        std::fill(dst, dst + inner, 0.0);
+        continue;
+      }
+      const Tensor& t = ctx.in(i);
+      Broadcaster br(norm, {&t.shape()});
+      br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
+        for (std::int64_t k = 0; k < len; ++k) {
+          const std::int64_t j = offs[0] + k * st[0];
+          dst[o + k] = t.dtype() == DataType::float64 ? t.data<double>()[j] : static_cast<double>(t.data<float>()[j]);
+        }
+      });
+    }
+    dispatch_float(x.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* px = x.data<T>();
+      T* py = ctx.out(0).data<T>();
+      float* pm = ctx.has_out(1) ? ctx.out(1).data<float>() : nullptr;
+      float* pv = ctx.has_out(2) ? ctx.out(2).data<float>() : nullptr;
+      ctx.pool->parallel_for(static_cast<std::size_t>(outer), 1, [&](std::size_t b, std::size_t e) {
+        for (std::size_t o = b; o < e; ++o) {
+          const T* row = px + static_cast<std::int64_t>(o) * inner;
+          double mean = 0, var = 0;
+          for (std::int64_t i = 0; i < inner; ++i) mean += row[i];
+          mean /= static_cast<double>(inner);
+          for (std::int64_t i = 0; i < inner; ++i) var += (row[i] - mean) * (row[i] - mean);
+          var /= static_cast<double>(inner);
+          const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps_));
+          T* out = py + static_cast<std::int64_t>(o) * inner;
+          for (std::int64_t i = 0; i < inner; ++i) out[i] = static_cast<T>((row[i] - mean) * inv * sc[i] + bi[i]);
+          if (pm) pm[o] = static_cast<float>(mean);
+          if (pv) pv[o] = static_cast<float>(inv);
+        }
+      });
+    });
+  }
+
+ private:
+  const Node& node_;
+  std::int64_t axis_;
+  float eps_;
+};
+
 }  // namespace
 
 std::vector<OpEntry> norm_ops() {
   return {{"BatchNormalization", make_op<BatchNormOp>},
           {"LRN", make_op<LrnOp>},
-          {"InstanceNormalization", make_op<InstanceNormOp>}};
+          {"InstanceNormalization", make_op<InstanceNormOp>},
+          {"LayerNormalization", make_op<LayerNormOp>}};
 }
 
 }  // namespace edgert

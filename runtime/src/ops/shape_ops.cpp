@@ -433,6 +433,52 @@ class GatherOp : public Op {
   std::int64_t axis_;
 };
 
+// GatherElements: out[i...] = data[i... with axis coordinate replaced by indices[i...]].
+class GatherElementsOp : public Op {
+ public:
+  explicit GatherElementsOp(const CreateContext& c) : node_(c.node) { axis_ = c.node.attr_int("axis", 0); }
+  void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& idx = ctx.in(1);
+    if (idx.dtype() != DataType::int64 && idx.dtype() != DataType::int32) ctx.error("indices must be int32 or int64");
+    if (idx.rank() != x.rank()) ctx.error("indices must have the data's rank");
+    normalize_axis(node_, axis_, static_cast<std::int64_t>(x.rank()));
+    ctx.set_output(0, x.dtype(), idx.shape());
+  }
+  void run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    const Tensor& idx = ctx.in(1);
+    Tensor& y = ctx.out(0);
+    const std::size_t r = x.rank();
+    const std::int64_t a = normalize_axis(node_, axis_, static_cast<std::int64_t>(r));
+    const auto xs = strides_of(x.shape());
+    const std::int64_t dim = x.dim(static_cast<std::size_t>(a));
+    dispatch_bytes(x.dtype(), node_, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      std::vector<std::int64_t> pos(r, 0);
+      for (std::int64_t o = 0; o < y.numel(); ++o) {
+        std::int64_t k = tensor_int_at(idx, static_cast<std::size_t>(o));
+        if (k < -dim || k >= dim)
+          fail(ErrorCode::shape, node_.label(), ": index ", k, " is out of range for an axis of size ", dim);
+        if (k < 0) k += dim;
+        std::int64_t off = 0;
+        for (std::size_t d = 0; d < r; ++d) off += (static_cast<std::int64_t>(d) == a ? k : pos[d]) * xs[d];
+        py[o] = px[off];
+        for (std::size_t d = r; d-- > 0;) {
+          if (++pos[d] < y.dim(d)) break;
+          pos[d] = 0;
+        }
+      }
+    });
+  }
+
+ private:
+  const Node& node_;
+  std::int64_t axis_;
+};
+
 class ShapeOp : public Op {
  public:
   explicit ShapeOp(const CreateContext& c) : node_(c.node), size_(c.node.op_type == "Size") {
@@ -881,6 +927,7 @@ std::vector<OpEntry> shape_ops() {
           {"Split", make_op<SplitOp>},
           {"Slice", make_op<SliceOp>},
           {"Gather", make_op<GatherOp>},
+          {"GatherElements", make_op<GatherElementsOp>},
           {"Shape", make_op<ShapeOp>},
           {"Size", make_op<ShapeOp>},
           {"Cast", make_op<CastOp>},
