@@ -8,6 +8,16 @@ void gemm_pack_a_f32(std::size_t mr, std::size_t m, std::size_t k, const float* 
                      std::ptrdiff_t col_stride, float* out) {
   for (std::size_t i0 = 0; i0 < m; i0 += mr) {
     const std::size_t rows = m - i0 < mr ? m - i0 : mr;
+    if (col_stride == 1) {  // rows are contiguous: read each once, scatter into the panel
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* src = a + static_cast<std::ptrdiff_t>(i0 + i) * row_stride;
+        for (std::size_t p = 0; p < k; ++p) out[p * mr + i] = src[p];
+      }
+      for (std::size_t i = rows; i < mr; ++i)
+        for (std::size_t p = 0; p < k; ++p) out[p * mr + i] = 0.0f;
+      out += k * mr;
+      continue;
+    }
     for (std::size_t p = 0; p < k; ++p) {
       const float* src = a + static_cast<std::ptrdiff_t>(i0) * row_stride + static_cast<std::ptrdiff_t>(p) * col_stride;
       std::size_t i = 0;

@@ -76,20 +76,57 @@ TEST_P(ConvTest, MatchesDirectConvolution) {
                   {"dilations", Attribute::of(std::vector<std::int64_t>(c.d))},
                   {"pads", Attribute::of(c.pads)},
                   {"group", Attribute::of(c.group)}};
-  for (int threads : {1, 2}) {
-    Net net;
-    net.input("x", x).constant("w", w);
-    std::vector<std::string> ins = {"x", "w"};
-    if (c.bias) net.constant("b", b), ins.push_back("b");
-    net.node("Conv", ins, {"y"}, a);
-    ModelOptions o;
-    o.num_threads = threads;
-    const Tensor y = net.run1("y", o);
-    Shape want_shape;
-    const auto want = conv_ref(x, w, c.bias ? b.data<float>() : nullptr, c, want_shape);
-    ASSERT_EQ(y.shape(), want_shape);
-    expect_near(want, y);
-  }
+  // Constant weights take the packed-at-load path; weights fed at run time are packed per run.
+  for (int threads : {1, 2})
+    for (bool w_const : {true, false}) {
+      Net net;
+      net.input("x", x);
+      if (w_const) {
+        net.constant("w", w);
+      } else {
+        net.input("w", w);
+      }
+      std::vector<std::string> ins = {"x", "w"};
+      if (c.bias) net.constant("b", b), ins.push_back("b");
+      net.node("Conv", ins, {"y"}, a);
+      ModelOptions o;
+      o.num_threads = threads;
+      const Tensor y = net.run1("y", o);
+      Shape want_shape;
+      const auto want = conv_ref(x, w, c.bias ? b.data<float>() : nullptr, c, want_shape);
+      ASSERT_EQ(y.shape(), want_shape);
+      expect_near(want, y);
+    }
+}
+
+// Packed weights: the model drops a constant once every consumer packed it, and keeps it
+// while anything else (another op, a graph output) still reads it.
+TEST(Conv, PackedWeightsAreHeldOnce) {
+  const Tensor x = random({1, 4, 6, 6}, 1), w = random({5, 4, 3, 3}, 2);
+  Attributes a = {{"pads", Attribute::of(std::vector<std::int64_t>{1, 1, 1, 1})}};
+  Graph g;
+  g.add_input("x", DataType::float32, x.shape());
+  g.add_constant("w", w);
+  g.add_constant("w2", w);
+  g.add_node("Conv", {"x", "w"}, {"y1"}, a, "", 17);
+  g.add_node("Conv", {"x", "w"}, {"y2"}, a, "", 17);
+  g.add_node("Conv", {"x", "w2"}, {"y3"}, a, "", 17);
+  g.add_node("Identity", {"w2"}, {"w2_copy"}, {}, "", 17);
+  g.add_output("y1");
+  g.add_output("y2");
+  g.add_output("y3");
+  g.add_output("w2_copy");
+  auto model = Model::compile(std::move(g));
+  const Graph& cg = model->graph();
+  EXPECT_FALSE(cg.constants.at(cg.find("w")).has_data());
+  EXPECT_EQ(cg.constants.at(cg.find("w")).shape(), w.shape());
+  EXPECT_TRUE(cg.constants.at(cg.find("w2")).has_data());
+  Session s(model);
+  s.set_input("x", x);
+  s.run();
+  EXPECT_EQ(values(s.output(0)), values(s.output(1)));
+  EXPECT_EQ(values(s.output(0)), values(s.output(2)));
+  EXPECT_EQ(values(s.output(3)), values(w));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -53,6 +53,8 @@ class Model {
   static std::shared_ptr<const Model> compile(Graph graph, const ModelOptions& options = {});
   ~Model();
 
+  /// The graph after the load-time passes. Constants an operator copied into its own layout
+  /// (convolution weights packed for the GEMM) keep their dtype and shape but no data.
   const Graph& graph() const { return graph_; }
   const ModelOptions& options() const { return options_; }
   const std::vector<std::size_t>& schedule() const { return schedule_; }

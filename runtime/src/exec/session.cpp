@@ -35,9 +35,25 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   m->schedule_ = m->graph_.validate_and_schedule();
   const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
   m->compiled_.resize(m->graph_.nodes.size());
+  // Constant data every consumer has copied into its own layout (packed weights) is dropped
+  // as soon as the last of them is created, keeping dtype and shape, so the model never
+  // holds its weights twice and the load's peak stays near one copy.
+  Graph& g = m->graph_;
+  std::vector<std::size_t> uses(g.values.size(), 0);
+  for (ValueId v : g.outputs) ++uses[v];
+  for (const Node& n : g.nodes)
+    for (ValueId v : n.inputs)
+      if (v != kNoValue) ++uses[v];
   for (std::size_t i : m->schedule_) {
-    CreateContext ctx{m->graph_.nodes[i], m->graph_, kernels};
+    const Node& n = g.nodes[i];
+    CreateContext ctx{n, g, kernels};
     m->compiled_[i].op = create_op(ctx);
+    for (std::size_t j = 0; j < n.inputs.size(); ++j) {
+      const ValueId v = n.inputs[j];
+      if (v == kNoValue || !m->compiled_[i].op->releases_constant(j) || --uses[v] != 0) continue;
+      Tensor& t = g.constants.at(v);
+      t = Tensor(t.dtype(), t.shape());
+    }
   }
   return m;
 }

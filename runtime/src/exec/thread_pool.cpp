@@ -1,6 +1,32 @@
 #include "thread_pool.h"
 
+#include <chrono>
+
 namespace edgert {
+namespace {
+// How long a worker (for the next loop) or the caller (for the others to finish) spins
+// before blocking; inference loops follow each other within a few microseconds.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until done() or kSpin has passed; returns done().
+template <class Done>
+bool spin_until(Done&& done) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (unsigned i = 1;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return done();
+  }
+}
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(static_cast<std::size_t>(i)); });
@@ -10,7 +36,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -30,13 +56,15 @@ void ThreadPool::run(std::size_t n, std::size_t chunks, Thunk thunk, void* ctx) 
     chunks_ = chunks;
     thunk_ = thunk;
     ctx_ = ctx;
-    remaining_ = chunks - 1;
-    ++generation_;
+    remaining_.store(chunks - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   thunk(ctx, 0, n / chunks, 0);
+  auto finished = [this] { return remaining_.load(std::memory_order_acquire) == 0; };
+  if (spin_until(finished)) return;
   std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [this] { return remaining_ == 0; });
+  done_.wait(lock, finished);
 }
 
 void ThreadPool::work(std::size_t worker) {
@@ -45,17 +73,23 @@ void ThreadPool::work(std::size_t worker) {
     std::size_t n, chunks;
     Thunk thunk;
     void* ctx;
+    auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    spin_until(posted);
     {
+      // The job is read under the lock: a worker that sat out the last loop may be
+      // reading while the caller posts the next one.
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      wake_.wait(lock, posted);
+      seen = generation_.load(std::memory_order_relaxed);
       if (stop_) return;
       n = n_, chunks = chunks_, thunk = thunk_, ctx = ctx_;
     }
     if (worker < chunks) {
       thunk(ctx, n * worker / chunks, n * (worker + 1) / chunks, worker);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--remaining_ == 0) done_.notify_one();
+      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mu_);  // the caller is spinning or inside wait()
+        done_.notify_one();
+      }
     }
   }
 }

@@ -1,7 +1,10 @@
-// A fixed pool of worker threads for data-parallel loops. The calling thread takes part;
-// workers sleep on a condition variable between loops (no spinning while idle).
+// A fixed pool of worker threads for data-parallel loops. The calling thread takes part.
+// Between loops a worker spins for a short while (kSpin) and then sleeps on a condition
+// variable, so the back-to-back loops of one inference hand over in well under a
+// microsecond while an idle pool costs no CPU.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -63,7 +66,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  std::size_t generation_ = 0, remaining_ = 0, n_ = 0, chunks_ = 0;
+  // The job (n_, chunks_, thunk_, ctx_) and generation_ change under mu_; generation_ and
+  // remaining_ are atomic so the spinning sides can watch them without the lock.
+  std::atomic<std::size_t> generation_{0}, remaining_{0};
+  std::size_t n_ = 0, chunks_ = 0;
   Thunk thunk_ = nullptr;
   void* ctx_ = nullptr;
   bool stop_ = false;

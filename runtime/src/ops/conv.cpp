@@ -143,7 +143,11 @@ class ConvOp : public Op {
     act_.alpha = c.node.attr_float("_edgert_alpha", 0.0f);
     act_.beta = c.node.attr_float("_edgert_beta", 0.0f);
     residual_first_ = c.node.attr_int("_edgert_residual_first", 1) != 0;
+    pack_constant_weights(c);
   }
+
+  /// Constant weights are packed into GEMM panels here; the session then drops the original.
+  bool releases_constant(std::size_t input) const override { return input == 1 && !packed_.empty(); }
 
   void infer(InferContext& ctx) const override {
     check_conv_inputs(ctx);
@@ -221,9 +225,14 @@ class ConvOp : public Op {
             im2col(xg, col, cin_g, geo);
             bm = MatrixRef{col, osz, 1};
           }
-          gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
-                   static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
-                   static_cast<std::size_t>(osz), false, gemm_scratch);
+          if (!packed_.empty()) {
+            gemm_f32_packed(kernels_, ctx.pool, static_cast<std::size_t>(osz), packed_[static_cast<std::size_t>(gi)],
+                            bm, yg, static_cast<std::size_t>(osz), false, gemm_scratch);
+          } else {
+            gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
+                     static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
+                     static_cast<std::size_t>(osz), false, gemm_scratch);
+          }
         }
       }
     }
@@ -251,6 +260,20 @@ class ConvOp : public Op {
 
  private:
   bool depthwise(const Shape& x, const Shape& w) const { return attrs_.group > 1 && w[1] == 1 && x[1] == attrs_.group; }
+
+  // One packed A per group, for a float32 constant weight the GEMM path will use; weights
+  // infer() is going to reject, and depthwise ones (a direct loop), stay as they are.
+  void pack_constant_weights(const CreateContext& c) {
+    const Tensor* w = c.constant(1);
+    if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
+    const std::int64_t g = attrs_.group, cout = w->dim(0);
+    if (g < 1 || cout % g != 0 || (g > 1 && w->dim(1) == 1)) return;
+    const std::int64_t cout_g = cout / g, kdim = w->numel() / cout;
+    packed_.reserve(static_cast<std::size_t>(g));
+    for (std::int64_t gi = 0; gi < g; ++gi)
+      packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
+                                    MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
+  }
   static bool pointwise(const Geometry& g) {
     for (int i = 0; i < 3; ++i)
       if (g.k[i] != 1 || g.stride[i] != 1 || g.pad[i] != 0) return false;
@@ -338,6 +361,7 @@ class ConvOp : public Op {
   const Node& node_;
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
+  std::vector<PackedA> packed_;  // per group; empty when W is not a packed constant
   simd::ActParams act_;
   bool residual_first_ = true;
 };

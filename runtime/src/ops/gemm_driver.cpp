@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../exec/thread_pool.h"
+#include "edgert/error.h"
 
 namespace edgert {
 namespace {
@@ -21,8 +22,12 @@ std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
   return per_thread_floats(kt) * sizeof(float) * static_cast<std::size_t>(std::max(threads, 1));
 }
 
-void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
-              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
+namespace {
+std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
+
+// A is either a strided matrix packed per block here (`packed` null) or packed at load.
+void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
+               const PackedA* packed, MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate)
@@ -56,15 +61,18 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
       const int acc = accumulate || p0 > 0;
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
         const std::size_t mc = std::min(mc_max, i_end - i0);
-        simd::gemm_pack_a_f32(
-            mr, mc, kc,
-            a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
-            a.row_stride, a.col_stride, apack);
+        // A packed block p0 starts at p0 * round_up(m, mr); its panel i0 / mr at i0 * kc.
+        const float* ap = packed ? packed->panels.data() + p0 * round_up(m, mr) + i0 * kc : apack;
+        if (!packed)
+          simd::gemm_pack_a_f32(
+              mr, mc, kc,
+              a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
+              a.row_stride, a.col_stride, apack);
         for (std::size_t jr = 0; jr < nc; jr += nr) {
           const float* bp = bpack + (jr / nr) * kc * nr;
           const std::size_t nv = std::min(nr, nc - jr);
           for (std::size_t ir = 0; ir < mc; ir += mr) {
-            kt.gemm_ukernel_f32(kc, apack + (ir / mr) * kc * mr, bp, c + (i0 + ir) * ldc + j0 + jr, ldc,
+            kt.gemm_ukernel_f32(kc, ap + (ir / mr) * kc * mr, bp, c + (i0 + ir) * ldc + j0 + jr, ldc,
                                 std::min(mr, mc - ir), nv, acc);
           }
         }
@@ -76,6 +84,30 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
   } else {
     for (std::size_t t = 0; t < tasks; ++t) task(t, 0);
   }
+}
+
+}  // namespace
+
+void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
+              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
+  gemm_impl(kt, pool, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
+}
+
+PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, MatrixRef a) {
+  PackedA p;
+  p.m = m, p.k = k, p.mr = kt.gemm_mr;
+  const std::size_t m_pad = round_up(m, p.mr);
+  p.panels.resize(m_pad * k);
+  for (std::size_t p0 = 0; p0 < k; p0 += kKc)
+    simd::gemm_pack_a_f32(p.mr, m, std::min(kKc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
+                          a.row_stride, a.col_stride, p.panels.data() + p0 * m_pad);
+  return p;
+}
+
+void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, MatrixRef b,
+                     float* c, std::size_t ldc, bool accumulate, void* scratch) {
+  if (a.mr != kt.gemm_mr) fail(ErrorCode::internal, "weights packed for ", a.mr, " rows, kernel wants ", kt.gemm_mr);
+  gemm_impl(kt, pool, a.m, n, a.k, MatrixRef{nullptr, 0, 0}, &a, b, c, ldc, accumulate, scratch);
 }
 
 }  // namespace edgert

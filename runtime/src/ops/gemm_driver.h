@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "edgert/simd/kernels.h"
 
@@ -22,5 +23,18 @@ std::size_t gemm_scratch_bytes(const simd::KernelTable& k, int threads);
 /// C[m x n] (row stride ldc) = A[m x k] * B[k x n], plus C's old value when `accumulate`.
 void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
               MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch);
+
+/// A[m x k] packed once (at load, for constant weights) into the micro-kernel's panels:
+/// for every depth block of the driver, ceil(m / mr) panels of mr rows, zero-padded.
+struct PackedA {
+  std::vector<float> panels;
+  std::size_t m = 0, k = 0, mr = 0;
+};
+
+PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, MatrixRef a);
+
+/// As gemm_f32 with A packed by gemm_pack_a for the same kernel table.
+void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, MatrixRef b,
+                     float* c, std::size_t ldc, bool accumulate, void* scratch);
 
 }  // namespace edgert

@@ -79,6 +79,9 @@ class Op {
   /// writing the same element of the output), or -1. The planner aliases them only when
   /// that input dies here and the sizes match.
   virtual int inplace_input() const { return -1; }
+  /// True when the op copied constant input `input` into its own form at creation and
+  /// never reads the original; the model then drops that data if no other consumer needs it.
+  virtual bool releases_constant(std::size_t /*input*/) const { return false; }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const CreateContext&);
