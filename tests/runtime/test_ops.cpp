@@ -146,7 +146,16 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 2, 1, 2}, 3, 1, {3, 5}, {1, 1}, {1, 1}, {1, 3, 1, 3}, false},
                       ConvCase{{1, 4, 20}, 4, 2, {5}, {1}, {3}, {0, 0}, false},
                       ConvCase{{1, 2, 5, 6, 7}, 3, 1, {3, 3, 3}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
-                      ConvCase{{1, 70, 6, 6}, 130, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true}));
+                      ConvCase{{1, 70, 6, 6}, 130, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      // Depthwise 3x3 row kernel: padding, row stride 2, rows narrower than a
+                      // vector, wider than two, no interior at all; then paths it must not take
+                      // (channel multiplier 2, dilation 2).
+                      ConvCase{{1, 8, 9, 9}, 8, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{2, 5, 6, 20}, 5, 5, {3, 3}, {2, 1}, {1, 1}, {0, 2, 1, 0}, false},
+                      ConvCase{{1, 16, 7, 40}, 16, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 3, 2, 2}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
+                      ConvCase{{1, 4, 5, 5}, 8, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 4, 9, 9}, 4, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true}));
 
 TEST(Conv, AutoPadSameUpperLowerAndValid) {
   const Tensor x = random({1, 2, 7, 8}, 4), w = random({3, 2, 3, 3}, 5);

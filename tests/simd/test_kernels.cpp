@@ -195,6 +195,25 @@ TEST_P(Kernels, SoftmaxReduceAndAccumulateMatchReference) {
   }
 }
 
+TEST_P(Kernels, Depthwise3x3RowMatchesReference) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  float w[9];
+  for (float& v : w) v = u(rng);
+  for (std::size_t n : {1, 3, 7, 8, 15, 16, 17, 33, 112}) {
+    // Each row exactly n + 2 long in its own guarded buffer: a read past the last tap faults.
+    GuardBuffer r0(n + 2), r1(n + 2), r2(n + 2), y(n);
+    for (GuardBuffer* r : {&r0, &r1, &r2})
+      for (std::size_t i = 0; i < n + 2; ++i) r->data()[i] = u(rng);
+    std::vector<float> want(n);
+    edgert::simd::reference::dw3x3_row_f32(n, r0.data(), r1.data(), r2.data(), w, want.data());
+    t->dw3x3_row_f32(n, r0.data(), r1.data(), r2.data(), w, y.data());
+    for (std::size_t i = 0; i < n; ++i)
+      EXPECT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i]))) << n << " " << i;
+  }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

@@ -172,8 +172,12 @@ class ConvOp : public Op {
       ctx.set_output(0, DataType::float32, out);
     }
     std::size_t col = 0;
-    if (!depthwise(x.shape(), w.shape()) && !pointwise(geo))
+    if (depthwise(x.shape(), w.shape())) {
+      if (dw3x3(geo) && w.dim(0) == x.dim(1))
+        col = align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
+    } else if (!pointwise(geo)) {
       col = align64(static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float));
+    }
     ctx.scratch_bytes = align64(2 * static_cast<std::size_t>(cout) * sizeof(float)) + tmp + col +
                         gemm_scratch_bytes(kernels_, ctx.threads);
   }
@@ -210,7 +214,11 @@ class ConvOp : public Op {
     }
     const std::int64_t osz = geo.out_size();
     if (depthwise(x.shape(), w.shape())) {
-      run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
+      if (dw3x3(geo) && cout_g == 1) {
+        run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
+      } else {
+        run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
+      }
     } else {
       const std::int64_t kdim = cin_g * geo.k_size();
       const bool pw1 = pointwise(geo);
@@ -311,6 +319,53 @@ class ConvOp : public Op {
     put3(g.dil, d, off);
     put3(g.pad, pb, off);
     return g;
+  }
+
+  // 2-D 3x3 depthwise at dilation 1 and column stride 1 (any row stride, any padding), one
+  // output channel per input channel: the kernel table's row kernel.
+  static bool dw3x3(const Geometry& g) {
+    return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.dil[1] == 1 &&
+           g.dil[2] == 1 && g.stride[2] == 1;
+  }
+
+  // Rows outside the image read `zeros`; columns whose taps leave the image are summed here,
+  // the interior by the kernel. Bias, residual and activation follow in the common epilogue.
+  void run_dw3x3(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
+                 std::int64_t planes, std::int64_t channels, float* zeros) const {
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
+    std::fill(zeros, zeros + iw, 0.0f);
+    // Output columns [x0, x1) read input columns xo - pl .. xo - pl + 2, all inside the row.
+    const std::int64_t x0 = std::min(pl, ow), x1 = std::max(x0, std::min(ow, iw - 2 + pl));
+    const auto dw_row = kernels_.dw3x3_row_f32;
+    ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
+      for (std::size_t plane = b; plane < e; ++plane) {
+        const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
+        const float* wc = pw + static_cast<std::int64_t>(plane) % channels * 9;
+        float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
+        for (std::int64_t y = 0; y < oh; ++y) {
+          const float* rows[3];
+          for (std::int64_t r = 0; r < 3; ++r) {
+            const std::int64_t iy = y * g.stride[1] - pt + r;
+            rows[r] = (iy >= 0 && iy < ih) ? xc + iy * iw : zeros;
+          }
+          float* orow = yc + y * ow;
+          auto edge = [&](std::int64_t xo) {
+            float acc = 0.0f;
+            for (int r = 0; r < 3; ++r)
+              for (std::int64_t c = 0; c < 3; ++c) {
+                const std::int64_t ix = xo - pl + c;
+                if (ix >= 0 && ix < iw) acc += wc[3 * r + c] * rows[r][ix];
+              }
+            orow[xo] = acc;
+          };
+          for (std::int64_t xo = 0; xo < x0; ++xo) edge(xo);
+          if (x1 > x0)
+            dw_row(static_cast<std::size_t>(x1 - x0), rows[0] + (x0 - pl), rows[1] + (x0 - pl), rows[2] + (x0 - pl), wc,
+                   orow + x0);
+          for (std::int64_t xo = x1; xo < ow; ++xo) edge(xo);
+        }
+      }
+    });
   }
 
   // Bias, residual and activation come afterwards, in the common epilogue.

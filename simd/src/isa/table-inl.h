@@ -4,21 +4,28 @@
 #pragma once
 
 #include "../kernels/affine-inl.h"
+#include "../kernels/conv-inl.h"
 #include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
 #include "../kernels/reduce-inl.h"
 #include "edgert/simd/kernels.h"
 
-#define EDGERT_DEFINE_KERNEL_TABLE(FN, ISA, ARCH)                                                    \
-  namespace edgert::simd {                                                                           \
-  const KernelTable* FN() {                                                                          \
-    using A = ARCH;                                                                                  \
-    static const KernelTable table = {ISA,                           kern::Gemm<A>::MR,              \
-                                      kern::Gemm<A>::NR,             kern::affine_nchw_f32<A>,       \
-                                      kern::Gemm<A>::ukernel,        kern::affine_act_nchw_f32<A>,   \
-                                      kern::unary_f32<A>,            kern::binary_f32<A>,            \
-                                      kern::softmax_row_f32<A>,      kern::reduce_row_f32<A>,        \
-                                      kern::accumulate_f32<A>};                                      \
-    return &table;                                                                                   \
-  }                                                                                                  \
+#define EDGERT_DEFINE_KERNEL_TABLE(FN, ISA, ARCH)                   \
+  namespace edgert::simd {                                          \
+  const KernelTable* FN() {                                         \
+    using A = ARCH;                                                 \
+    static const KernelTable table = {ISA,                          \
+                                      kern::Gemm<A>::MR,            \
+                                      kern::Gemm<A>::NR,            \
+                                      kern::affine_nchw_f32<A>,     \
+                                      kern::Gemm<A>::ukernel,       \
+                                      kern::affine_act_nchw_f32<A>, \
+                                      kern::unary_f32<A>,           \
+                                      kern::binary_f32<A>,          \
+                                      kern::softmax_row_f32<A>,     \
+                                      kern::reduce_row_f32<A>,      \
+                                      kern::accumulate_f32<A>,      \
+                                      kern::dw3x3_row_f32<A>};      \
+    return &table;                                                  \
+  }                                                                 \
   }

@@ -147,4 +147,14 @@ void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride
   }
 }
 
+void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y) {
+  const float* rows[3] = {r0, r1, r2};
+  for (std::size_t i = 0; i < n; ++i) {
+    float acc = 0.0f;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) acc += w[3 * r + c] * rows[r][i + static_cast<std::size_t>(c)];
+    y[i] = acc;
+  }
+}
+
 }  // namespace edgert::simd::reference

@@ -65,6 +65,12 @@ using AccumulateF32 = void (*)(int max, std::size_t n, const float* src, std::si
 using GemmUkernelF32 = void (*)(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
                                 std::size_t mr_valid, std::size_t nr_valid, int accumulate);
 
+/// One output row of a 3x3 depthwise convolution at stride 1, dilation 1:
+/// y[i] = sum over r, c < 3 of w[3 * r + c] * rows[r][i + c], i < n, the taps summed in
+/// that order. The caller hands over the columns whose nine taps are all inside the rows.
+using Dw3x3RowF32 = void (*)(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w,
+                             float* y);
+
 struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
@@ -77,6 +83,7 @@ struct KernelTable {
   SoftmaxRowF32 softmax_row_f32;
   ReduceRowF32 reduce_row_f32;
   AccumulateF32 accumulate_f32;
+  Dw3x3RowF32 dw3x3_row_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -116,6 +123,7 @@ float apply_binary(Binary op, float a, float b);
 void softmax_row_f32(std::size_t n, const float* x, float* y, int log);
 float reduce_row_f32(Reduce op, std::size_t n, const float* x);
 void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
+void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference

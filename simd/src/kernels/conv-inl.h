@@ -1,0 +1,33 @@
+// dw3x3_row_f32: one output row of a 3x3 depthwise convolution (stride 1), all nine taps
+// accumulated in registers, so each output element is stored once.
+// Included only by the per-ISA translation units.
+#pragma once
+
+#include <cstddef>
+#include <xsimd/xsimd.hpp>
+
+namespace edgert::simd::kern {
+
+template <class Arch>
+void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  const float* rows[3] = {r0, r1, r2};
+  B wv[9];
+  for (int t = 0; t < 9; ++t) wv[t] = B(w[t]);
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    B acc(0.0f);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) acc = xsimd::fma(wv[3 * r + c], B::load_unaligned(rows[r] + i + c), acc);
+    acc.store_unaligned(y + i);
+  }
+  for (; i < n; ++i) {
+    float acc = 0.0f;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) acc += w[3 * r + c] * rows[r][i + static_cast<std::size_t>(c)];
+    y[i] = acc;
+  }
+}
+
+}  // namespace edgert::simd::kern
