@@ -155,7 +155,14 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 16, 7, 40}, 16, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 3, 2, 2}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
                       ConvCase{{1, 4, 5, 5}, 8, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
-                      ConvCase{{1, 4, 9, 9}, 4, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true}));
+                      ConvCase{{1, 4, 9, 9}, 4, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true},
+                      // Other depthwise shapes (the general loop): 5x5 at stride 2, 1x9,
+                      // dilated 7x7 at column stride 2, 9x9.
+                      ConvCase{{1, 6, 13, 37}, 6, 6, {5, 5}, {2, 2}, {1, 1}, {2, 2, 2, 2}, true},
+                      ConvCase{{2, 3, 10, 40}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {0, 1, 1, 0}, false},
+                      ConvCase{{1, 5, 6, 50}, 5, 5, {1, 9}, {1, 2}, {1, 1}, {0, 4, 0, 4}, true},
+                      ConvCase{{1, 2, 16, 35}, 2, 2, {7, 7}, {1, 2}, {1, 2}, {3, 6, 3, 6}, true},
+                      ConvCase{{1, 2, 12, 12}, 2, 2, {9, 9}, {1, 1}, {1, 1}, {4, 4, 4, 4}, false}));
 
 TEST(Conv, AutoPadSameUpperLowerAndValid) {
   const Tensor x = random({1, 2, 7, 8}, 4), w = random({3, 2, 3, 3}, 5);
