@@ -1,7 +1,8 @@
 // A fixed pool of worker threads for data-parallel loops. The calling thread takes part.
 // Between loops a worker spins for a short while (kSpin) and then sleeps on a condition
 // variable, so the back-to-back loops of one inference hand over in well under a
-// microsecond while an idle pool costs no CPU.
+// microsecond while an idle pool costs no CPU. A pool with more threads than cores never
+// spins.
 #pragma once
 
 #include <atomic>
@@ -73,6 +74,7 @@ class ThreadPool {
   Thunk thunk_ = nullptr;
   void* ctx_ = nullptr;
   bool stop_ = false;
+  bool spin_;  // false when there are more threads than cores
 };
 
 }  // namespace edgert
