@@ -62,7 +62,7 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
         const std::size_t mc = std::min(mc_max, i_end - i0);
         // A packed block p0 starts at p0 * round_up(m, mr); its panel i0 / mr at i0 * kc.
-        const float* ap = packed ? packed->panels.data() + p0 * round_up(m, mr) + i0 * kc : apack;
+        const float* ap = packed ? packed->panels.get() + p0 * round_up(m, mr) + i0 * kc : apack;
         if (!packed)
           simd::gemm_pack_a_f32(
               mr, mc, kc,
@@ -97,10 +97,10 @@ PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, M
   PackedA p;
   p.m = m, p.k = k, p.mr = kt.gemm_mr;
   const std::size_t m_pad = round_up(m, p.mr);
-  p.panels.resize(m_pad * k);
+  p.panels.reset(new float[m_pad * k]);
   for (std::size_t p0 = 0; p0 < k; p0 += kKc)
     simd::gemm_pack_a_f32(p.mr, m, std::min(kKc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
-                          a.row_stride, a.col_stride, p.panels.data() + p0 * m_pad);
+                          a.row_stride, a.col_stride, p.panels.get() + p0 * m_pad);
   return p;
 }
 

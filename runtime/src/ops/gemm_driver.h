@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "edgert/simd/kernels.h"
 
@@ -27,7 +27,7 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
 /// A[m x k] packed once (at load, for constant weights) into the micro-kernel's panels:
 /// for every depth block of the driver, ceil(m / mr) panels of mr rows, zero-padded.
 struct PackedA {
-  std::vector<float> panels;
+  std::unique_ptr<float[]> panels;  // not value-initialised: packing writes every element
   std::size_t m = 0, k = 0, mr = 0;
 };
 
