@@ -4,6 +4,8 @@
 //   build/bench/bench_kernels --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -13,54 +15,65 @@ namespace {
 
 using edgert::simd::Isa;
 
-float* aligned_floats(std::size_t n) {
-  return static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+// The table for `isa`, or nullptr after marking the benchmark skipped.
+const edgert::simd::KernelTable* table_or_skip(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
+  if (!t) st.SkipWithError("ISA not available");
+  return t;
 }
 
-void bm_affine(benchmark::State& st, Isa isa) {
-  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
-  if (!t) {
-    st.SkipWithError("ISA not available");
-    return;
+// A 64-byte aligned input and output of n floats; counts one read and one write per run.
+struct InOut {
+  explicit InOut(std::size_t count) : n(count), x(alloc(count)), y(alloc(count)) {}
+  ~InOut() {
+    std::free(x);
+    std::free(y);
   }
+  InOut(const InOut&) = delete;
+  InOut& operator=(const InOut&) = delete;
+  void count_bytes(benchmark::State& st) const {
+    st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * n * 8));
+  }
+  static float* alloc(std::size_t n) {
+    return static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+  }
+  std::size_t n;
+  float* x;
+  float* y;
+};
+
+void bm_affine(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = table_or_skip(st, isa);
+  if (!t) return;
   const std::size_t c = static_cast<std::size_t>(st.range(0)), plane = static_cast<std::size_t>(st.range(1));
-  float* x = aligned_floats(c * plane);
-  float* y = aligned_floats(c * plane);
+  InOut io(c * plane);
+  float *x = io.x, *y = io.y;
   std::vector<float> s(c, 1.1f), b(c, 0.1f);
   for (std::size_t i = 0; i < c * plane; ++i) x[i] = static_cast<float>(i % 97);
   for (auto _ : st) {
     t->affine_nchw_f32(1, c, plane, x, y, s.data(), b.data());
     benchmark::DoNotOptimize(y);
   }
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * c * plane * 8));
-  std::free(x);
-  std::free(y);
+  io.count_bytes(st);
 }
 
 void bm_memcpy(benchmark::State& st) {
-  const std::size_t n = static_cast<std::size_t>(st.range(0) * st.range(1));
-  float* x = aligned_floats(n);
-  float* y = aligned_floats(n);
-  std::memset(x, 1, n * 4);
+  InOut io(static_cast<std::size_t>(st.range(0) * st.range(1)));
+  std::memset(io.x, 1, io.n * 4);
   for (auto _ : st) {
-    std::memcpy(y, x, n * 4);
-    benchmark::DoNotOptimize(y);
+    std::memcpy(io.y, io.x, io.n * 4);
+    benchmark::DoNotOptimize(io.y);
   }
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * n * 8));
-  std::free(x);
-  std::free(y);
+  io.count_bytes(st);
 }
 
 // BN then ReLU as two passes over memory, against the fused one-pass kernel.
 void bm_bn_relu(benchmark::State& st, Isa isa, bool fused) {
-  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
-  if (!t) {
-    st.SkipWithError("ISA not available");
-    return;
-  }
+  const edgert::simd::KernelTable* t = table_or_skip(st, isa);
+  if (!t) return;
   const std::size_t c = static_cast<std::size_t>(st.range(0)), plane = static_cast<std::size_t>(st.range(1));
-  float* x = aligned_floats(c * plane);
-  float* y = aligned_floats(c * plane);
+  InOut io(c * plane);
+  float *x = io.x, *y = io.y;
   std::vector<float> s(c, 1.1f), b(c, -0.1f);
   for (std::size_t i = 0; i < c * plane; ++i) x[i] = static_cast<float>(i % 97) - 48.0f;
   const edgert::simd::ActParams relu{edgert::simd::Act::relu, 0, 0};
@@ -75,17 +88,12 @@ void bm_bn_relu(benchmark::State& st, Isa isa, bool fused) {
     }
     benchmark::DoNotOptimize(y);
   }
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * c * plane * 8));
-  std::free(x);
-  std::free(y);
+  io.count_bytes(st);
 }
 
 void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
-  const edgert::simd::KernelTable* t = edgert::simd::kernels_for(isa);
-  if (!t) {
-    st.SkipWithError("ISA not available");
-    return;
-  }
+  const edgert::simd::KernelTable* t = table_or_skip(st, isa);
+  if (!t) return;
   const std::size_t k = 256;
   std::vector<float> a(t->gemm_mr * k, 0.5f), b(t->gemm_nr * k, 0.25f), c(t->gemm_mr * t->gemm_nr);
   for (auto _ : st) {
