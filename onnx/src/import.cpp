@@ -177,7 +177,7 @@ Imported convert_model(::onnx::ModelProto& m, const LoadLimits& limits, const st
     if (t.name().empty()) fail(ErrorCode::parse, label, ": an initializer has no name");
     if (!init_names.insert(t.name()).second)
       fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
-    graph.add_constant(t.name(), tensor_from_proto(t, "initializer '" + t.name() + "'", base_dir, limits));
+    graph.add_constant(t.name(), tensor_from_proto(t, label + ": initializer '" + t.name() + "'", base_dir, limits));
     if (release) {
       std::string().swap(*t.mutable_raw_data());
       t.clear_float_data();
@@ -279,12 +279,6 @@ Imported import_file(const std::string& path, const LoadLimits& limits) {
          "': not a valid ONNX model (protobuf parsing failed: the file is truncated or not protobuf)");
   const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
   return convert_model(m, limits, dir.string(), "'" + path + "'", true);
-}
-
-std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options) {
-  LoadLimits limits;
-  limits.max_tensor_bytes = options.max_tensor_bytes;
-  return Model::compile(import_file(path, limits).graph, options);
 }
 
 Tensor read_tensor_file(const std::string& path, std::string* name, const LoadLimits& limits) {

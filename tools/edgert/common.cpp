@@ -71,8 +71,7 @@ void InputFlags::feed(Session& s) const {
 Loaded load(const std::string& path, const ModelFlags& flags) {
   Loaded l;
   const ModelOptions opts = flags.options();
-  onnx::LoadLimits limits;
-  limits.max_tensor_bytes = opts.max_tensor_bytes;
+  const onnx::LoadLimits limits = onnx::LoadLimits::from(opts);
   auto t0 = std::chrono::steady_clock::now();
   onnx::Imported im = onnx::import_file(path, limits);
   auto t1 = std::chrono::steady_clock::now();

@@ -28,9 +28,7 @@ std::string dims_str(const ValueInfo& v) {
 }
 
 int inspect(const InspectArgs& a) {
-  onnx::LoadLimits limits;
-  limits.max_tensor_bytes = a.flags.options().max_tensor_bytes;
-  onnx::Imported im = onnx::import_file(a.model, limits);
+  onnx::Imported im = onnx::import_file(a.model, onnx::LoadLimits::from(a.flags.options()));
   const Graph& g = im.graph;
   std::map<std::string, int> histogram;
   for (const Node& n : g.nodes) ++histogram[n.domain.empty() ? n.op_type : n.domain + "." + n.op_type];

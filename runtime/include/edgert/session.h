@@ -21,8 +21,13 @@ struct ModelOptions {
   bool fold_batchnorm = true;
   /// Highest kernel tier to use; nullopt: the best the CPU supports (see EDGERT_MAX_ISA).
   std::optional<simd::Isa> max_isa;
-  /// Largest single tensor, and largest activation arena, a model may ask for.
+  /// Largest single tensor (weights, inputs, activations), and largest activation arena, a
+  /// model may ask for; beyond it load or run fails with ErrorCode::out_of_memory.
   std::size_t max_tensor_bytes = std::size_t{4} << 30;
+  /// Largest model file (or buffer) a loader accepts; protobuf's own ceiling is 2 GiB.
+  std::size_t max_model_bytes = std::size_t{2} << 30;
+  /// Most nodes a graph may have.
+  std::size_t max_nodes = std::size_t{1} << 20;
 };
 
 /// What a load-time pass did to one node (for BatchNormalization: folded or why not).

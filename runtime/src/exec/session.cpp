@@ -24,6 +24,9 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   m->options_ = options;
   if (m->options_.num_threads <= 0)
     m->options_.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (graph.nodes.size() > options.max_nodes)
+    fail(ErrorCode::out_of_memory, "the graph has ", graph.nodes.size(), " nodes, beyond the limit of ",
+         options.max_nodes);
   m->graph_ = std::move(graph);
   m->graph_.validate_and_schedule();  // reject malformed graphs before rewriting them
   if (m->options_.fold_batchnorm) {
@@ -245,6 +248,12 @@ struct Session::Impl {
     for (std::size_t b = 0; b < buffers.size(); ++b)
       if (root(b) == b) slot[b] = merged.size(), merged.push_back(buffers[b]);
     arena_size = plan_memory(merged);
+    if (arena_size > model.options().max_tensor_bytes) {
+      const std::size_t need = arena_size;
+      arena_size = 0;
+      fail(ErrorCode::out_of_memory, "the activations need an arena of ", need, " bytes, beyond the limit of ",
+           model.options().max_tensor_bytes, " bytes");
+    }
     auto offset_of = [&](std::size_t b) { return merged[slot[root(b)]].offset; };
     if (arena_size) arena = aligned_alloc_shared(arena_size, false);
     char* base = static_cast<char*>(arena.get());

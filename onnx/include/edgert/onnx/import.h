@@ -17,6 +17,9 @@ struct LoadLimits {
   std::size_t max_model_bytes = std::size_t{2} << 30;   ///< protobuf's own ceiling is 2 GiB
   std::size_t max_tensor_bytes = std::size_t{4} << 30;  ///< any one initializer or tensor
   std::size_t max_nodes = 1u << 20;
+
+  /// The limits ModelOptions sets.
+  static LoadLimits from(const ModelOptions& o) { return {o.max_model_bytes, o.max_tensor_bytes, o.max_nodes}; }
 };
 
 struct ModelInfo {
@@ -42,9 +45,6 @@ Imported import_file(const std::string& path, const LoadLimits& limits = {});
 /// external data).
 Imported import_memory(const void* data, std::size_t size, const LoadLimits& limits = {},
                        const std::string& base_dir = "", const std::string& label = "<memory>");
-
-/// import_file + Model::compile.
-std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options = {});
 
 /// Reads a serialized TensorProto (.pb, as in the ONNX test data); `name` gets its name.
 Tensor read_tensor_file(const std::string& path, std::string* name = nullptr, const LoadLimits& limits = {});
