@@ -3,6 +3,7 @@
 # Idempotent: does nothing when every package is already installed.
 #   --cross-aarch64   also the aarch64 cross compiler and qemu-user, to build and test the
 #                     NEON path (cmake --toolchain cmake/aarch64-linux-gnu.cmake)
+#   --fuzz            also clang and its sanitizer/libFuzzer runtimes (tests/fuzz/run.sh)
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libxsimd-dev libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
@@ -10,7 +11,8 @@ packages=(build-essential cmake ninja-build pkg-config
 for arg in "$@"; do
   case "$arg" in
     --cross-aarch64) packages+=(g++-aarch64-linux-gnu qemu-user) ;;
-    *) echo "usage: $0 [--cross-aarch64]" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "usage: $0 [--cross-aarch64] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -36,8 +36,11 @@ bool dtype_is_float(DataType t);
 
 using Shape = std::vector<std::int64_t>;
 
-/// Number of elements; 1 for rank 0. Dims must be non-negative.
+/// Number of elements; 1 for rank 0. Dims must be non-negative. Saturates at INT64_MAX
+/// (a shape that large is refused later by the tensor size limit).
 std::int64_t shape_numel(const Shape& s);
+/// a * b for non-negative a and b, saturating at INT64_MAX instead of overflowing.
+std::int64_t mul_saturate(std::int64_t a, std::int64_t b);
 /// "[1,3,224,224]".
 std::string shape_str(const Shape& s);
 

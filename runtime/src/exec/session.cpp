@@ -82,6 +82,7 @@ struct Session::Impl {
     std::vector<const Tensor*> in;
     std::vector<Tensor*> out;
     std::size_t scratch_offset = 0, scratch_bytes = 0;
+    bool empty = false;  // every output has zero elements: nothing to compute
   };
   std::vector<Step> steps;  // nodes run at run time, in order
   std::shared_ptr<void> arena;
@@ -142,6 +143,7 @@ struct Session::Impl {
       vals[n.outputs[i]] = Tensor::allocate(ctx.outputs[i].dtype(), ctx.outputs[i].shape());
       outs[i] = &vals[n.outputs[i]];
     }
+    if (std::all_of(outs.begin(), outs.end(), [](const Tensor* t) { return !t || t->numel() == 0; })) return;
     std::shared_ptr<void> scratch;
     if (ctx.scratch_bytes) scratch = aligned_alloc_shared(ctx.scratch_bytes);
     RunContext rc{n,           ctx.inputs.data(), ctx.inputs.size(), outs.data(),
@@ -204,6 +206,7 @@ struct Session::Impl {
         buffers.push_back({vals[o].nbytes(), steps.size(), steps.size(), 0});
         step.out.push_back(&vals[o]);
       }
+      step.empty = std::all_of(step.out.begin(), step.out.end(), [](const Tensor* t) { return !t || t->numel() == 0; });
       step_scratch_buffer.push_back(SIZE_MAX);
       if (ctx.scratch_bytes) {
         step_scratch_buffer.back() = buffers.size();
@@ -277,6 +280,7 @@ struct Session::Impl {
     char* base = static_cast<char*>(arena.get());
     if (profiling) prof.clear();
     for (const Step& s : steps) {
+      if (s.empty) continue;
       const Node& n = gr.nodes[s.node];
       RunContext rc{n,          s.in.data(), s.in.size(), s.out.data(), s.out.size(), base + s.scratch_offset,
                     pool.get(), kernels};

@@ -95,9 +95,14 @@ bool dtype_is_float(DataType t) {
   return t == DataType::float32 || t == DataType::float64 || t == DataType::float16 || t == DataType::bfloat16;
 }
 
+std::int64_t mul_saturate(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<std::int64_t>::max() : r;
+}
+
 std::int64_t shape_numel(const Shape& s) {
   std::int64_t n = 1;
-  for (std::int64_t d : s) n *= d;
+  for (std::int64_t d : s) n = mul_saturate(n, d);
   return n;
 }
 

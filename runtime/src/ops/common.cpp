@@ -79,4 +79,11 @@ double scalar_of(const Node& n, const Tensor& t, const char* what) {
   return tensor_to_doubles(t)[0];
 }
 
+void check_geometry(const Node& n, const char* what, const std::vector<std::int64_t>& values, std::int64_t lo) {
+  for (std::int64_t v : values)
+    if (v < lo || v > kMaxGeometry)
+      fail(ErrorCode::shape, n.label(), ": ", what, " ", shape_str(values), " must lie in [", lo, ", ", kMaxGeometry,
+           "]");
+}
+
 }  // namespace edgert

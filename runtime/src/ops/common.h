@@ -129,6 +129,12 @@ void Broadcaster::for_each(F&& f) const {
 /// Row-major strides of a shape.
 std::vector<std::int64_t> strides_of(const Shape& s);
 
+/// Largest kernel size, stride, dilation, pad or output padding a convolution or pool
+/// accepts: far beyond any real network, small enough that no geometry arithmetic overflows.
+inline constexpr std::int64_t kMaxGeometry = std::int64_t{1} << 24;
+/// Throws Error(shape) naming `what` unless every value is in [lo, kMaxGeometry].
+void check_geometry(const Node& n, const char* what, const std::vector<std::int64_t>& values, std::int64_t lo);
+
 /// Reads input i of an InferContext as a list of ints (from its data), for shape inputs.
 std::vector<std::int64_t> ints_of(const Tensor& t);
 

@@ -56,6 +56,10 @@ struct ConvAttrs {
         fail(ErrorCode::shape, n.label(), ": strides, dilations and kernel dims must be positive");
     for (std::int64_t v : p)
       if (v < 0) fail(ErrorCode::shape, n.label(), ": negative pads are not supported");
+    check_geometry(n, "kernel dims", k, 1);
+    check_geometry(n, "strides", s, 1);
+    check_geometry(n, "dilations", d, 1);
+    check_geometry(n, "pads", p, 0);
   }
 };
 
@@ -501,11 +505,13 @@ class ConvTransposeOp : public Op {
     std::vector<std::int64_t> op =
         attrs_.output_padding.empty() ? std::vector<std::int64_t>(sp, 0) : attrs_.output_padding;
     if (op.size() != sp) fail(ErrorCode::shape, node_.label(), ": output_padding must have ", sp, " values");
+    check_geometry(node_, "output_padding", op, 0);
     std::vector<std::int64_t> in(x.begin() + 2, x.end()), out(sp), pb(sp);
     std::vector<std::int64_t> target = attrs_.output_shape;
     if (target.size() > sp) target.erase(target.begin(), target.end() - static_cast<std::ptrdiff_t>(sp));
     if (!target.empty() && target.size() != sp)
       fail(ErrorCode::shape, node_.label(), ": output_shape must have ", sp, " spatial values");
+    check_geometry(node_, "output_shape", target, 0);
     const bool same = attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER";
     for (std::size_t i = 0; i < sp; ++i) {
       const std::int64_t ext = (k[i] - 1) * d[i] + 1;

@@ -689,7 +689,7 @@ class BinaryOp : public Op {
 
 class NotOp : public Op {
  public:
-  explicit NotOp(const CreateContext& c) : node_(c.node) {}
+  explicit NotOp(const CreateContext&) {}
   void infer(InferContext& ctx) const override {
     if (ctx.in(0).dtype() != DataType::boolean) ctx.error("input must be bool");
     ctx.set_output(0, DataType::boolean, ctx.in(0).shape());
@@ -699,9 +699,6 @@ class NotOp : public Op {
     std::uint8_t* y = ctx.out(0).data<std::uint8_t>();
     for (std::int64_t i = 0; i < ctx.in(0).numel(); ++i) y[i] = !x[i];
   }
-
- private:
-  const Node& node_;
 };
 
 class WhereOp : public Op {

@@ -36,6 +36,10 @@ class PoolOp : public Op {
     for (std::size_t i = 0; i < sp; ++i)
       if (kernel_[i] <= 0 || strides_[i] <= 0 || dilations_[i] <= 0)
         fail(ErrorCode::parse, n.label(), ": kernel_shape, strides and dilations must be positive");
+    check_geometry(n, "kernel_shape", kernel_, 1);
+    check_geometry(n, "strides", strides_, 1);
+    check_geometry(n, "dilations", dilations_, 1);
+    check_geometry(n, "pads", pads_, 0);
   }
 
   struct Geo {
@@ -194,7 +198,10 @@ class PoolOp : public Op {
               }
               const std::int64_t o = (z * g.out[1] + y) * g.out[2] + xo;
               if (kind_ == P::max) {
-                yc[o] = static_cast<T>(acc);
+                // A window wholly in the padding has no maximum: the lowest value of the type.
+                yc[o] = arg >= 0                               ? static_cast<T>(acc)
+                        : std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                               : std::numeric_limits<T>::lowest();
                 if (pi) {
                   std::int64_t flat = static_cast<std::int64_t>(pl) * isz + std::max<std::int64_t>(arg, 0);
                   if (storage_order_ == 1 && arg >= 0) {

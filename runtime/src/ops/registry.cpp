@@ -34,13 +34,16 @@ const Tensor& InferContext::value(std::size_t i) const {
 void InferContext::set_output(std::size_t i, DataType dtype, Shape shape) {
   for (std::int64_t d : shape)
     if (d < 0) error(cat("computed a negative output dimension ", shape_str(shape)));
-  std::size_t elems = 1;
+  // The product of the nonzero dims is bounded too, so that an empty tensor with absurd
+  // other dims cannot overflow the arithmetic of the operators that walk its axes.
+  std::size_t span = 1;
   for (std::int64_t d : shape) {
-    if (d != 0 && elems > max_tensor_bytes / static_cast<std::size_t>(d))
+    if (d != 0 && span > max_tensor_bytes / static_cast<std::size_t>(d))
       fail(ErrorCode::out_of_memory, node.label(), ": output ", i, " of shape ", shape_str(shape),
            " exceeds the tensor size limit of ", max_tensor_bytes, " bytes");
-    elems *= static_cast<std::size_t>(d);
+    if (d != 0) span *= static_cast<std::size_t>(d);
   }
+  const std::size_t elems = static_cast<std::size_t>(shape_numel(shape));
   if (elems * dtype_size(dtype) > max_tensor_bytes)
     fail(ErrorCode::out_of_memory, node.label(), ": output ", i, " of shape ", shape_str(shape),
          " exceeds the tensor size limit of ", max_tensor_bytes, " bytes");

@@ -65,7 +65,7 @@ class ReshapeLike : public Op {
 
 class ReshapeOp : public ReshapeLike {
  public:
-  explicit ReshapeOp(const CreateContext& c) : node_(c.node) {
+  explicit ReshapeOp(const CreateContext& c) {
     allowzero_ = c.node.attr_int("allowzero", 0) != 0;
     if (!c.node.has_input(1)) legacy_ = c.node.attr_ints("shape");
   }
@@ -89,7 +89,7 @@ class ReshapeOp : public ReshapeLike {
       }
       if (d < 0) ctx.error(cat("shape ", shape_str(spec), " has a negative dimension"));
       out[i] = d;
-      known *= d;
+      known = mul_saturate(known, d);
     }
     if (infer_at >= 0) {
       if (known == 0 || x.numel() % known != 0)
@@ -101,14 +101,13 @@ class ReshapeOp : public ReshapeLike {
   }
 
  private:
-  const Node& node_;
   bool allowzero_;
   std::vector<std::int64_t> legacy_;
 };
 
 class FlattenOp : public ReshapeLike {
  public:
-  explicit FlattenOp(const CreateContext& c) : node_(c.node) { axis_ = c.node.attr_int("axis", 1); }
+  explicit FlattenOp(const CreateContext& c) { axis_ = c.node.attr_int("axis", 1); }
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
     const std::int64_t r = static_cast<std::int64_t>(x.rank());
@@ -120,7 +119,6 @@ class FlattenOp : public ReshapeLike {
   }
 
  private:
-  const Node& node_;
   std::int64_t axis_;
 };
 
@@ -481,7 +479,7 @@ class GatherElementsOp : public Op {
 
 class ShapeOp : public Op {
  public:
-  explicit ShapeOp(const CreateContext& c) : node_(c.node), size_(c.node.op_type == "Size") {
+  explicit ShapeOp(const CreateContext& c) : size_(c.node.op_type == "Size") {
     start_ = c.node.attr_int("start", 0);
     end_ = c.node.attr_int("end", std::numeric_limits<std::int64_t>::max());
   }
@@ -509,7 +507,6 @@ class ShapeOp : public Op {
   }
 
  private:
-  const Node& node_;
   bool size_;
   std::int64_t start_, end_;
 };
@@ -609,7 +606,7 @@ class CastOp : public Op {
 // Converts a Constant node's attribute to a tensor (shared with the ONNX importer).
 class ConstantOp : public Op {
  public:
-  explicit ConstantOp(const CreateContext& c) : node_(c.node) {
+  explicit ConstantOp(const CreateContext& c) {
     const Node& n = c.node;
     if (const Attribute* a = n.attr("value")) {
       value_ = a->t;
@@ -630,13 +627,12 @@ class ConstantOp : public Op {
   void run(const RunContext& ctx) const override { copy_data(ctx.out(0), value_); }
 
  private:
-  const Node& node_;
   Tensor value_;
 };
 
 class ConstantOfShapeOp : public Op {
  public:
-  explicit ConstantOfShapeOp(const CreateContext& c) : node_(c.node) {
+  explicit ConstantOfShapeOp(const CreateContext& c) {
     if (const Attribute* a = c.node.attr("value")) {
       if (a->t.numel() != 1) fail(ErrorCode::parse, c.node.label(), ": value must hold one element");
       value_ = a->t;
@@ -658,7 +654,6 @@ class ConstantOfShapeOp : public Op {
   }
 
  private:
-  const Node& node_;
   Tensor value_;
 };
 
@@ -717,7 +712,8 @@ class PadOp : public Op {
     const auto p = pads(x.rank(), [&](std::size_t i) { return ints_of(ctx.value(i)); });
     Shape out = x.shape();
     for (std::size_t d = 0; d < out.size(); ++d) {
-      out[d] += p[d] + p[out.size() + d];
+      if (__builtin_add_overflow(out[d], p[d], &out[d]) || __builtin_add_overflow(out[d], p[out.size() + d], &out[d]))
+        ctx.error(cat("pads ", shape_str(p), " overflow the output shape"));
       if (out[d] < 0) ctx.error("pads remove more than the whole axis");
       if (mode_ != "constant" && x.dim(d) == 0 && out[d] > 0) ctx.error("cannot pad an empty axis in this mode");
       if (mode_ == "reflect" && (p[d] >= x.dim(d) || p[out.size() + d] >= x.dim(d)) &&
@@ -812,7 +808,7 @@ class TileOp : public Op {
     Shape out = x.shape();
     for (std::size_t d = 0; d < out.size(); ++d) {
       if (rep[d] < 0) ctx.error("repeats must be non-negative");
-      out[d] *= rep[d];
+      out[d] = mul_saturate(out[d], rep[d]);  // refused by the tensor size limit when huge
     }
     ctx.set_output(0, x.dtype(), out);
   }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with clang (ASan + UBSan, everything instrumented), seeds them
+# with the zoo's small models and every model of the ONNX backend suite, and runs each for a
+# fixed number of inputs from a fixed seed (so a CI run repeats a prefix of the runs made here
+# before landing), capped in time. Any crash, leak, timeout or sanitizer report fails the
+# script and leaves the reproducer in WORK_DIR/findings_<harness>.
+#   tests/fuzz/run.sh [WORK_DIR]
+# Environment: EDGERT (an edgert CLI, to add the zoo's small models to the seeds),
+#   FUZZERS (default "fuzz_load fuzz_fold"), FUZZ_SEED (1), FUZZ_RUNS_fuzz_load (150000),
+#   FUZZ_RUNS_fuzz_fold (600000), FUZZ_MAX_SECONDS (240 per harness).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(realpath -m "${1:-build-fuzz}")
+testdata=${EDGERT_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
+CC=clang CXX=clang++ cmake -S . -B "$work" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERT_FUZZ=ON \
+  -DEDGERT_BUILD_TESTS=OFF -DEDGERT_BUILD_BENCH=OFF -DEDGERT_BUILD_TOOLS=OFF >/dev/null
+cmake --build "$work" --target fuzz_load fuzz_fold
+
+seeds=$work/seeds
+rm -rf "$seeds" && mkdir -p "$seeds"
+find "$testdata" -name model.onnx | sort | while read -r f; do
+  cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-16).onnx"
+done
+if [ -n "${EDGERT:-}" ]; then
+  for m in tiny_cnn tiny_densenet tiny_dynamic; do "$EDGERT" zoo "$m" -o "$seeds/zoo_$m.onnx" >/dev/null; done
+fi
+echo "seeds: $(ls "$seeds" | wc -l) models"
+
+status=0
+for f in ${FUZZERS:-fuzz_load fuzz_fold}; do
+  runs_var=FUZZ_RUNS_$f
+  default_runs=150000
+  [ "$f" = fuzz_fold ] && default_runs=600000
+  runs=${!runs_var:-$default_runs}
+  corpus=$work/corpus_$f
+  findings=$work/findings_$f
+  rm -rf "$corpus" "$findings" && mkdir -p "$corpus" "$findings"
+  echo "== $f: $runs inputs, seed ${FUZZ_SEED:-1}"
+  start=$(date +%s)
+  if ! (cd "$findings" &&
+        ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        "$work/$f" -seed="${FUZZ_SEED:-1}" -runs="$runs" -max_total_time="${FUZZ_MAX_SECONDS:-240}" -timeout=10 \
+          -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 "$corpus" "$seeds" > log.txt 2>&1); then
+    status=1
+    grep -E "ERROR|runtime error|SUMMARY|Test unit written|internal error|folded form" log.txt | head -n 20 || true
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::new_units_added|^stat::peak_rss_mb" log.txt || true
+  echo "   $(( $(date +%s) - start ))s"
+  if ls "$findings"/crash-* "$findings"/leak-* "$findings"/timeout-* "$findings"/oom-* >/dev/null 2>&1; then
+    echo "FAIL: $f found inputs that break it:"; ls "$findings"
+    status=1
+  fi
+done
+exit $status
