@@ -245,6 +245,15 @@ TEST(CApi, BadGraphsGetTheirStatusAndMessage) {
   ext.output("w");
   expect_status(load_maker(ext), EDGERT_INVALID_ARGUMENT, "model loaded from memory");
   TempDir dir;
+  ModelMaker missing_file;
+  auto* mw = missing_file.init("w", ::onnx::TensorProto::FLOAT, {4});
+  mw->set_data_location(::onnx::TensorProto::EXTERNAL);
+  auto* mloc = mw->add_external_data();
+  mloc->set_key("location");
+  mloc->set_value("weights.bin");
+  missing_file.output("w");
+  const std::string missing_path = dir.file("missing.onnx", missing_file.bytes());
+  expect_status(edgert_model_load_file(missing_path.c_str(), nullptr, &m), EDGERT_IO, "weights.bin");
   const std::string path = dir.file("ext.onnx", ext.bytes());
   const edgert_status st = edgert_model_load_file(path.c_str(), nullptr, &m);
   EXPECT_NE(st, EDGERT_OK);

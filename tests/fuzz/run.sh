@@ -6,8 +6,8 @@
 # script and leaves the reproducer in WORK_DIR/findings_<harness>.
 #   tests/fuzz/run.sh [WORK_DIR]
 # Environment: EDGERT (an edgert CLI, to add the zoo's small models to the seeds),
-#   FUZZERS (default "fuzz_load fuzz_fold"), FUZZ_SEED (1), FUZZ_RUNS_fuzz_load (150000),
-#   FUZZ_RUNS_fuzz_fold (600000), FUZZ_MAX_SECONDS (240 per harness).
+#   FUZZERS (default "fuzz_load fuzz_fold"), FUZZ_SEED (1), FUZZ_RUNS_fuzz_load (1000000),
+#   FUZZ_RUNS_fuzz_fold (1500000), FUZZ_MAX_SECONDS (240 per harness).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(realpath -m "${1:-build-fuzz}")
@@ -29,8 +29,8 @@ echo "seeds: $(ls "$seeds" | wc -l) models"
 status=0
 for f in ${FUZZERS:-fuzz_load fuzz_fold}; do
   runs_var=FUZZ_RUNS_$f
-  default_runs=150000
-  [ "$f" = fuzz_fold ] && default_runs=600000
+  default_runs=1000000
+  [ "$f" = fuzz_fold ] && default_runs=1500000
   runs=${!runs_var:-$default_runs}
   corpus=$work/corpus_$f
   findings=$work/findings_$f
@@ -42,9 +42,9 @@ for f in ${FUZZERS:-fuzz_load fuzz_fold}; do
         "$work/$f" -seed="${FUZZ_SEED:-1}" -runs="$runs" -max_total_time="${FUZZ_MAX_SECONDS:-240}" -timeout=10 \
           -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 "$corpus" "$seeds" > log.txt 2>&1); then
     status=1
-    grep -E "ERROR|runtime error|SUMMARY|Test unit written|internal error|folded form" log.txt | head -n 20 || true
+    grep -E "ERROR|runtime error|SUMMARY|Test unit written|internal error|folded form" "$findings/log.txt" | head -n 20 || true
   fi
-  grep -E "^stat::number_of_executed_units|^stat::new_units_added|^stat::peak_rss_mb" log.txt || true
+  grep -E "^stat::number_of_executed_units|^stat::new_units_added|^stat::peak_rss_mb" "$findings/log.txt" || true
   echo "   $(( $(date +%s) - start ))s"
   if ls "$findings"/crash-* "$findings"/leak-* "$findings"/timeout-* "$findings"/oom-* >/dev/null 2>&1; then
     echo "FAIL: $f found inputs that break it:"; ls "$findings"

@@ -434,6 +434,10 @@ class BinaryOp : public Op {
   int inplace_input() const override { return is_compare(kind_) || is_logical(kind_) ? -1 : 0; }
 
   void infer(InferContext& ctx) const override {
+    const bool variadic = node_.op_type == "Sum" || node_.op_type == "Mean" || node_.op_type == "Max" ||
+                          node_.op_type == "Min";
+    if (ctx.num_inputs() == 0 || (!variadic && ctx.num_inputs() != 2))
+      ctx.error(cat("takes ", variadic ? "one or more" : "two", " inputs, got ", ctx.num_inputs()));
     std::vector<const Shape*> shapes;
     std::vector<Shape> legacy(ctx.num_inputs());
     const DataType t = ctx.in(0).dtype();
