@@ -200,6 +200,18 @@ TEST(CApi, BadFilesGetTheirStatusAndMessage) {
   EXPECT_EQ(m, nullptr);
 }
 
+// A model whose one initializer lives in the external file `location`.
+ModelMaker external_data_model(const std::string& location) {
+  ModelMaker mm;
+  auto* w = mm.init("w", ::onnx::TensorProto::FLOAT, {4});
+  w->set_data_location(::onnx::TensorProto::EXTERNAL);
+  auto* loc = w->add_external_data();
+  loc->set_key("location");
+  loc->set_value(location);
+  mm.output("w");
+  return mm;
+}
+
 TEST(CApi, BadGraphsGetTheirStatusAndMessage) {
   edgert_model* m = nullptr;
   auto load_maker = [&](const ModelMaker& mm) {
@@ -236,23 +248,10 @@ TEST(CApi, BadGraphsGetTheirStatusAndMessage) {
   absurd.output("w");
   expect_status(load_maker(absurd), EDGERT_OUT_OF_MEMORY, "tensor size limit");
   // External data: refused from memory; confined to the model's folder from a file.
-  ModelMaker ext;
-  auto* w = ext.init("w", ::onnx::TensorProto::FLOAT, {4});
-  w->set_data_location(::onnx::TensorProto::EXTERNAL);
-  auto* loc = w->add_external_data();
-  loc->set_key("location");
-  loc->set_value("../../etc/passwd");
-  ext.output("w");
+  const ModelMaker ext = external_data_model("../../etc/passwd");
   expect_status(load_maker(ext), EDGERT_INVALID_ARGUMENT, "model loaded from memory");
   TempDir dir;
-  ModelMaker missing_file;
-  auto* mw = missing_file.init("w", ::onnx::TensorProto::FLOAT, {4});
-  mw->set_data_location(::onnx::TensorProto::EXTERNAL);
-  auto* mloc = mw->add_external_data();
-  mloc->set_key("location");
-  mloc->set_value("weights.bin");
-  missing_file.output("w");
-  const std::string missing_path = dir.file("missing.onnx", missing_file.bytes());
+  const std::string missing_path = dir.file("missing.onnx", external_data_model("weights.bin").bytes());
   expect_status(edgert_model_load_file(missing_path.c_str(), nullptr, &m), EDGERT_IO, "weights.bin");
   const std::string path = dir.file("ext.onnx", ext.bytes());
   const edgert_status st = edgert_model_load_file(path.c_str(), nullptr, &m);

@@ -1044,3 +1044,86 @@ TEST(Ops, UnsupportedOperatorNamesTypeDomainOpsetAndNode) {
 
 }  // namespace
 }  // namespace edgert::test
+
+// ---------- defined results for every input (cases the fuzzers found) ----------
+
+namespace edgert::test {
+namespace {
+
+TEST(Hardening, IntegerArithmeticWrapsAndNeverTraps) {
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min(),
+                         kMax = std::numeric_limits<std::int64_t>::max();
+  const Tensor a = make_i64({4}, {kMax, kMin, kMin, 7}), b = make_i64({4}, {2, -1, 0, 0});
+  auto run = [&](const char* op) {
+    Net net;
+    net.input("a", a).input("b", b).node(op, {"a", "b"}, {"y"});
+    return tensor_to_ints(net.run1("y"));
+  };
+  EXPECT_EQ(run("Mul"), (std::vector<std::int64_t>{-2, kMin, 0, 0}));  // two's-complement wrap
+  EXPECT_EQ(run("Add"), (std::vector<std::int64_t>{kMin + 1, kMax, kMin, 7}));
+  EXPECT_EQ(run("Div"), (std::vector<std::int64_t>{kMax / 2, kMin, 0, 0}));  // INT_MIN / -1, x / 0
+  EXPECT_EQ(run("Mod"), (std::vector<std::int64_t>{1, 0, 0, 0}));
+  Net neg;
+  neg.input("a", a).node("Neg", {"a"}, {"y"});
+  EXPECT_EQ(tensor_to_ints(neg.run1("y")), (std::vector<std::int64_t>{-kMax, kMin, kMin, -7}));
+}
+
+TEST(Hardening, CastsSaturateFloatsAndWrapIntegers) {
+  Net f;
+  f.input("x", make({4}, {1e20f, -1e20f, std::nanf(""), 3.7f}))
+      .node("Cast", {"x"}, {"y"}, {{"to", Attribute::of(static_cast<std::int64_t>(DataType::int32))}});
+  EXPECT_EQ(tensor_to_ints(f.run1("y")), (std::vector<std::int64_t>{2147483647, -2147483648LL, 0, 3}));
+  Net i;
+  i.input("x", Tensor::from_vector<std::int32_t>(DataType::int32, {3}, {300, -129, 5}))
+      .node("Cast", {"x"}, {"y"}, {{"to", Attribute::of(static_cast<std::int64_t>(DataType::int8))}});
+  EXPECT_EQ(tensor_to_ints(i.run1("y")), (std::vector<std::int64_t>{44, 127, 5}));
+}
+
+TEST(Hardening, MaxPoolWindowWhollyInPaddingGivesTheLowestValue) {
+  Net net;
+  net.input("x", Tensor::from_vector<std::uint8_t>(DataType::uint8, {1, 1, 1, 1}, {9}))
+      .node("MaxPool", {"x"}, {"y"},
+            {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{1, 1})},
+             {"pads", Attribute::of(std::vector<std::int64_t>{1, 0, 0, 0})}});
+  EXPECT_EQ(tensor_to_ints(net.run1("y")), (std::vector<std::int64_t>{0, 9}));
+}
+
+TEST(Hardening, AbsurdShapesAreErrorsNotOverflows) {
+  const Tensor x = random({2, 3}, 1);
+  Net tile;
+  tile.input("x", x)
+      .constant("r", make_i64({2}, {std::int64_t{1} << 40, std::int64_t{1} << 40}))
+      .node("Tile", {"x", "r"}, {"y"});
+  expect_error(ErrorCode::out_of_memory, "tensor size limit", [&] { tile.run1("y"); });
+  Net pad;
+  pad.input("x", x)
+      .constant("p", make_i64({4}, {std::numeric_limits<std::int64_t>::max(), 0, 5, 0}))
+      .node("Pad", {"x", "p"}, {"y"});
+  expect_error(ErrorCode::shape, "overflow", [&] { pad.run1("y"); });
+  Net reshape;
+  reshape.input("x", x)
+      .constant("s", make_i64({3}, {std::int64_t{1} << 40, std::int64_t{1} << 40, -1}))
+      .node("Reshape", {"x", "s"}, {"y"});
+  expect_error(ErrorCode::shape, "cannot reshape", [&] { reshape.run1("y"); });
+  Net conv;
+  conv.input("x", random({1, 1, 4, 4}, 2))
+      .constant("w", random({1, 1, 1, 1}, 3))
+      .node("Conv", {"x", "w"}, {"y"},
+            {{"dilations", Attribute::of(std::vector<std::int64_t>{1, std::int64_t{1} << 62})}});
+  expect_error(ErrorCode::shape, "dilations", [&] { conv.run1("y"); });
+  Net one;
+  one.input("x", x).node("Equal", {"x"}, {"y"});
+  expect_error(ErrorCode::shape, "takes two inputs, got 1", [&] { one.run1("y"); });
+}
+
+TEST(Hardening, EmptyTensorsFlowThroughWithoutTouchingMemory) {
+  Net net;
+  net.input("x", Tensor::allocate(DataType::float32, {3, 0, 5}))
+      .node("Softmax", {"x"}, {"s"}, {{"axis", Attribute::of(1)}})
+      .node("Relu", {"s"}, {"y"});
+  const Tensor y = net.run1("y");
+  EXPECT_EQ(y.shape(), (Shape{3, 0, 5}));
+}
+
+}  // namespace
+}  // namespace edgert::test

@@ -69,6 +69,28 @@ Tensor to_tensor(const edgert_tensor* t, const char* name) {
   return Tensor::view(dtype, std::move(shape), t->data);
 }
 
+// Input or output `index` of `model`; throws Error naming the problem.
+const ValueInfo& io_value(const edgert_model* model, std::size_t index, bool output) {
+  if (!model) fail(ErrorCode::invalid_argument, "model is NULL");
+  const std::size_t count = output ? model->model->output_count() : model->model->input_count();
+  const char* what = output ? "output" : "input";
+  if (index >= count)
+    fail(ErrorCode::invalid_argument, what, " index ", index, " is out of range (", count, " ", what, "s)");
+  return output ? model->model->output(index) : model->model->input(index);
+}
+
+const char* io_name(const edgert_model* model, std::size_t index, bool output) {
+  const char* name = nullptr;
+  guarded("edgert_model_io_name", [&] { name = io_value(model, index, output).name.c_str(); });
+  return name;
+}
+
+void io_info(const edgert_model* model, std::size_t index, bool output, edgert_tensor* out) {
+  const ValueInfo& v = io_value(model, index, output);
+  if (!out) fail(ErrorCode::invalid_argument, "out is NULL");
+  describe(v, output ? model->output_dims[index] : model->input_dims[index], out);
+}
+
 }  // namespace
 
 edgert_status set_error(edgert_status status, const std::string& message) {
@@ -172,45 +194,19 @@ size_t edgert_model_output_count(const edgert_model* model) {
 }
 
 const char* edgert_model_input_name(const edgert_model* model, size_t index) {
-  capi::clear_error();
-  if (!model || index >= model->model->input_count()) {
-    capi::set_error(EDGERT_INVALID_ARGUMENT,
-                    model ? cat("input index ", index, " is out of range (", model->model->input_count(), " inputs)")
-                          : "model is NULL");
-    return nullptr;
-  }
-  return model->model->input(index).name.c_str();
+  return capi::io_name(model, index, false);
 }
 
 const char* edgert_model_output_name(const edgert_model* model, size_t index) {
-  capi::clear_error();
-  if (!model || index >= model->model->output_count()) {
-    capi::set_error(EDGERT_INVALID_ARGUMENT,
-                    model ? cat("output index ", index, " is out of range (", model->model->output_count(), " outputs)")
-                          : "model is NULL");
-    return nullptr;
-  }
-  return model->model->output(index).name.c_str();
+  return capi::io_name(model, index, true);
 }
 
 edgert_status edgert_model_input_info(const edgert_model* model, size_t index, edgert_tensor* out) {
-  return guarded("edgert_model_input_info", [&] {
-    if (!model || !out) fail(ErrorCode::invalid_argument, "edgert_model_input_info: model or out is NULL");
-    if (index >= model->model->input_count())
-      fail(ErrorCode::invalid_argument, "input index ", index, " is out of range (", model->model->input_count(),
-           " inputs)");
-    capi::describe(model->model->input(index), model->input_dims[index], out);
-  });
+  return guarded("edgert_model_input_info", [&] { capi::io_info(model, index, false, out); });
 }
 
 edgert_status edgert_model_output_info(const edgert_model* model, size_t index, edgert_tensor* out) {
-  return guarded("edgert_model_output_info", [&] {
-    if (!model || !out) fail(ErrorCode::invalid_argument, "edgert_model_output_info: model or out is NULL");
-    if (index >= model->model->output_count())
-      fail(ErrorCode::invalid_argument, "output index ", index, " is out of range (", model->model->output_count(),
-           " outputs)");
-    capi::describe(model->model->output(index), model->output_dims[index], out);
-  });
+  return guarded("edgert_model_output_info", [&] { capi::io_info(model, index, true, out); });
 }
 
 edgert_status edgert_session_create(const edgert_model* model, edgert_session** out) {

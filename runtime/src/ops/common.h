@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -14,6 +15,64 @@ template <class T>
 struct Tag {
   using type = T;
 };
+
+// Integer arithmetic on tensor data, defined for every input: it wraps like two's-complement
+// hardware (numpy's behaviour) where C++ would leave overflow undefined, and a double that
+// does not fit an integer type saturates (NaN gives 0) instead of being undefined.
+template <class T>
+using wrap_unsigned_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+template <class T>
+T wrap_add(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<wrap_unsigned_t<T>>(a) + static_cast<wrap_unsigned_t<T>>(b));
+  else
+    return a + b;
+}
+template <class T>
+T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<wrap_unsigned_t<T>>(a) - static_cast<wrap_unsigned_t<T>>(b));
+  else
+    return a - b;
+}
+template <class T>
+T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<wrap_unsigned_t<T>>(a) * static_cast<wrap_unsigned_t<T>>(b));
+  else
+    return a * b;
+}
+template <class T>
+T wrap_neg(T a) {
+  return wrap_sub(T(0), a);
+}
+/// a / b for integers: 0 when b is 0, and the wrapped -a when b is -1 (INT_MIN / -1 traps).
+template <class T>
+T int_div(T a, T b) {
+  if (b == T(0)) return T(0);
+  if constexpr (std::is_signed_v<T>)
+    if (b == T(-1)) return wrap_neg(a);
+  return static_cast<T>(a / b);
+}
+/// a % b for integers: 0 when b is 0 or -1.
+template <class T>
+T int_rem(T a, T b) {
+  if (b == T(0)) return T(0);
+  if constexpr (std::is_signed_v<T>)
+    if (b == T(-1)) return T(0);
+  return static_cast<T>(a % b);
+}
+template <class T>
+T saturate_cast(double v) {
+  if constexpr (std::is_integral_v<T>) {
+    if (!(v == v)) return T(0);
+    if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    return static_cast<T>(v);
+  } else {
+    return static_cast<T>(v);
+  }
+}
 
 /// Calls f(Tag<T>{}) for float32/float64; error otherwise.
 template <class F>

@@ -286,10 +286,10 @@ class UnaryOp : public Op {
           y[i] = v > T(0) ? v : T(0);
           break;
         case U::neg:
-          y[i] = static_cast<T>(-v);
+          y[i] = wrap_neg(v);
           break;
         case U::abs_:
-          y[i] = v < T(0) ? static_cast<T>(-v) : v;
+          y[i] = v < T(0) ? wrap_neg(v) : v;
           break;
         case U::sign:
           y[i] = v > T(0) ? T(1) : (v < T(0) ? static_cast<T>(-1) : T(0));
@@ -367,7 +367,7 @@ T pow_of(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
     return std::pow(a, b);
   } else {
-    return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    return saturate_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
   }
 }
 
@@ -379,10 +379,9 @@ T mod_of(T a, T b, bool fmod_mode) {
     if (r != T(0) && ((r < T(0)) != (b < T(0)))) r += b;
     return r;
   } else {
-    if (b == T(0)) return T(0);
-    if (fmod_mode || std::is_unsigned_v<T>) return static_cast<T>(a % b);
-    T r = static_cast<T>(a % b);
-    if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+    if (fmod_mode || std::is_unsigned_v<T>) return int_rem(a, b);
+    T r = int_rem(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r = wrap_add(r, b);
     return r;
   }
 }
@@ -434,8 +433,8 @@ class BinaryOp : public Op {
   int inplace_input() const override { return is_compare(kind_) || is_logical(kind_) ? -1 : 0; }
 
   void infer(InferContext& ctx) const override {
-    const bool variadic = node_.op_type == "Sum" || node_.op_type == "Mean" || node_.op_type == "Max" ||
-                          node_.op_type == "Min";
+    const bool variadic =
+        node_.op_type == "Sum" || node_.op_type == "Mean" || node_.op_type == "Max" || node_.op_type == "Min";
     if (ctx.num_inputs() == 0 || (!variadic && ctx.num_inputs() != 2))
       ctx.error(cat("takes ", variadic ? "one or more" : "two", " inputs, got ", ctx.num_inputs()));
     std::vector<const Shape*> shapes;
@@ -588,18 +587,18 @@ class BinaryOp : public Op {
     const bool fm = fmod_;
     switch (k) {
       case B::add:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x + y); });
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return wrap_add(x, y); });
         break;
       case B::sub:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x - y); });
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return wrap_sub(x, y); });
         break;
       case B::mul:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return static_cast<T>(x * y); });
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T y) { return wrap_mul(x, y); });
         break;
       case B::div:
         if constexpr (std::is_same_v<T, R>) {
           if constexpr (std::is_integral_v<T>)
-            return g([](T x, T y) { return y == 0 ? T(0) : static_cast<T>(x / y); });
+            return g([](T x, T y) { return int_div(x, y); });
           else
             return g([](T x, T y) { return x / y; });
         }
@@ -616,7 +615,7 @@ class BinaryOp : public Op {
           return g([](T x, T y) { return (x != x || y != y) ? (x != x ? x : y) : std::max(x, y); });
         break;
       case B::prelu:
-        if constexpr (std::is_same_v<T, R>) return g([](T x, T s) { return x < T(0) ? static_cast<T>(x * s) : x; });
+        if constexpr (std::is_same_v<T, R>) return g([](T x, T s) { return x < T(0) ? wrap_mul(x, s) : x; });
         break;
       case B::mod:
         if constexpr (std::is_same_v<T, R>) return g([fm](T x, T y) { return mod_of(x, y, fm); });

@@ -142,7 +142,7 @@ class MatMulOp : public Op {
         for (std::int64_t i = 0; i < m; ++i)
           for (std::int64_t j = 0; j < n; ++j) {
             T acc = 0;
-            for (std::int64_t p = 0; p < k; ++p) acc += pa[i * k + p] * pb[p * n + j];
+            for (std::int64_t p = 0; p < k; ++p) acc = wrap_add(acc, wrap_mul(pa[i * k + p], pb[p * n + j]));
             py[i * n + j] = acc;
           }
       }

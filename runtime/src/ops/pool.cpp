@@ -199,7 +199,7 @@ class PoolOp : public Op {
               const std::int64_t o = (z * g.out[1] + y) * g.out[2] + xo;
               if (kind_ == P::max) {
                 // A window wholly in the padding has no maximum: the lowest value of the type.
-                yc[o] = arg >= 0                               ? static_cast<T>(acc)
+                yc[o] = arg >= 0                               ? saturate_cast<T>(acc)
                         : std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                                : std::numeric_limits<T>::lowest();
                 if (pi) {
@@ -211,9 +211,9 @@ class PoolOp : public Op {
                   pi[static_cast<std::int64_t>(pl) * osz + o] = flat;
                 }
               } else if (kind_ == P::avg) {
-                yc[o] = static_cast<T>(count ? acc / static_cast<double>(count) : 0.0);
+                yc[o] = saturate_cast<T>(count ? acc / static_cast<double>(count) : 0.0);
               } else {
-                yc[o] = static_cast<T>(std::pow(acc, 1.0 / static_cast<double>(p_)));
+                yc[o] = saturate_cast<T>(std::pow(acc, 1.0 / static_cast<double>(p_)));
               }
             }
       }

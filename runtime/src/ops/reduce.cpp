@@ -178,7 +178,7 @@ class ReduceOp : public Op {
           v = std::log(v);
         else if (kind_ == R::log_sum_exp)
           v = std::log(v) + mx[i];
-        py[i] = static_cast<T>(v);
+        py[i] = saturate_cast<T>(v);
       }
     });
   }

@@ -156,7 +156,7 @@ class ResizeOp : public Op {
           v = std::clamp(v, static_cast<double>(std::numeric_limits<T>::lowest()),
                          static_cast<double>(std::numeric_limits<T>::max()));
         }
-        py[e] = static_cast<T>(v);
+        py[e] = saturate_cast<T>(v);
         for (std::size_t d = r; d-- > 0;) {
           if (++o[d] < p.out[d]) break;
           o[d] = 0;

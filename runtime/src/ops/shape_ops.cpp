@@ -511,9 +511,12 @@ class ShapeOp : public Op {
   std::int64_t start_, end_;
 };
 
+// Integers narrow by wrapping (as C++ and numpy convert them); floats into integers saturate.
 template <class D>
-void cast_from(const double* src, D* dst, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<D>(src[i]);
+void cast_from(const double* src, D* dst, std::size_t n, bool from_integer) {
+  for (std::size_t i = 0; i < n; ++i)
+    dst[i] = from_integer && std::is_integral_v<D> ? static_cast<D>(saturate_cast<std::int64_t>(src[i]))
+                                                   : saturate_cast<D>(src[i]);
 }
 
 class CastOp : public Op {
@@ -563,27 +566,28 @@ class CastOp : public Op {
       if (y.dtype() == DataType::uint64 || y.dtype() == DataType::int64) return copy_data(y, x);
     }
     const std::vector<double> v = tensor_to_doubles(x);
+    const bool from_integer = !dtype_is_float(x.dtype());
     switch (y.dtype()) {
       case DataType::float32:
-        return cast_from(v.data(), y.data<float>(), n);
+        return cast_from(v.data(), y.data<float>(), n, from_integer);
       case DataType::float64:
-        return cast_from(v.data(), y.data<double>(), n);
+        return cast_from(v.data(), y.data<double>(), n, from_integer);
       case DataType::int64:
-        return cast_from(v.data(), y.data<std::int64_t>(), n);
+        return cast_from(v.data(), y.data<std::int64_t>(), n, from_integer);
       case DataType::int32:
-        return cast_from(v.data(), y.data<std::int32_t>(), n);
+        return cast_from(v.data(), y.data<std::int32_t>(), n, from_integer);
       case DataType::int16:
-        return cast_from(v.data(), y.data<std::int16_t>(), n);
+        return cast_from(v.data(), y.data<std::int16_t>(), n, from_integer);
       case DataType::int8:
-        return cast_from(v.data(), y.data<std::int8_t>(), n);
+        return cast_from(v.data(), y.data<std::int8_t>(), n, from_integer);
       case DataType::uint8:
-        return cast_from(v.data(), y.data<std::uint8_t>(), n);
+        return cast_from(v.data(), y.data<std::uint8_t>(), n, from_integer);
       case DataType::uint16:
-        return cast_from(v.data(), y.data<std::uint16_t>(), n);
+        return cast_from(v.data(), y.data<std::uint16_t>(), n, from_integer);
       case DataType::uint32:
-        return cast_from(v.data(), y.data<std::uint32_t>(), n);
+        return cast_from(v.data(), y.data<std::uint32_t>(), n, from_integer);
       case DataType::uint64:
-        return cast_from(v.data(), y.data<std::uint64_t>(), n);
+        return cast_from(v.data(), y.data<std::uint64_t>(), n, from_integer);
       case DataType::boolean:
         for (std::size_t i = 0; i < n; ++i) y.data<std::uint8_t>()[i] = v[i] != 0.0;
         return;
