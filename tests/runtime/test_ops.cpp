@@ -1111,6 +1111,11 @@ TEST(Hardening, AbsurdShapesAreErrorsNotOverflows) {
       .node("Conv", {"x", "w"}, {"y"},
             {{"dilations", Attribute::of(std::vector<std::int64_t>{1, std::int64_t{1} << 62})}});
   expect_error(ErrorCode::shape, "dilations", [&] { conv.run1("y"); });
+  Net gather;
+  gather.input("x", x)
+      .constant("i", make_i64({3, 1}, {0, 1, 0}))
+      .node("GatherElements", {"x", "i"}, {"y"}, {{"axis", Attribute::of(1)}});
+  expect_error(ErrorCode::shape, "exceed the data's", [&] { gather.run1("y"); });
   Net one;
   one.input("x", x).node("Equal", {"x"}, {"y"});
   expect_error(ErrorCode::shape, "takes two inputs, got 1", [&] { one.run1("y"); });

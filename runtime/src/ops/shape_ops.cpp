@@ -440,7 +440,11 @@ class GatherElementsOp : public Op {
     const Tensor& idx = ctx.in(1);
     if (idx.dtype() != DataType::int64 && idx.dtype() != DataType::int32) ctx.error("indices must be int32 or int64");
     if (idx.rank() != x.rank()) ctx.error("indices must have the data's rank");
-    normalize_axis(node_, axis_, static_cast<std::int64_t>(x.rank()));
+    const std::int64_t a = normalize_axis(node_, axis_, static_cast<std::int64_t>(x.rank()));
+    for (std::size_t d = 0; d < x.rank(); ++d)
+      if (static_cast<std::int64_t>(d) != a && idx.dim(d) > x.dim(d))
+        ctx.error(cat("indices of shape ", shape_str(idx.shape()), " exceed the data's ", shape_str(x.shape()),
+                      " on axis ", d));
     ctx.set_output(0, x.dtype(), idx.shape());
   }
   void run(const RunContext& ctx) const override {
