@@ -156,6 +156,13 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 3, 2, 2}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
                       ConvCase{{1, 4, 5, 5}, 8, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 4, 9, 9}, 4, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true},
+                      // Its column-stride-2 form: odd and even widths, asymmetric and wide pads,
+                      // rows with no interior, row stride 1 or 2 (rows reused between outputs).
+                      ConvCase{{1, 7, 11, 57}, 7, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 3, 5, 2}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, false},
+                      ConvCase{{1, 4, 8, 9}, 4, 4, {3, 3}, {1, 2}, {1, 1}, {0, 2, 2, 0}, true},
+                      ConvCase{{2, 5, 9, 1}, 5, 5, {3, 3}, {2, 2}, {1, 1}, {0, 1, 1, 1}, false},
+                      ConvCase{{1, 9, 14, 34}, 9, 9, {3, 3}, {2, 2}, {1, 1}, {0, 0, 1, 1}, true},
                       // Other depthwise shapes (the general loop): 5x5 at stride 2, 1x9,
                       // dilated 7x7 at column stride 2, 9x9.
                       ConvCase{{1, 6, 13, 37}, 6, 6, {5, 5}, {2, 2}, {1, 1}, {2, 2, 2, 2}, true},

@@ -214,6 +214,29 @@ TEST_P(Kernels, Depthwise3x3RowMatchesReference) {
   }
 }
 
+TEST_P(Kernels, Depthwise3x3Stride2RowMatchesReference) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> u(-1, 1);
+  float w[9];
+  for (float& v : w) v = u(rng);
+  for (std::size_t n : {1, 3, 7, 8, 15, 16, 17, 33, 56}) {
+    // Even columns exactly n + 1 long, odd ones n, each in its own guarded buffer.
+    GuardBuffer a0(n + 1), a1(n + 1), a2(n + 1), b0(n), b1(n), b2(n), y(n);
+    for (GuardBuffer* r : {&a0, &a1, &a2})
+      for (std::size_t i = 0; i < n + 1; ++i) r->data()[i] = u(rng);
+    for (GuardBuffer* r : {&b0, &b1, &b2})
+      for (std::size_t i = 0; i < n; ++i) r->data()[i] = u(rng);
+    const float* a[3] = {a0.data(), a1.data(), a2.data()};
+    const float* b[3] = {b0.data(), b1.data(), b2.data()};
+    std::vector<float> want(n);
+    edgert::simd::reference::dw3x3s2_row_f32(n, a, b, w, want.data());
+    t->dw3x3s2_row_f32(n, a, b, w, y.data());
+    for (std::size_t i = 0; i < n; ++i)
+      EXPECT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i]))) << n << " " << i;
+  }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

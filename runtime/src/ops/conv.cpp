@@ -178,7 +178,8 @@ class ConvOp : public Op {
     std::size_t col = 0;
     if (depthwise(x.shape(), w.shape())) {
       if (dw3x3(geo) && w.dim(0) == x.dim(1))
-        col = align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
+        col = geo.stride[2] == 1 ? align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float))  // a zero row
+                                 : static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float);
     } else if (!pointwise(geo)) {
       col = align64(static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float));
     }
@@ -218,7 +219,9 @@ class ConvOp : public Op {
     }
     const std::int64_t osz = geo.out_size();
     if (depthwise(x.shape(), w.shape())) {
-      if (dw3x3(geo) && cout_g == 1) {
+      if (dw3x3(geo) && cout_g == 1 && geo.stride[2] == 2) {
+        run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
+      } else if (dw3x3(geo) && cout_g == 1) {
         run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
       } else {
         run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
@@ -325,11 +328,91 @@ class ConvOp : public Op {
     return g;
   }
 
-  // 2-D 3x3 depthwise at dilation 1 and column stride 1 (any row stride, any padding), one
-  // output channel per input channel: the kernel table's row kernel.
+  // 2-D 3x3 depthwise at dilation 1 and column stride 1 or 2 (any row stride, any padding),
+  // one output channel per input channel: the kernel table's row kernels.
   static bool dw3x3(const Geometry& g) {
     return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.dil[1] == 1 &&
-           g.dil[2] == 1 && g.stride[2] == 1;
+           g.dil[2] == 1 && (g.stride[2] == 1 || g.stride[2] == 2);
+  }
+  // Per-thread working rows of the stride-2 path: three rows split into even (ow + 1) and odd
+  // (ow) columns, rounded up to whole cache lines.
+  static std::size_t dw3x3s2_floats(const Geometry& g) {
+    return (static_cast<std::size_t>(3 * (2 * g.out[2] + 1)) + 15) / 16 * 16;
+  }
+
+  // Column stride 2: each output row's three input rows are split into even and odd columns
+  // (zeros where the taps leave the image), so the kernel loads every tap contiguously and
+  // needs no edge cases. Bias, residual and activation follow in the common epilogue.
+  void run_dw3x3s2(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
+                   std::int64_t planes, std::int64_t channels, float* buffers) const {
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
+    const std::size_t per_thread = dw3x3s2_floats(g);
+    const auto dw_row = kernels_.dw3x3s2_row_f32;
+    // Output columns [j0, j1) read both their even and odd input columns inside the row.
+    const std::int64_t j0 = std::min(ow + 1, (pl + 1) / 2);
+    const std::int64_t j1 = std::max(j0, std::min(ow, (iw - 2 + pl) / 2 + 1));
+    ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
+      // Three slots of split rows, tagged with the input row they hold: at row stride 2 the
+      // last row of one output row is the first of the next, and is split once.
+      float* mine = buffers + worker * per_thread;
+      float* slot_a[3];
+      std::int64_t tag[3] = {-2, -2, -2};  // -1: a row of zeros (outside the image)
+      for (int k = 0; k < 3; ++k) slot_a[k] = mine + k * (2 * ow + 1);
+      const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
+      const float* wc = pw + static_cast<std::int64_t>(plane) % channels * 9;
+      float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
+      auto split = [&](float* a, std::int64_t iy) {
+        float* b = a + ow + 1;
+        if (iy < 0) {
+          std::fill(a, a + 2 * ow + 1, 0.0f);
+          return;
+        }
+        const float* row = xc + iy * iw;
+        auto checked = [&](std::int64_t j) {
+          const std::int64_t c = 2 * j - pl;
+          a[j] = c >= 0 && c < iw ? row[c] : 0.0f;
+          if (j < ow) b[j] = c + 1 >= 0 && c + 1 < iw ? row[c + 1] : 0.0f;
+        };
+        for (std::int64_t j = 0; j < j0; ++j) checked(j);
+        const float* src = row - pl;
+        for (std::int64_t j = j0; j < j1; ++j) {
+          a[j] = src[2 * j];
+          b[j] = src[2 * j + 1];
+        }
+        for (std::int64_t j = j1; j <= ow; ++j) checked(j);
+      };
+      for (std::int64_t y = 0; y < oh; ++y) {
+        std::int64_t want[3];
+        for (int r = 0; r < 3; ++r) {
+          const std::int64_t iy = y * g.stride[1] - pt + r;
+          want[r] = iy >= 0 && iy < ih ? iy : -1;
+        }
+        const float* a[3];
+        const float* b[3];
+        bool used[3] = {false, false, false};
+        int pick[3] = {-1, -1, -1};
+        for (int r = 0; r < 3; ++r)
+          for (int k = 0; k < 3; ++k)
+            if (!used[k] && tag[k] == want[r]) {
+              pick[r] = k;
+              used[k] = true;
+              break;
+            }
+        for (int r = 0; r < 3; ++r) {
+          if (pick[r] < 0) {
+            int k = 0;
+            while (used[k]) ++k;
+            used[k] = true;
+            pick[r] = k;
+            tag[k] = want[r];
+            split(slot_a[k], want[r]);
+          }
+          a[r] = slot_a[pick[r]];
+          b[r] = slot_a[pick[r]] + ow + 1;
+        }
+        dw_row(static_cast<std::size_t>(ow), a, b, wc, yc + y * ow);
+      }
+    });
   }
 
   // Rows outside the image read `zeros`; columns whose taps leave the image are summed here,

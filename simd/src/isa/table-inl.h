@@ -25,7 +25,8 @@
                                       kern::softmax_row_f32<A>,     \
                                       kern::reduce_row_f32<A>,      \
                                       kern::accumulate_f32<A>,      \
-                                      kern::dw3x3_row_f32<A>};      \
+                                      kern::dw3x3_row_f32<A>,       \
+                                      kern::dw3x3s2_row_f32<A>};    \
     return &table;                                                  \
   }                                                                 \
   }

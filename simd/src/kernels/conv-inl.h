@@ -1,5 +1,5 @@
-// dw3x3_row_f32: one output row of a 3x3 depthwise convolution (stride 1), all nine taps
-// accumulated in registers, so each output element is stored once.
+// dw3x3_row_f32 / dw3x3s2_row_f32: one output row of a 3x3 depthwise convolution (column
+// stride 1 / 2), all nine taps accumulated in registers, so each output element is stored once.
 // Included only by the per-ISA translation units.
 #pragma once
 
@@ -26,6 +26,35 @@ void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float*
     float acc = 0.0f;
     for (int r = 0; r < 3; ++r)
       for (int c = 0; c < 3; ++c) acc += w[3 * r + c] * rows[r][i + static_cast<std::size_t>(c)];
+    y[i] = acc;
+  }
+}
+
+// Column stride 2 from rows split into even (a) and odd (b) columns, so every tap is a
+// contiguous load: a[r][i], b[r][i], a[r][i + 1].
+template <class Arch>
+void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  B wv[9];
+  for (int t = 0; t < 9; ++t) wv[t] = B(w[t]);
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    B acc(0.0f);
+    for (int r = 0; r < 3; ++r) {
+      acc = xsimd::fma(wv[3 * r], B::load_unaligned(a[r] + i), acc);
+      acc = xsimd::fma(wv[3 * r + 1], B::load_unaligned(b[r] + i), acc);
+      acc = xsimd::fma(wv[3 * r + 2], B::load_unaligned(a[r] + i + 1), acc);
+    }
+    acc.store_unaligned(y + i);
+  }
+  for (; i < n; ++i) {
+    float acc = 0.0f;
+    for (int r = 0; r < 3; ++r) {
+      acc += w[3 * r] * a[r][i];
+      acc += w[3 * r + 1] * b[r][i];
+      acc += w[3 * r + 2] * a[r][i + 1];
+    }
     y[i] = acc;
   }
 }

@@ -157,4 +157,16 @@ void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float*
   }
 }
 
+void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y) {
+  for (std::size_t i = 0; i < n; ++i) {
+    float acc = 0.0f;
+    for (int r = 0; r < 3; ++r) {
+      acc += w[3 * r] * a[r][i];
+      acc += w[3 * r + 1] * b[r][i];
+      acc += w[3 * r + 2] * a[r][i + 1];
+    }
+    y[i] = acc;
+  }
+}
+
 }  // namespace edgert::simd::reference

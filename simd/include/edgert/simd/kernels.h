@@ -71,6 +71,13 @@ using GemmUkernelF32 = void (*)(std::size_t k, const float* apack, const float* 
 using Dw3x3RowF32 = void (*)(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w,
                              float* y);
 
+/// One output row of a 3x3 depthwise convolution at column stride 2, dilation 1, from its
+/// three input rows split into even and odd columns (a[r][j] = row r column 2j + s,
+/// b[r][j] = column 2j + s + 1, for the caller's start s):
+/// y[i] = sum over r < 3 of w[3r] * a[r][i] + w[3r + 1] * b[r][i] + w[3r + 2] * a[r][i + 1],
+/// i < n, the taps summed in that order. a[r] holds n + 1 values, b[r] n.
+using Dw3x3S2RowF32 = void (*)(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
+
 struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
@@ -84,6 +91,7 @@ struct KernelTable {
   ReduceRowF32 reduce_row_f32;
   AccumulateF32 accumulate_f32;
   Dw3x3RowF32 dw3x3_row_f32;
+  Dw3x3S2RowF32 dw3x3s2_row_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -124,6 +132,7 @@ void softmax_row_f32(std::size_t n, const float* x, float* y, int log);
 float reduce_row_f32(Reduce op, std::size_t n, const float* x);
 void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
 void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y);
+void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
