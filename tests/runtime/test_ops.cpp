@@ -1123,6 +1123,11 @@ TEST(Hardening, AbsurdShapesAreErrorsNotOverflows) {
       .constant("i", make_i64({3, 1}, {0, 1, 0}))
       .node("GatherElements", {"x", "i"}, {"y"}, {{"axis", Attribute::of(1)}});
   expect_error(ErrorCode::shape, "exceed the data's", [&] { gather.run1("y"); });
+  Net layernorm;
+  layernorm.input("x", x)
+      .constant("s", Tensor::from_vector<std::uint8_t>(DataType::uint8, {3}, {1, 2, 3}))
+      .node("LayerNormalization", {"x", "s"}, {"y"});
+  expect_error(ErrorCode::shape, "Scale and B must be float32 or float64", [&] { layernorm.run1("y"); });
   Net one;
   one.input("x", x).node("Equal", {"x"}, {"y"});
   expect_error(ErrorCode::shape, "takes two inputs, got 1", [&] { one.run1("y"); });

@@ -276,6 +276,9 @@ class LayerNormOp : public Op {
     const std::int64_t r = static_cast<std::int64_t>(x.rank()), a = normalize_axis(node_, axis_, r);
     const Shape norm(x.shape().begin() + a, x.shape().end());
     for (std::size_t i = 1; i < 3; ++i)
+      if (ctx.has(i) && ctx.in(i).dtype() != DataType::float32 && ctx.in(i).dtype() != DataType::float64)
+        ctx.error(cat("input ", i, " is ", dtype_name(ctx.in(i).dtype()), "; Scale and B must be float32 or float64"));
+    for (std::size_t i = 1; i < 3; ++i)
       if (ctx.has(i) && broadcast_shapes(node_, {&norm, &ctx.in(i).shape()}) != norm)
         ctx.error(
             cat("input ", i, " of shape ", shape_str(ctx.in(i).shape()), " does not broadcast to ", shape_str(norm)));
