@@ -400,34 +400,39 @@ TEST(Pool, LpPoolAndGlobalLpPool) {
 // ---------- Gemm and MatMul ----------
 
 TEST(Gemm, TransposesAlphaBetaAndBroadcastC) {
-  const std::int64_t m = 5, k = 7, n = 19;
-  for (int ta : {0, 1})
-    for (int tb : {0, 1})
-      for (const Shape& cs : {Shape{}, Shape{1}, Shape{n}, Shape{1, n}, Shape{m, 1}, Shape{m, n}}) {
-        const Tensor a = random(ta ? Shape{k, m} : Shape{m, k}, 31), b = random(tb ? Shape{n, k} : Shape{k, n}, 32);
-        const Tensor c = random(cs, 33);
-        const float alpha = 0.5f, beta = 2.0f;
-        Net net;
-        net.input("a", a).constant("b", b).constant("c", c).node("Gemm", {"a", "b", "c"}, {"y"},
-                                                                 {{"transA", Attribute::of(ta)},
-                                                                  {"transB", Attribute::of(tb)},
-                                                                  {"alpha", Attribute::of(alpha)},
-                                                                  {"beta", Attribute::of(beta)}});
-        const Tensor y = net.run1("y");
-        std::vector<double> want;
-        for (std::int64_t i = 0; i < m; ++i)
-          for (std::int64_t j = 0; j < n; ++j) {
-            double acc = 0;
-            for (std::int64_t p = 0; p < k; ++p)
-              acc += static_cast<double>(ta ? a.data<float>()[p * m + i] : a.data<float>()[i * k + p]) *
-                     (tb ? b.data<float>()[j * k + p] : b.data<float>()[p * n + j]);
-            std::int64_t ci = 0;
-            if (cs.size() == 1) ci = cs[0] == 1 ? 0 : j;
-            if (cs.size() == 2) ci = (cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j);
-            want.push_back(alpha * acc + beta * c.data<float>()[ci]);
+  // m = 1 takes the matrix-vector path (both layouts of B), on two threads too.
+  const std::int64_t n = 19;
+  for (std::int64_t m : {5, 1})
+    for (std::int64_t k : {7, 37})
+      for (int ta : {0, 1})
+        for (int tb : {0, 1})
+          for (const Shape& cs : {Shape{}, Shape{1}, Shape{n}, Shape{1, n}, Shape{m, 1}, Shape{m, n}}) {
+            const Tensor a = random(ta ? Shape{k, m} : Shape{m, k}, 31), b = random(tb ? Shape{n, k} : Shape{k, n}, 32);
+            const Tensor c = random(cs, 33);
+            const float alpha = 0.5f, beta = 2.0f;
+            Net net;
+            net.input("a", a).constant("b", b).constant("c", c).node("Gemm", {"a", "b", "c"}, {"y"},
+                                                                     {{"transA", Attribute::of(ta)},
+                                                                      {"transB", Attribute::of(tb)},
+                                                                      {"alpha", Attribute::of(alpha)},
+                                                                      {"beta", Attribute::of(beta)}});
+            ModelOptions options;
+            options.num_threads = static_cast<int>(k % 2 + 1);
+            const Tensor y = net.run1("y", options);
+            std::vector<double> want;
+            for (std::int64_t i = 0; i < m; ++i)
+              for (std::int64_t j = 0; j < n; ++j) {
+                double acc = 0;
+                for (std::int64_t p = 0; p < k; ++p)
+                  acc += static_cast<double>(ta ? a.data<float>()[p * m + i] : a.data<float>()[i * k + p]) *
+                         (tb ? b.data<float>()[j * k + p] : b.data<float>()[p * n + j]);
+                std::int64_t ci = 0;
+                if (cs.size() == 1) ci = cs[0] == 1 ? 0 : j;
+                if (cs.size() == 2) ci = (cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j);
+                want.push_back(alpha * acc + beta * c.data<float>()[ci]);
+              }
+            expect_near(want, y);
           }
-        expect_near(want, y);
-      }
 }
 
 TEST(MatMul, BroadcastBatchAndVectorOperands) {

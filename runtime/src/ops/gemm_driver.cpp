@@ -86,10 +86,58 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
   }
 }
 
+// One row of A times B: the product is bound by reading B once, which the blocked GEMM would
+// first pack whole for a single row of output. Each output element is summed by one thread
+// in a fixed order, so the result does not depend on the thread count. False when B has
+// neither contiguous rows nor contiguous columns.
+bool gemv_row(ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, MatrixRef b, float* c, bool accumulate) {
+  auto split = [&](std::size_t grain, auto&& fn) {
+    if (pool)
+      pool->parallel_for(n, grain, fn);
+    else
+      fn(std::size_t{0}, n);
+  };
+  const float* pa = a.data;
+  const std::ptrdiff_t as = a.col_stride;
+  if (b.col_stride == 1) {
+    // Rows of B contiguous: c[j] += a[p] * B[p, j], p in order, over each thread's columns.
+    split(256, [&](std::size_t j0, std::size_t j1) {
+      if (!accumulate) std::fill(c + j0, c + j1, 0.0f);
+      for (std::size_t p = 0; p < k; ++p) {
+        const float av = pa[static_cast<std::ptrdiff_t>(p) * as];
+        const float* br = b.data + static_cast<std::ptrdiff_t>(p) * b.row_stride;
+        for (std::size_t j = j0; j < j1; ++j) c[j] += av * br[j];
+      }
+    });
+    return true;
+  }
+  if (b.row_stride == 1) {
+    // Columns of B contiguous: c[j] = dot(a, B[:, j]) with eight partial sums, added in a
+    // fixed order.
+    split(8, [&](std::size_t j0, std::size_t j1) {
+      for (std::size_t j = j0; j < j1; ++j) {
+        const float* bc = b.data + static_cast<std::ptrdiff_t>(j) * b.col_stride;
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        std::size_t p = 0;
+        if (as == 1) {
+          for (; p + 8 <= k; p += 8)
+            for (std::size_t l = 0; l < 8; ++l) acc[l] += pa[p + l] * bc[p + l];
+        }
+        for (; p < k; ++p) acc[p % 8] += pa[static_cast<std::ptrdiff_t>(p) * as] * bc[p];
+        const float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        c[j] = accumulate ? c[j] + sum : sum;
+      }
+    });
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
               MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
+  if (m == 1 && gemv_row(pool, n, k, a, b, c, accumulate)) return;
   gemm_impl(kt, pool, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
 }
 
