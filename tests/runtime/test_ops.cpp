@@ -156,6 +156,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 3, 2, 2}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
                       ConvCase{{1, 4, 5, 5}, 8, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 4, 9, 9}, 4, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true},
+                      // Small maps run as one long row: 7x7, 32 wide, 1x1, batch 2.
+                      ConvCase{{2, 6, 7, 7}, 6, 6, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 5, 14, 32}, 5, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
+                      ConvCase{{1, 4, 1, 1}, 4, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 3, 3, 12}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       // Its column-stride-2 form: odd and even widths, asymmetric and wide pads,
                       // rows with no interior, row stride 1 or 2 (rows reused between outputs).
                       ConvCase{{1, 7, 11, 57}, 7, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},

@@ -178,8 +178,9 @@ class ConvOp : public Op {
     std::size_t col = 0;
     if (depthwise(x.shape(), w.shape())) {
       if (dw3x3(geo) && w.dim(0) == x.dim(1))
-        col = geo.stride[2] == 1 ? align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float))  // a zero row
-                                 : static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float);
+        col = geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
+              : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
+                                 : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
     } else if (!pointwise(geo)) {
       col = align64(static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float));
     }
@@ -221,6 +222,8 @@ class ConvOp : public Op {
     if (depthwise(x.shape(), w.shape())) {
       if (dw3x3(geo) && cout_g == 1 && geo.stride[2] == 2) {
         run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
+      } else if (dw3x3(geo) && cout_g == 1 && dw3x3_flat(geo)) {
+        run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
       } else if (dw3x3(geo) && cout_g == 1) {
         run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
       } else {
@@ -334,6 +337,46 @@ class ConvOp : public Op {
     return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.dil[1] == 1 &&
            g.dil[2] == 1 && (g.stride[2] == 1 || g.stride[2] == 2);
   }
+  // Small maps at stride 1 with one pixel of padding all round (MobileNetV2's 7x7 to 28x28):
+  // rows shorter than a few vectors would run mostly in the kernel's scalar tail, so each plane
+  // is copied into a zero-bordered buffer and run as one long row (see run_dw3x3_flat).
+  static bool dw3x3_flat(const Geometry& g) {
+    return g.stride[1] == 1 && g.stride[2] == 1 && g.pad[1] == 1 && g.pad[2] == 1 && g.out[1] == g.in[1] &&
+           g.out[2] == g.in[2] && g.in[2] <= 32;
+  }
+  // Per-thread: the bordered plane, (ih + 2) x (iw + 2), and the flat output, oh x (iw + 2).
+  static std::size_t dw3x3_flat_floats(const Geometry& g) {
+    return (static_cast<std::size_t>((g.in[1] + 2 + g.out[1]) * (g.in[2] + 2)) + 15) / 16 * 16;
+  }
+
+  // With the plane bordered by zeros and W = iw + 2, output (y, x) sums the taps at
+  // P[(y + r) * W + x + c]: over the flat index q = y * W + x that is the row kernel on the
+  // three rows P, P + W, P + 2W. The two columns per row past the image are computed and
+  // dropped when the outputs are copied out.
+  void run_dw3x3_flat(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
+                      std::int64_t planes, std::int64_t channels, float* buffers) const {
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], W = iw + 2;
+    const std::size_t per_thread = dw3x3_flat_floats(g);
+    const auto dw_row = kernels_.dw3x3_row_f32;
+    ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
+      float* pad = buffers + worker * per_thread;
+      float* flat = pad + (ih + 2) * W;
+      const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
+      std::fill(pad, pad + W, 0.0f);
+      for (std::int64_t y = 0; y < ih; ++y) {
+        float* row = pad + (y + 1) * W;
+        row[0] = 0.0f;
+        std::copy(xc + y * iw, xc + (y + 1) * iw, row + 1);
+        row[iw + 1] = 0.0f;
+      }
+      std::fill(pad + (ih + 1) * W, pad + (ih + 2) * W, 0.0f);
+      dw_row(static_cast<std::size_t>((oh - 1) * W + ow), pad, pad + W, pad + 2 * W,
+             pw + static_cast<std::int64_t>(plane) % channels * 9, flat);
+      float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
+      for (std::int64_t y = 0; y < oh; ++y) std::copy(flat + y * W, flat + y * W + ow, yc + y * ow);
+    });
+  }
+
   // Per-thread working rows of the stride-2 path: three rows split into even (ow + 1) and odd
   // (ow) columns, rounded up to whole cache lines.
   static std::size_t dw3x3s2_floats(const Geometry& g) {
