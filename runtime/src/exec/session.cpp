@@ -14,6 +14,14 @@
 #include "thread_pool.h"
 
 namespace edgert {
+namespace {
+
+// Every output of a node is absent or empty: the node has nothing to compute.
+bool nothing_to_compute(const std::vector<Tensor*>& outs) {
+  return std::all_of(outs.begin(), outs.end(), [](const Tensor* t) { return !t || t->numel() == 0; });
+}
+
+}  // namespace
 
 const char* version() { return EDGERT_VERSION_STRING; }
 
@@ -143,7 +151,7 @@ struct Session::Impl {
       vals[n.outputs[i]] = Tensor::allocate(ctx.outputs[i].dtype(), ctx.outputs[i].shape());
       outs[i] = &vals[n.outputs[i]];
     }
-    if (std::all_of(outs.begin(), outs.end(), [](const Tensor* t) { return !t || t->numel() == 0; })) return;
+    if (nothing_to_compute(outs)) return;
     std::shared_ptr<void> scratch;
     if (ctx.scratch_bytes) scratch = aligned_alloc_shared(ctx.scratch_bytes);
     RunContext rc{n,           ctx.inputs.data(), ctx.inputs.size(), outs.data(),
@@ -206,7 +214,7 @@ struct Session::Impl {
         buffers.push_back({vals[o].nbytes(), steps.size(), steps.size(), 0});
         step.out.push_back(&vals[o]);
       }
-      step.empty = std::all_of(step.out.begin(), step.out.end(), [](const Tensor* t) { return !t || t->numel() == 0; });
+      step.empty = nothing_to_compute(step.out);
       step_scratch_buffer.push_back(SIZE_MAX);
       if (ctx.scratch_bytes) {
         step_scratch_buffer.back() = buffers.size();

@@ -220,12 +220,14 @@ class ConvOp : public Op {
     }
     const std::int64_t osz = geo.out_size();
     if (depthwise(x.shape(), w.shape())) {
-      if (dw3x3(geo) && cout_g == 1 && geo.stride[2] == 2) {
-        run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
-      } else if (dw3x3(geo) && cout_g == 1 && dw3x3_flat(geo)) {
-        run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
-      } else if (dw3x3(geo) && cout_g == 1) {
-        run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, reinterpret_cast<float*>(scratch));
+      if (dw3x3(geo) && cout_g == 1) {
+        float* buffers = reinterpret_cast<float*>(scratch);
+        if (geo.stride[2] == 2)
+          run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, buffers);
+        else if (dw3x3_flat(geo))
+          run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, buffers);
+        else
+          run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, buffers);
       } else {
         run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
       }
