@@ -99,6 +99,71 @@ TEST_P(ConvTest, MatchesDirectConvolution) {
     }
 }
 
+// Conv followed by a residual Add and an activation (either order) runs as one node whose
+// GEMM applies bias, residual and activation to each tile; checked against the direct
+// convolution and the formula in double, on shapes with several depth and column blocks.
+TEST(Conv, FusedResidualAndActivationMatchTheFormula) {
+  struct Act {
+    const char* op;
+    Attributes attrs;
+    double (*f)(double);
+  };
+  const std::vector<Act> acts = {
+      {"Relu", {}, [](double v) { return std::max(0.0, v); }},
+      {"LeakyRelu", {{"alpha", Attribute::of(0.1f)}}, [](double v) { return v < 0 ? 0.1 * v : v; }},
+      {"HardSigmoid", {}, [](double v) { return std::clamp(0.2 * v + 0.5, 0.0, 1.0); }},
+      {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
+  };
+  const std::vector<ConvCase> shapes = {
+      ConvCase{{2, 36, 19, 35}, 21, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+      ConvCase{{1, 300, 5, 9}, 14, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
+      ConvCase{{1, 8, 20, 20}, 12, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+  };
+  int round = 0;
+  for (const ConvCase& c : shapes) {
+    Shape wshape = {c.cout, c.x[1] / c.group};
+    wshape.insert(wshape.end(), c.k.begin(), c.k.end());
+    const Tensor x = random(c.x, 11), w = random(wshape, 12), b = random({c.cout}, 13);
+    Shape ys;
+    const auto conv = conv_ref(x, w, c.bias ? b.data<float>() : nullptr, c, ys);
+    const Tensor r = random(ys, 14, -2, 2);
+    for (const Act& a : acts)
+      for (bool add_first : {true, false}) {
+        Net net;
+        net.input("x", x).input("r", r).constant("w", w);
+        std::vector<std::string> ins = {"x", "w"};
+        if (c.bias) net.constant("b", b), ins.push_back("b");
+        net.node("Conv", ins, {"c"},
+                 {{"pads", Attribute::of(c.pads)},
+                  {"strides", Attribute::of(std::vector<std::int64_t>(c.s))},
+                  {"group", Attribute::of(c.group)}});
+        if (add_first) {
+          const bool swap = round++ % 2;  // the residual as either operand
+          net.node("Add", {swap ? "r" : "c", swap ? "c" : "r"}, {"s"});
+          net.node(a.op, {"s"}, {"y"}, a.attrs);
+        } else {
+          net.node(a.op, {"c"}, {"t"}, a.attrs);
+          net.node("Add", {"t", "r"}, {"y"});
+        }
+        std::vector<double> want(conv.size());
+        for (std::size_t i = 0; i < conv.size(); ++i) {
+          const double rv = r.data<float>()[i];
+          want[i] = add_first ? a.f(conv[i] + rv) : a.f(conv[i]) + rv;
+        }
+        SCOPED_TRACE(testing::Message() << a.op << (add_first ? " after" : " before") << " the residual, x"
+                                        << shape_str(c.x) << " k" << shape_str(c.k));
+        std::vector<Tensor> got;
+        for (int threads : {1, 2}) {
+          ModelOptions o;
+          o.num_threads = threads;
+          got.push_back(net.run1("y", o));
+          expect_near(want, got.back());
+        }
+        EXPECT_EQ(values(got[0]), values(got[1])) << a.op << " threads 1 and 2 differ";
+      }
+  }
+}
+
 // Packed weights: the model drops a constant once every consumer packed it, and keeps it
 // while anything else (another op, a graph output) still reads it.
 TEST(Conv, PackedWeightsAreHeldOnce) {
@@ -147,6 +212,14 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 4, 20}, 4, 2, {5}, {1}, {3}, {0, 0}, false},
                       ConvCase{{1, 2, 5, 6, 7}, 3, 1, {3, 3, 3}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
                       ConvCase{{1, 70, 6, 6}, 130, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      // GEMM blocking: several column blocks whose panels straddle output rows,
+                      // several depth blocks (k = 360, 441), rows past a micro-tile, partial
+                      // vectors; 7x7 at stride 2, dilation with stride, 3-D past one block.
+                      ConvCase{{1, 40, 30, 37}, 26, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{2, 9, 41, 43}, 17, 1, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, false},
+                      ConvCase{{1, 6, 33, 29}, 14, 2, {3, 3}, {2, 1}, {2, 3}, {2, 3, 1, 0}, true},
+                      ConvCase{{1, 3, 4, 12, 13}, 5, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
+                      ConvCase{{1, 49, 7, 7}, 40, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       // Depthwise 3x3 row kernel: padding, row stride 2, rows narrower than a
                       // vector, wider than two, no interior at all; then paths it must not take
                       // (channel multiplier 2, dilation 2).

@@ -11,6 +11,7 @@
 
 namespace {
 
+using edgert::simd::Act;
 using edgert::simd::Isa;
 using edgert::simd::KernelTable;
 
@@ -98,7 +99,6 @@ TEST_P(Kernels, AffinePropagatesNanAndInf) {
 
 TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
   REQUIRE_TABLE(t);
-  using edgert::simd::Act;
   using edgert::simd::ActParams;
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-4, 4);
@@ -241,10 +241,18 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1, 1);
-  const std::size_t mr = t->gemm_mr, nr = t->gemm_nr;
+  const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, half = nr / 2;
+  // Every activation, with and without scale, shift and residual (before and after).
+  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
+                                          {Act::relu, 0, 0},
+                                          {Act::clip, -0.3f, 0.4f},
+                                          {Act::leaky_relu, 0.1f, 0},
+                                          {Act::hard_sigmoid, 0.2f, 0.5f},
+                                          {Act::hard_swish, 0, 0}};
+  int round = 0;
   for (std::size_t k : {1, 2, 7, 64, 257}) {
     for (std::size_t mv : {std::size_t{1}, mr - 1, mr}) {
-      for (std::size_t nv : {std::size_t{1}, nr - 1, nr}) {
+      for (std::size_t nv : {std::size_t{1}, half - 1, half, half + 1, nr - 1, nr}) {
         if (mv == 0 || nv == 0) continue;
         std::vector<float> a(mv * k), b(k * nv);
         for (auto& v : a) v = u(rng);
@@ -253,17 +261,38 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
         edgert::simd::gemm_pack_a_f32(mr, mv, k, a.data(), static_cast<std::ptrdiff_t>(k), 1, apack.data());
         edgert::simd::gemm_pack_b_f32(nr, k, nv, b.data(), static_cast<std::ptrdiff_t>(nv), 1, bpack.data());
         const std::size_t ldc = nv + 3;
-        GuardBuffer c(mv * ldc);
-        for (std::size_t i = 0; i < mv * ldc; ++i) c.data()[i] = 0.5f;
-        t->gemm_ukernel_f32(k, apack.data(), bpack.data(), c.data(), ldc, mv, nv, 1);
-        for (std::size_t i = 0; i < mv; ++i)
-          for (std::size_t j = 0; j < ldc; ++j) {
-            double want = 0.5;
-            if (j < nv)
-              for (std::size_t p = 0; p < k; ++p) want += static_cast<double>(a[i * k + p]) * b[p * nv + j];
-            EXPECT_NEAR(want, c.data()[i * ldc + j], 1e-4 * (1 + std::sqrt(double(k))))
-                << "k " << k << " tile " << mv << "x" << nv << " at " << i << "," << j;
-          }
+        for (int with_ep = 0; with_ep < 2; ++with_ep) {
+          const int accumulate = (round + with_ep) % 2;
+          std::vector<float> scale(mv), shift(mv);
+          for (auto& v : scale) v = u(rng);
+          for (auto& v : shift) v = u(rng);
+          GuardBuffer res(mv * ldc);
+          for (std::size_t i = 0; i < mv * ldc; ++i) res.data()[i] = u(rng);
+          edgert::simd::GemmEpilogue ep;
+          ep.act = acts[round % 6];
+          ep.scale = round % 3 ? scale.data() : nullptr;
+          ep.shift = round % 4 ? shift.data() : nullptr;
+          ep.residual = round % 5 < 3 ? res.data() : nullptr;
+          ep.ldr = ldc;
+          ep.residual_first = round % 2;
+          ++round;
+          GuardBuffer c(mv * ldc);
+          for (std::size_t i = 0; i < mv * ldc; ++i) c.data()[i] = 0.5f;
+          t->gemm_ukernel_f32(k, apack.data(), bpack.data(), c.data(), ldc, mv, nv, accumulate,
+                              with_ep ? &ep : nullptr);
+          for (std::size_t i = 0; i < mv; ++i)
+            for (std::size_t j = 0; j < ldc; ++j) {
+              double want = 0.5;
+              if (j < nv) {
+                want = accumulate ? 0.5 : 0.0;
+                for (std::size_t p = 0; p < k; ++p) want += static_cast<double>(a[i * k + p]) * b[p * nv + j];
+                if (with_ep) want = edgert::simd::reference::apply_epilogue(static_cast<float>(want), ep, i, j);
+              }
+              EXPECT_NEAR(want, c.data()[i * ldc + j], 1e-4 * (1 + std::sqrt(double(k))))
+                  << "k " << k << " tile " << mv << "x" << nv << " at " << i << "," << j << " epilogue " << with_ep
+                  << " act " << static_cast<int>(ep.act.kind);
+            }
+        }
       }
     }
   }

@@ -100,42 +100,77 @@ void put3(std::int64_t dst[3], const std::vector<std::int64_t>& v, std::size_t o
   for (std::size_t i = 0; i < 3 - off; ++i) dst[off + i] = v[i];
 }
 
-void im2col(const float* x, float* col, std::int64_t channels, const Geometry& g) {
-  const std::int64_t od = g.out[0], oh = g.out[1], ow = g.out[2];
-  for (std::int64_t c = 0; c < channels; ++c) {
-    const float* xc = x + c * g.in_size();
-    for (std::int64_t kd = 0; kd < g.k[0]; ++kd)
-      for (std::int64_t kh = 0; kh < g.k[1]; ++kh)
-        for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
-          for (std::int64_t z = 0; z < od; ++z) {
-            const std::int64_t iz = z * g.stride[0] - g.pad[0] + kd * g.dil[0];
-            for (std::int64_t y = 0; y < oh; ++y) {
-              const std::int64_t iy = y * g.stride[1] - g.pad[1] + kh * g.dil[1];
-              float* dst = col;
-              col += ow;
-              if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1]) {
-                std::fill(dst, dst + ow, 0.0f);
-                continue;
-              }
-              const float* row = xc + (iz * g.in[1] + iy) * g.in[2];
-              const std::int64_t off = kw * g.dil[2] - g.pad[2];
-              if (g.stride[2] == 1) {
-                const std::int64_t lo = std::clamp<std::int64_t>(-off, 0, ow);
-                const std::int64_t hi = std::clamp<std::int64_t>(g.in[2] - off, lo, ow);
-                std::fill(dst, dst + lo, 0.0f);
-                std::copy(row + lo + off, row + hi + off, dst + lo);
-                std::fill(dst + hi, dst + ow, 0.0f);
-              } else {
-                for (std::int64_t xo = 0; xo < ow; ++xo) {
-                  const std::int64_t ix = xo * g.stride[2] + off;
-                  dst[xo] = (ix >= 0 && ix < g.in[2]) ? row[ix] : 0.0f;
-                }
-              }
-            }
-          }
+// The im2col matrix of one image and group (row p = (channel, kd, kh, kw), column j = output
+// position), never stored whole: the GEMM driver asks for one block at a time, written
+// straight into its panels.
+struct Im2col {
+  const float* x;
+  const Geometry* g;
+
+  static constexpr std::size_t kLine = 512;  // columns gathered per step; a multiple of every nr
+
+  // Columns [j0, j0 + n) of row p into line[0, n): one run per output row, the part
+  // inside the image copied (or gathered at column stride > 1), the rest zero.
+  void gather(std::size_t p, std::size_t j0, std::size_t n, float* line) const {
+    std::int64_t q = static_cast<std::int64_t>(p);
+    const std::int64_t kw = q % g->k[2];
+    q /= g->k[2];
+    const std::int64_t kh = q % g->k[1];
+    q /= g->k[1];
+    const std::int64_t kd = q % g->k[0], c = q / g->k[0];
+    const float* xc = x + c * g->in_size();
+    const std::int64_t ow = g->out[2], oh = g->out[1], sx = g->stride[2], iw = g->in[2];
+    const std::int64_t off = kw * g->dil[2] - g->pad[2];
+    const std::int64_t j = static_cast<std::int64_t>(j0);
+    std::int64_t xo = j % ow, y = (j / ow) % oh, z = j / ow / oh;
+    for (std::int64_t jj = 0, end = static_cast<std::int64_t>(n); jj < end;) {
+      const std::int64_t run = std::min(ow - xo, end - jj);
+      float* dst = line + jj;
+      const std::int64_t iz = z * g->stride[0] - g->pad[0] + kd * g->dil[0];
+      const std::int64_t iy = y * g->stride[1] - g->pad[1] + kh * g->dil[1];
+      if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
+        std::fill(dst, dst + run, 0.0f);
+      } else {
+        const float* src = xc + (iz * g->in[1] + iy) * iw;
+        const std::int64_t ix0 = xo * sx + off;
+        // Outputs [lo, hi) of the run read inside the row: ix0 + t * sx in [0, iw).
+        const std::int64_t lo = std::clamp<std::int64_t>(ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx, 0, run);
+        const std::int64_t hi = std::clamp<std::int64_t>(iw - ix0 <= 0 ? 0 : (iw - ix0 + sx - 1) / sx, lo, run);
+        std::fill(dst, dst + lo, 0.0f);
+        if (sx == 1) {
+          for (std::int64_t t = lo; t < hi; ++t) dst[t] = src[ix0 + t];
+        } else {
+          for (std::int64_t t = lo; t < hi; ++t) dst[t] = src[ix0 + t * sx];
         }
+        std::fill(dst + hi, dst + run, 0.0f);
+      }
+      jj += run;
+      xo += run;
+      if (xo == ow) {
+        xo = 0;
+        if (++y == oh) y = 0, ++z;
+      }
+    }
   }
-}
+
+  static void pack(const void* ctx, std::size_t nr, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc,
+                   float* out) {
+    const Im2col& s = *static_cast<const Im2col*>(ctx);
+    if (kLine % nr != 0) fail(ErrorCode::internal, "im2col packing does not support ", nr, "-column panels");
+    alignas(64) float line[kLine];
+    for (std::size_t c0 = 0; c0 < nc; c0 += kLine) {
+      const std::size_t n = std::min(kLine, nc - c0), n_pad = (n + nr - 1) / nr * nr;
+      std::fill(line + n, line + n_pad, 0.0f);
+      float* base = out + (c0 / nr) * kc * nr;
+      for (std::size_t p = p0; p < p0 + kc; ++p) {
+        s.gather(p, j0 + c0, n, line);
+        float* row = base + (p - p0) * nr;
+        for (std::size_t q = 0; q < n_pad; q += nr, row += kc * nr)
+          for (std::size_t t = 0; t < nr; ++t) row[t] = line[q + t];
+      }
+    }
+  }
+};
 
 class ConvOp : public Op {
  public:
@@ -177,15 +212,13 @@ class ConvOp : public Op {
     }
     std::size_t col = 0;
     if (depthwise(x.shape(), w.shape())) {
+      col = align64(2 * static_cast<std::size_t>(cout) * sizeof(float));  // the epilogue's scale and shift
       if (dw3x3(geo) && w.dim(0) == x.dim(1))
-        col = geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
-              : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
-                                 : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
-    } else if (!pointwise(geo)) {
-      col = align64(static_cast<std::size_t>(w.dim(1) * geo.k_size() * geo.out_size()) * sizeof(float));
+        col += geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
+               : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
+                                  : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
     }
-    ctx.scratch_bytes = align64(2 * static_cast<std::size_t>(cout) * sizeof(float)) + tmp + col +
-                        gemm_scratch_bytes(kernels_, ctx.threads);
+    ctx.scratch_bytes = tmp + col + gemm_scratch_bytes(kernels_, ctx.threads);
   }
 
   void run(const RunContext& ctx) const override {
@@ -197,18 +230,10 @@ class ConvOp : public Op {
     const std::int64_t cin_g = cin / g, cout_g = cout / g;
     const float* px = x.data<float>();
     const float* pw = w.data<float>();
-    // Scratch: ones and the bias (or zeros) for the epilogue, the convolution's own output
-    // when a fused residual broadcasts, im2col columns, GEMM packing.
+    // Scratch: the convolution's own output when a fused residual broadcasts, then the
+    // depthwise buffers or the GEMM's packing.
     char* scratch = static_cast<char*>(ctx.scratch);
-    float* ones = reinterpret_cast<float*>(scratch);
-    float* shift = ones + cout;
-    scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
-    std::fill(ones, ones + cout, 1.0f);
-    if (ctx.has(2)) {
-      std::copy(ctx.in(2).data<float>(), ctx.in(2).data<float>() + cout, shift);
-    } else {
-      std::fill(shift, shift + cout, 0.0f);
-    }
+    const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const Tensor* r = ctx.has(3) ? &ctx.in(3) : nullptr;
     Shape cshape = {n, cout};
     for (std::size_t i = 2; i < x.rank(); ++i) cshape.push_back(geo.out[3 - (x.rank() - 2) + i - 2]);
@@ -218,8 +243,14 @@ class ConvOp : public Op {
       py = reinterpret_cast<float*>(scratch);
       scratch += align64(static_cast<std::size_t>(shape_numel(cshape)) * sizeof(float));
     }
+    // What follows the product: bias, then (unless it broadcasts) the residual and activation.
+    const float* pr = r && !broadcast_residual ? r->data<float>() : nullptr;
+    const simd::ActParams act = broadcast_residual ? simd::ActParams{} : act_;
     const std::int64_t osz = geo.out_size();
     if (depthwise(x.shape(), w.shape())) {
+      float* ones = reinterpret_cast<float*>(scratch);
+      float* shift = ones + cout;
+      scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
       if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
         if (geo.stride[2] == 2)
@@ -231,45 +262,51 @@ class ConvOp : public Op {
       } else {
         run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
       }
+      if (bias || pr || act.kind != simd::Act::none) {
+        std::fill(ones, ones + cout, 1.0f);
+        if (bias)
+          std::copy(bias, bias + cout, shift);
+        else
+          std::fill(shift, shift + cout, 0.0f);
+        epilogue(ctx, py, pr, py, ones, shift, n * cout, cout, osz, act, residual_first_);
+      }
     } else {
       const std::int64_t kdim = cin_g * geo.k_size();
       const bool pw1 = pointwise(geo);
-      float* col = reinterpret_cast<float*>(scratch);
-      void* gemm_scratch = scratch + (pw1 ? 0 : align64(static_cast<std::size_t>(kdim * osz) * sizeof(float)));
+      const bool fuse = bias || pr || act.kind != simd::Act::none;
       for (std::int64_t b = 0; b < n; ++b) {
         for (std::int64_t gi = 0; gi < g; ++gi) {
           const float* xg = px + (b * cin + gi * cin_g) * geo.in_size();
-          float* yg = py + (b * cout + gi * cout_g) * osz;
-          MatrixRef bm{xg, osz, 1};
-          if (!pw1) {
-            im2col(xg, col, cin_g, geo);
-            bm = MatrixRef{col, osz, 1};
-          }
+          const std::int64_t first = b * cout + gi * cout_g;  // first output plane
+          float* yg = py + first * osz;
+          const Im2col source{xg, &geo};
+          const BSource bs = pw1 ? BSource(MatrixRef{xg, osz, 1}) : BSource(&Im2col::pack, &source);
+          simd::GemmEpilogue ep;
+          ep.shift = bias ? bias + gi * cout_g : nullptr;
+          ep.residual = pr ? pr + first * osz : nullptr;
+          ep.ldr = static_cast<std::size_t>(osz);
+          ep.act = act;
+          ep.residual_first = residual_first_;
           if (!packed_.empty()) {
             gemm_f32_packed(kernels_, ctx.pool, static_cast<std::size_t>(osz), packed_[static_cast<std::size_t>(gi)],
-                            bm, yg, static_cast<std::size_t>(osz), false, gemm_scratch);
+                            bs, yg, static_cast<std::size_t>(osz), false, scratch, fuse ? &ep : nullptr);
           } else {
             gemm_f32(kernels_, ctx.pool, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(osz),
-                     static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bm, yg,
-                     static_cast<std::size_t>(osz), false, gemm_scratch);
+                     static_cast<std::size_t>(kdim), MatrixRef{pw + gi * cout_g * kdim, kdim, 1}, bs, yg,
+                     static_cast<std::size_t>(osz), false, scratch, fuse ? &ep : nullptr);
           }
         }
       }
     }
-    if (!broadcast_residual) {
-      if (ctx.has(2) || r || act_.kind != simd::Act::none)
-        epilogue(ctx, py, r ? r->data<float>() : nullptr, py, ones, shift, n * cout, cout, osz, act_, residual_first_);
-      return;
-    }
-    // Bias first, then the broadcasting residual and the activation element by element.
-    epilogue(ctx, py, nullptr, py, ones, shift, n * cout, cout, osz, simd::ActParams{}, true);
+    if (!broadcast_residual) return;
+    // The broadcasting residual and the activation element by element.
     Broadcaster br(y.shape(), {&cshape, &r->shape()});
-    const float* pr = r->data<float>();
+    const float* prb = r->data<float>();
     float* out = y.data<float>();
     br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
       for (std::int64_t k = 0; k < len; ++k) {
         float v = py[offs[0] + k * st[0]];
-        const float rv = pr[offs[1] + k * st[1]];
+        const float rv = prb[offs[1] + k * st[1]];
         if (residual_first_) v += rv;
         v = simd::reference::apply_act(v, act_);
         if (!residual_first_) v += rv;

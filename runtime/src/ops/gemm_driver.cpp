@@ -25,22 +25,49 @@ std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
 namespace {
 std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 
+// Depth of the packed blocks for a product of depth k: at most kKc, all about equal, so a
+// 576-deep product runs 3 x 192 rather than 256 + 256 + 64. PackedA uses the same blocks.
+std::size_t depth_block(std::size_t k) {
+  const std::size_t blocks = (k + kKc - 1) / kKc;
+  return blocks == 0 ? kKc : (k + blocks - 1) / blocks;
+}
+
+void pack_b_block(const BSource& b, std::size_t nr, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc,
+                  float* out) {
+  if (b.pack) return b.pack(b.ctx, nr, p0, kc, j0, nc, out);
+  const MatrixRef& m = b.matrix;
+  simd::gemm_pack_b_f32(
+      nr, kc, nc,
+      m.data + static_cast<std::ptrdiff_t>(p0) * m.row_stride + static_cast<std::ptrdiff_t>(j0) * m.col_stride,
+      m.row_stride, m.col_stride, out);
+}
+
 // A is either a strided matrix packed per block here (`packed` null) or packed at load.
 void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
-               const PackedA* packed, MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
+               const PackedA* packed, const BSource& b, float* c, std::size_t ldc, bool accumulate,
+               const simd::GemmEpilogue* ep, void* scratch) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    if (!accumulate)
-      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        const float v = accumulate ? c[i * ldc + j] : 0.0f;
+        c[i * ldc + j] = ep ? simd::reference::apply_epilogue(v, *ep, i, j) : v;
+      }
     return;
   }
   const std::size_t mr = kt.gemm_mr, nr = kt.gemm_nr;
   const std::size_t mc_max = (kMc + mr - 1) / mr * mr;
-  const std::size_t n_blocks = (n + kNc - 1) / kNc;
+  const std::size_t kc_max = depth_block(k);
+  // Columns go to tasks in whole panels, as evenly as the panels allow; with more threads
+  // than column blocks the rows are split as well.
+  const std::size_t panels = (n + nr - 1) / nr, block_panels = std::max<std::size_t>(1, kNc / nr);
   const std::size_t threads = static_cast<std::size_t>(pool ? pool->size() : 1);
-  // Split M as well when there are fewer column blocks than threads.
+  std::size_t n_blocks = (panels + block_panels - 1) / block_panels;
   std::size_t m_parts = 1;
-  if (n_blocks < threads) m_parts = std::min((m + mr - 1) / mr, threads);
+  if (n_blocks >= threads)
+    n_blocks = std::min(panels, round_up(n_blocks, threads));
+  else
+    m_parts = std::min((m + mr - 1) / mr, threads);
   const std::size_t m_rows = ((m + m_parts - 1) / m_parts + mr - 1) / mr * mr;
   m_parts = (m + m_rows - 1) / m_rows;
   const std::size_t tasks = n_blocks * m_parts;
@@ -50,15 +77,13 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
     float* bpack = static_cast<float*>(scratch) + worker * stride;
     float* apack = bpack + kKc * ((kNc + nr - 1) / nr * nr);
     const std::size_t jb = t / m_parts, ip = t % m_parts;
-    const std::size_t j0 = jb * kNc, nc = std::min(kNc, n - j0);
+    const std::size_t j0 = jb * panels / n_blocks * nr, nc = std::min(n, (jb + 1) * panels / n_blocks * nr) - j0;
     const std::size_t i_begin = ip * m_rows, i_end = std::min(m, i_begin + m_rows);
-    for (std::size_t p0 = 0; p0 < k; p0 += kKc) {
-      const std::size_t kc = std::min(kKc, k - p0);
-      simd::gemm_pack_b_f32(
-          nr, kc, nc,
-          b.data + static_cast<std::ptrdiff_t>(p0) * b.row_stride + static_cast<std::ptrdiff_t>(j0) * b.col_stride,
-          b.row_stride, b.col_stride, bpack);
+    for (std::size_t p0 = 0; p0 < k; p0 += kc_max) {
+      const std::size_t kc = std::min(kc_max, k - p0);
+      pack_b_block(b, nr, p0, kc, j0, nc, bpack);
       const int acc = accumulate || p0 > 0;
+      const bool last = p0 + kc == k;
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
         const std::size_t mc = std::min(mc_max, i_end - i0);
         // A packed block p0 starts at p0 * round_up(m, mr); its panel i0 / mr at i0 * kc.
@@ -72,8 +97,16 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
           const float* bp = bpack + (jr / nr) * kc * nr;
           const std::size_t nv = std::min(nr, nc - jr);
           for (std::size_t ir = 0; ir < mc; ir += mr) {
-            kt.gemm_ukernel_f32(kc, ap + (ir / mr) * kc * mr, bp, c + (i0 + ir) * ldc + j0 + jr, ldc,
-                                std::min(mr, mc - ir), nv, acc);
+            const std::size_t row = i0 + ir, col = j0 + jr;
+            simd::GemmEpilogue e;
+            if (ep && last) {
+              e = *ep;
+              if (e.scale) e.scale += row;
+              if (e.shift) e.shift += row;
+              if (e.residual) e.residual += row * e.ldr + col;
+            }
+            kt.gemm_ukernel_f32(kc, ap + (ir / mr) * kc * mr, bp, c + row * ldc + col, ldc, std::min(mr, mc - ir), nv,
+                                acc, ep && last ? &e : nullptr);
           }
         }
       }
@@ -136,9 +169,10 @@ bool gemv_row(ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, Matri
 }  // namespace
 
 void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
-              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch) {
-  if (m == 1 && gemv_row(pool, n, k, a, b, c, accumulate)) return;
-  gemm_impl(kt, pool, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
+              const BSource& b, float* c, std::size_t ldc, bool accumulate, void* scratch,
+              const simd::GemmEpilogue* ep) {
+  if (m == 1 && !b.pack && !ep && gemv_row(pool, n, k, a, b.matrix, c, accumulate)) return;
+  gemm_impl(kt, pool, m, n, k, a, nullptr, b, c, ldc, accumulate, ep, scratch);
 }
 
 PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, MatrixRef a) {
@@ -146,16 +180,17 @@ PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, M
   p.m = m, p.k = k, p.mr = kt.gemm_mr;
   const std::size_t m_pad = round_up(m, p.mr);
   p.panels.reset(new float[m_pad * k]);
-  for (std::size_t p0 = 0; p0 < k; p0 += kKc)
-    simd::gemm_pack_a_f32(p.mr, m, std::min(kKc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
+  const std::size_t kc = depth_block(k);
+  for (std::size_t p0 = 0; p0 < k; p0 += kc)
+    simd::gemm_pack_a_f32(p.mr, m, std::min(kc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
                           a.row_stride, a.col_stride, p.panels.get() + p0 * m_pad);
   return p;
 }
 
-void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, MatrixRef b,
-                     float* c, std::size_t ldc, bool accumulate, void* scratch) {
+void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, const BSource& b,
+                     float* c, std::size_t ldc, bool accumulate, void* scratch, const simd::GemmEpilogue* ep) {
   if (a.mr != kt.gemm_mr) fail(ErrorCode::internal, "weights packed for ", a.mr, " rows, kernel wants ", kt.gemm_mr);
-  gemm_impl(kt, pool, a.m, n, a.k, MatrixRef{nullptr, 0, 0}, &a, b, c, ldc, accumulate, scratch);
+  gemm_impl(kt, pool, a.m, n, a.k, MatrixRef{nullptr, 0, 0}, &a, b, c, ldc, accumulate, ep, scratch);
 }
 
 }  // namespace edgert

@@ -17,12 +17,30 @@ struct MatrixRef {
   std::ptrdiff_t col_stride;
 };
 
+/// B as the driver reads it: a strided matrix, or a function that packs a block of B
+/// itself (a convolution generates its im2col columns straight into the panels).
+struct BSource {
+  /// Packs rows [p0, p0 + kc) x columns [j0, j0 + nc) of B into ceil(nc / nr) panels of
+  /// kc * nr floats (row p of panel q holds columns j0 + q * nr ...), zero past column nc.
+  using PackFn = void (*)(const void* ctx, std::size_t nr, std::size_t p0, std::size_t kc, std::size_t j0,
+                          std::size_t nc, float* out);
+  BSource(MatrixRef m) : matrix(m) {}  // NOLINT(google-explicit-constructor): a matrix is a source
+  BSource(PackFn f, const void* c) : matrix{nullptr, 0, 0}, pack(f), ctx(c) {}
+  MatrixRef matrix;
+  PackFn pack = nullptr;
+  const void* ctx = nullptr;
+};
+
 /// Scratch bytes gemm_f32 needs for `threads` workers.
 std::size_t gemm_scratch_bytes(const simd::KernelTable& k, int threads);
 
-/// C[m x n] (row stride ldc) = A[m x k] * B[k x n], plus C's old value when `accumulate`.
+/// C[m x n] (row stride ldc) = A[m x k] * B[k x n], plus C's old value when `accumulate`,
+/// then the epilogue `ep` on every element when it is given (its scale and shift indexed by
+/// row of C, its residual laid out as C with row stride ep->ldr). Each element of C is
+/// summed in the same order whatever the thread count.
 void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
-              MatrixRef b, float* c, std::size_t ldc, bool accumulate, void* scratch);
+              const BSource& b, float* c, std::size_t ldc, bool accumulate, void* scratch,
+              const simd::GemmEpilogue* ep = nullptr);
 
 /// A[m x k] packed once (at load, for constant weights) into the micro-kernel's panels:
 /// for every depth block of the driver, ceil(m / mr) panels of mr rows, zero-padded.
@@ -34,7 +52,7 @@ struct PackedA {
 PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, MatrixRef a);
 
 /// As gemm_f32 with A packed by gemm_pack_a for the same kernel table.
-void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, MatrixRef b,
-                     float* c, std::size_t ldc, bool accumulate, void* scratch);
+void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, const BSource& b,
+                     float* c, std::size_t ldc, bool accumulate, void* scratch, const simd::GemmEpilogue* ep = nullptr);
 
 }  // namespace edgert

@@ -1,65 +1,146 @@
-// gemm_ukernel_f32: C[mr x nr] (+)= A[mr x k] * B[k x nr] on packed panels.
-// Register block: MR = 6 rows by NR = 2 vectors; A panel is k x MR (broadcast one float per
-// row), B panel is k x NR. Edge tiles (mr_valid < MR or nr_valid < NR) go through a stack
-// tile so only the valid part of C is read or written.
+// gemm_ukernel_f32: C[mr x nr] (+)= A[mr x k] * B[k x nr] on packed panels, then the
+// epilogue (scale, shift, residual, activation) while the tile is still in registers.
+// Register block: MR rows by NR = 2 vectors (MR = 12 where there are 32 vector registers of
+// 16 floats, 6 otherwise); the A panel is k x MR (one float broadcast per row), the B panel
+// k x NR. A tile at most one vector wide runs the one-vector loop. Edge tiles touch only the
+// valid part of C: rows past mr_valid are skipped, a partial vector is loaded and stored
+// under a mask (through a small buffer on ISAs without masks).
 // Included only by the per-ISA translation units.
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
+#include "affine-inl.h"
+
 namespace edgert::simd::kern {
+
+template <class Arch>
+inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v, const ActParams& p) {
+  switch (p.kind) {
+    case Act::none:
+      return v;
+    case Act::relu:
+      return act_v<Arch, Act::relu>(v, p);
+    case Act::clip:
+      return act_v<Arch, Act::clip>(v, p);
+    case Act::leaky_relu:
+      return act_v<Arch, Act::leaky_relu>(v, p);
+    case Act::hard_sigmoid:
+      return act_v<Arch, Act::hard_sigmoid>(v, p);
+    case Act::hard_swish:
+      return act_v<Arch, Act::hard_swish>(v, p);
+  }
+  return v;
+}
+
+// Loads and stores of the first `lanes` floats of a vector (lanes < L); masked where the ISA
+// has masks, through a small buffer otherwise.
+template <class Arch>
+struct Part {
+  using B = xsimd::batch<float, Arch>;
+  static B load(const float* p, std::size_t lanes) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
+      return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << lanes) - 1), p);
+#endif
+#if defined(__AVX2__)
+    if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>> || std::is_same_v<Arch, xsimd::avx2>)
+      return _mm256_maskload_ps(p, mask256(lanes));
+#endif
+    alignas(64) float t[B::size] = {};
+    for (std::size_t l = 0; l < lanes; ++l) t[l] = p[l];
+    return B::load_aligned(t);
+  }
+  static void store(float* p, B v, std::size_t lanes) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
+      return _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << lanes) - 1), v);
+#endif
+#if defined(__AVX2__)
+    if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>> || std::is_same_v<Arch, xsimd::avx2>)
+      return _mm256_maskstore_ps(p, mask256(lanes), v);
+#endif
+    alignas(64) float t[B::size];
+    v.store_aligned(t);
+    for (std::size_t l = 0; l < lanes; ++l) p[l] = t[l];
+  }
+#if defined(__AVX2__)
+  static __m256i mask256(std::size_t lanes) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(lanes)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+#endif
+};
 
 template <class Arch>
 struct Gemm {
   using B = xsimd::batch<float, Arch>;
   static constexpr std::size_t L = B::size;
-  static constexpr std::size_t MR = 6;
+  static constexpr std::size_t MR = L >= 16 ? 12 : 6;
   static constexpr std::size_t NR = 2 * L;
 
   static void ukernel(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
-                      std::size_t mr_valid, std::size_t nr_valid, int accumulate) {
-    B c00(0.f), c01(0.f), c10(0.f), c11(0.f), c20(0.f), c21(0.f);
-    B c30(0.f), c31(0.f), c40(0.f), c41(0.f), c50(0.f), c51(0.f);
+                      std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
+    if (nr_valid <= L)
+      tile<1>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+    else
+      tile<2>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+  }
+
+ private:
+  template <std::size_t NV>
+  static void tile(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+                   std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
+    B acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+      for (std::size_t j = 0; j < NV; ++j) acc[i][j] = B(0.0f);
     for (std::size_t p = 0; p < k; ++p) {
-      const B b0 = B::load_unaligned(bpack), b1 = B::load_unaligned(bpack + L);
-      B a(apack[0]);
-      c00 = xsimd::fma(a, b0, c00), c01 = xsimd::fma(a, b1, c01);
-      a = B(apack[1]);
-      c10 = xsimd::fma(a, b0, c10), c11 = xsimd::fma(a, b1, c11);
-      a = B(apack[2]);
-      c20 = xsimd::fma(a, b0, c20), c21 = xsimd::fma(a, b1, c21);
-      a = B(apack[3]);
-      c30 = xsimd::fma(a, b0, c30), c31 = xsimd::fma(a, b1, c31);
-      a = B(apack[4]);
-      c40 = xsimd::fma(a, b0, c40), c41 = xsimd::fma(a, b1, c41);
-      a = B(apack[5]);
-      c50 = xsimd::fma(a, b0, c50), c51 = xsimd::fma(a, b1, c51);
+      B b[NV];
+#pragma GCC unroll 2
+      for (std::size_t j = 0; j < NV; ++j) b[j] = B::load_unaligned(bpack + j * L);
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < MR; ++i) {
+        const B a(apack[i]);
+#pragma GCC unroll 2
+        for (std::size_t j = 0; j < NV; ++j) acc[i][j] = xsimd::fma(a, b[j], acc[i][j]);
+      }
       apack += MR;
       bpack += NR;
     }
-    const B rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    if (mr_valid == MR && nr_valid == NR) {
-      for (std::size_t i = 0; i < MR; ++i) {
-        float* ci = c + i * ldc;
-        B r0 = rows[i][0], r1 = rows[i][1];
-        if (accumulate) {
-          r0 += B::load_unaligned(ci);
-          r1 += B::load_unaligned(ci + L);
-        }
-        r0.store_unaligned(ci);
-        r1.store_unaligned(ci + L);
-      }
-      return;
-    }
-    alignas(64) float tile[MR * NR];
+    // Row by row; the last vector of a row may be partial (the dispatch above makes every
+    // vector hold at least one valid column).
+#pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
-      rows[i][0].store_aligned(tile + i * NR);
-      rows[i][1].store_aligned(tile + i * NR + L);
+      if (i == mr_valid) break;
+#pragma GCC unroll 2
+      for (std::size_t j = 0; j < NV; ++j) {
+        float* cij = c + i * ldc + j * L;
+        const std::size_t lanes = nr_valid - j * L;
+        B v = acc[i][j];
+        if (lanes >= L) {
+          if (accumulate) v += B::load_unaligned(cij);
+          if (ep) v = epilogue(v, *ep, i, j * L, L);
+          v.store_unaligned(cij);
+        } else {
+          if (accumulate) v += Part<Arch>::load(cij, lanes);
+          if (ep) v = epilogue(v, *ep, i, j * L, lanes);
+          Part<Arch>::store(cij, v, lanes);
+        }
+      }
     }
-    for (std::size_t i = 0; i < mr_valid; ++i)
-      for (std::size_t j = 0; j < nr_valid; ++j)
-        c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+  }
+
+  // The epilogue on columns [j, j + lanes) of row i.
+  static B epilogue(B v, const GemmEpilogue& ep, std::size_t i, std::size_t j, std::size_t lanes) {
+    v = xsimd::fma(v, B(ep.scale ? ep.scale[i] : 1.0f), B(ep.shift ? ep.shift[i] : 0.0f));
+    if (!ep.residual) return act_any_v<Arch>(v, ep.act);
+    const float* r = ep.residual + i * ep.ldr + j;
+    const B rv = lanes >= L ? B::load_unaligned(r) : Part<Arch>::load(r, lanes);
+    if (ep.residual_first) return act_any_v<Arch>(v + rv, ep.act);
+    return act_any_v<Arch>(v, ep.act) + rv;
   }
 };
 

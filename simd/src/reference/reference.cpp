@@ -15,13 +15,25 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
 }
 
 void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
-                      std::size_t mr_valid, std::size_t nr_valid, int accumulate) {
+                      std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
   float acc[kGemmMr][kGemmNr] = {};
   for (std::size_t p = 0; p < k; ++p)
     for (std::size_t i = 0; i < kGemmMr; ++i)
       for (std::size_t j = 0; j < kGemmNr; ++j) acc[i][j] += apack[p * kGemmMr + i] * bpack[p * kGemmNr + j];
   for (std::size_t i = 0; i < mr_valid; ++i)
-    for (std::size_t j = 0; j < nr_valid; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+    for (std::size_t j = 0; j < nr_valid; ++j) {
+      float v = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+      c[i * ldc + j] = ep ? apply_epilogue(v, *ep, i, j) : v;
+    }
+}
+
+float apply_epilogue(float v, const GemmEpilogue& ep, std::size_t i, std::size_t j) {
+  v = v * (ep.scale ? ep.scale[i] : 1.0f) + (ep.shift ? ep.shift[i] : 0.0f);
+  const float* r = ep.residual ? ep.residual + i * ep.ldr + j : nullptr;
+  if (r && ep.residual_first) v += *r;
+  v = apply_act(v, ep.act);
+  if (r && !ep.residual_first) v += *r;
+  return v;
 }
 
 float apply_act(float v, const ActParams& act) {

@@ -57,13 +57,28 @@ using ReduceRowF32 = float (*)(Reduce op, std::size_t n, const float* x);
 /// the inner step of pooling.
 using AccumulateF32 = void (*)(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
 
-/// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k.
+/// What the GEMM micro-kernel applies to its tile once the product is complete, row i and
+/// column j of the tile: v = act(c * scale[i] + shift[i] (+ residual[i * ldr + j])), the
+/// residual added before the activation when `residual_first` is non-zero, after it
+/// otherwise. A null scale means 1, a null shift 0, a null residual none. The pointers
+/// address the tile's first row (and column).
+struct GemmEpilogue {
+  const float* scale = nullptr;
+  const float* shift = nullptr;
+  const float* residual = nullptr;
+  std::size_t ldr = 0;
+  ActParams act;
+  int residual_first = 1;
+};
+
+/// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k, then the epilogue `ep`
+/// when it is not null.
 /// Apack holds k columns of `gemm_mr` floats (row index fastest), Bpack k rows of `gemm_nr`
 /// floats; both are produced by gemm_pack_a_f32 / gemm_pack_b_f32 with this table's mr/nr.
-/// Only the top-left mr_valid x nr_valid part of C (row stride ldc) is written; when
-/// `accumulate` is non-zero the product is added to what C holds.
+/// Only the top-left mr_valid x nr_valid part of C (row stride ldc) is read or written; when
+/// `accumulate` is non-zero the product is added to what C holds (before the epilogue).
 using GemmUkernelF32 = void (*)(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
-                                std::size_t mr_valid, std::size_t nr_valid, int accumulate);
+                                std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep);
 
 /// One output row of a 3x3 depthwise convolution at stride 1, dilation 1:
 /// y[i] = sum over r, c < 3 of w[3 * r + c] * rows[r][i + c], i < n, the taps summed in
@@ -118,7 +133,9 @@ namespace reference {
 void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, float* y,
                      const float* scale, const float* shift);
 void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
-                      std::size_t mr_valid, std::size_t nr_valid, int accumulate);
+                      std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep);
+/// The epilogue on one value of row i, column j of a tile.
+float apply_epilogue(float v, const GemmEpilogue& ep, std::size_t i, std::size_t j);
 void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x,
                          const float* residual, float* y, const float* scale, const float* shift, const ActParams& act,
                          int residual_first);
