@@ -220,6 +220,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 6, 33, 29}, 14, 2, {3, 3}, {2, 1}, {2, 3}, {2, 3, 1, 0}, true},
                       ConvCase{{1, 3, 4, 12, 13}, 5, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
                       ConvCase{{1, 49, 7, 7}, 40, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      // Winograd F(2x2, 3x3) (3x3, stride 1, 16+ channels): odd and even maps,
+                      // asymmetric and no padding, batch 2, a map smaller than one tile.
+                      ConvCase{{2, 32, 21, 20}, 24, 1, {3, 3}, {1, 1}, {1, 1}, {1, 0, 2, 1}, true},
+                      ConvCase{{1, 16, 9, 14}, 17, 1, {3, 3}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
+                      ConvCase{{1, 20, 2, 1}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       // Depthwise 3x3 row kernel: padding, row stride 2, rows narrower than a
                       // vector, wider than two, no interior at all; then paths it must not take
                       // (channel multiplier 2, dilation 2).

@@ -7,6 +7,7 @@
 #include "../exec/thread_pool.h"
 #include "common.h"
 #include "gemm_driver.h"
+#include "winograd.h"
 
 namespace edgert {
 namespace {
@@ -186,7 +187,7 @@ class ConvOp : public Op {
   }
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
-  bool releases_constant(std::size_t input) const override { return input == 1 && !packed_.empty(); }
+  bool releases_constant(std::size_t input) const override { return input == 1 && (!packed_.empty() || wino_); }
 
   void infer(InferContext& ctx) const override {
     check_conv_inputs(ctx);
@@ -211,6 +212,11 @@ class ConvOp : public Op {
       ctx.set_output(0, DataType::float32, out);
     }
     std::size_t col = 0;
+    if (wino_) {
+      ctx.scratch_bytes = tmp + align64(2 * static_cast<std::size_t>(cout) * sizeof(float)) +
+                          wino_->scratch_bytes(winograd_shape(geo, cin, cout), ctx.threads);
+      return;
+    }
     if (depthwise(x.shape(), w.shape())) {
       col = align64(2 * static_cast<std::size_t>(cout) * sizeof(float));  // the epilogue's scale and shift
       if (dw3x3(geo) && w.dim(0) == x.dim(1))
@@ -247,9 +253,25 @@ class ConvOp : public Op {
     const float* pr = r && !broadcast_residual ? r->data<float>() : nullptr;
     const simd::ActParams act = broadcast_residual ? simd::ActParams{} : act_;
     const std::int64_t osz = geo.out_size();
-    if (depthwise(x.shape(), w.shape())) {
+    // Winograd and depthwise add the residual and activation in a second pass.
+    auto second_pass = [&](float* ones, float* shift, bool bias_applied) {
+      if (!(bias && !bias_applied) && !pr && act.kind == simd::Act::none) return;
+      std::fill(ones, ones + cout, 1.0f);
+      if (bias && !bias_applied)
+        std::copy(bias, bias + cout, shift);
+      else
+        std::fill(shift, shift + cout, 0.0f);
+      epilogue(ctx, py, pr, py, ones, shift, n * cout, cout, osz, act, residual_first_);
+    };
+    if (wino_) {
       float* ones = reinterpret_cast<float*>(scratch);
-      float* shift = ones + cout;
+      scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
+      const WinogradShape ws = winograd_shape(geo, cin, cout);
+      for (std::int64_t b = 0; b < n; ++b)
+        wino_->run(ctx.pool, ws, px + b * cin * geo.in_size(), bias, py + b * cout * osz, scratch);
+      second_pass(ones, ones + cout, true);
+    } else if (depthwise(x.shape(), w.shape())) {
+      float* ones = reinterpret_cast<float*>(scratch);
       scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
       if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
@@ -262,14 +284,7 @@ class ConvOp : public Op {
       } else {
         run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
       }
-      if (bias || pr || act.kind != simd::Act::none) {
-        std::fill(ones, ones + cout, 1.0f);
-        if (bias)
-          std::copy(bias, bias + cout, shift);
-        else
-          std::fill(shift, shift + cout, 0.0f);
-        epilogue(ctx, py, pr, py, ones, shift, n * cout, cout, osz, act, residual_first_);
-      }
+      second_pass(ones, ones + cout, false);
     } else {
       const std::int64_t kdim = cin_g * geo.k_size();
       const bool pw1 = pointwise(geo);
@@ -324,12 +339,23 @@ class ConvOp : public Op {
     const Tensor* w = c.constant(1);
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
+    auto ones = [](const std::vector<std::int64_t>& v) {
+      return std::all_of(v.begin(), v.end(), [](std::int64_t e) { return e == 1; });
+    };
+    if (g == 1 && w->rank() == 4 && w->dim(2) == 3 && w->dim(3) == 3 && ones(attrs_.strides) &&
+        ones(attrs_.dilations) && Winograd23::suits(cout, w->dim(1))) {
+      wino_ = std::make_unique<Winograd23>(kernels_, w->data<float>(), cout, w->dim(1));
+      return;
+    }
     if (g < 1 || cout % g != 0 || (g > 1 && w->dim(1) == 1)) return;
     const std::int64_t cout_g = cout / g, kdim = w->numel() / cout;
     packed_.reserve(static_cast<std::size_t>(g));
     for (std::int64_t gi = 0; gi < g; ++gi)
       packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
                                     MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
+  }
+  static WinogradShape winograd_shape(const Geometry& g, std::int64_t cin, std::int64_t cout) {
+    return WinogradShape{cin, cout, g.in[1], g.in[2], g.out[1], g.out[2], g.pad[1], g.pad[2]};
   }
   static bool pointwise(const Geometry& g) {
     for (int i = 0; i < 3; ++i)
@@ -585,7 +611,8 @@ class ConvOp : public Op {
   const Node& node_;
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
-  std::vector<PackedA> packed_;  // per group; empty when W is not a packed constant
+  std::vector<PackedA> packed_;       // per group; empty when W is not a packed constant
+  std::unique_ptr<Winograd23> wino_;  // set instead of packed_ for 3x3 stride-1 weights it suits
   simd::ActParams act_;
   bool residual_first_ = true;
 };

@@ -1,0 +1,44 @@
+// Winograd F(2x2, 3x3) for 3x3 convolutions at stride 1, dilation 1, one group: each 2x2
+// block of outputs from a 4x4 block of inputs with 16 multiplications per channel pair
+// instead of 36. The weights are transformed once at load (U = G g G^T, 16 matrices of
+// cout x cin, packed for the GEMM micro-kernel); a run transforms the input (V = B^T d B),
+// multiplies the 16 pairs of matrices with the blocked GEMM and transforms back (Y = A^T M A).
+// The transforms use only 0, +-1 and +-1/2, so results stay within a few ulp of the direct sum.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gemm_driver.h"
+
+namespace edgert {
+
+class ThreadPool;
+
+struct WinogradShape {
+  std::int64_t cin, cout, in_h, in_w, out_h, out_w, pad_t, pad_l;
+};
+
+class Winograd23 {
+ public:
+  /// Whether a convolution with these weights is run this way: 3x3 kernels, stride 1,
+  /// dilation 1, one group, and channel counts where the saving outweighs the transforms
+  /// (and the transformed weights, 16/9 of the original, stay small).
+  static bool suits(std::int64_t cout, std::int64_t cin);
+
+  /// Transforms and packs weights w [cout, cin, 3, 3].
+  Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);
+
+  std::size_t scratch_bytes(const WinogradShape& s, int threads) const;
+
+  /// y [cout, out_h, out_w] (+ bias per channel, may be null) from x [cin, in_h, in_w] of one image.
+  void run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias, float* y, void* scratch) const;
+
+ private:
+  static std::int64_t tiles_per_chunk(const WinogradShape& s);
+  const simd::KernelTable& kt_;
+  std::vector<PackedA> u_;  // 16 matrices, cout x cin
+};
+
+}  // namespace edgert
