@@ -93,10 +93,10 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
               mr, mc, kc,
               a.data + static_cast<std::ptrdiff_t>(i0) * a.row_stride + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
               a.row_stride, a.col_stride, apack);
-        for (std::size_t jr = 0; jr < nc; jr += nr) {
-          const float* bp = bpack + (jr / nr) * kc * nr;
-          const std::size_t nv = std::min(nr, nc - jr);
-          for (std::size_t ir = 0; ir < mc; ir += mr) {
+        for (std::size_t ir = 0; ir < mc; ir += mr) {
+          for (std::size_t jr = 0; jr < nc; jr += nr) {
+            const float* bp = bpack + (jr / nr) * kc * nr;
+            const std::size_t nv = std::min(nr, nc - jr);
             const std::size_t row = i0 + ir, col = j0 + jr;
             simd::GemmEpilogue e;
             if (ep && last) {

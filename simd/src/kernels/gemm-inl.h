@@ -97,7 +97,12 @@ struct Gemm {
     for (std::size_t i = 0; i < MR; ++i)
 #pragma GCC unroll 2
       for (std::size_t j = 0; j < NV; ++j) acc[i][j] = B(0.0f);
+    // The drivers pack A's panels one after another, so the next tile's panel starts k * MR
+    // floats on: fetching it into L2 during this tile hides its latency when the weights
+    // stream from memory (a prefetch past the buffer's end is harmless).
+    const float* a_next = apack + k * MR;
     for (std::size_t p = 0; p < k; ++p) {
+      __builtin_prefetch(a_next + p * MR, 0, 2);
       B b[NV];
 #pragma GCC unroll 2
       for (std::size_t j = 0; j < NV; ++j) b[j] = B::load_unaligned(bpack + j * L);
