@@ -30,7 +30,8 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::reduce_row_f32,
                              reference::accumulate_f32,
                              reference::dw3x3_row_f32,
-                             reference::dw3x3s2_row_f32};
+                             reference::dw3x3s2_row_f32,
+                             reference::gemv_cols_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

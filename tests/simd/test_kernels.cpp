@@ -195,6 +195,32 @@ TEST_P(Kernels, SoftmaxReduceAndAccumulateMatchReference) {
   }
 }
 
+TEST_P(Kernels, GemvColumnsMatchReferenceAndDoNotDependOnGrouping) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (std::size_t k : {1, 5, 8, 15, 16, 17, 33, 100, 1280})
+    for (std::size_t n : {1, 3, 4, 5, 9}) {
+      const std::size_t ldb = k + 3;
+      GuardBuffer a(k), b(n * ldb), c(n);
+      for (std::size_t i = 0; i < k; ++i) a.data()[i] = u(rng);
+      for (std::size_t i = 0; i < n * ldb; ++i) b.data()[i] = u(rng);
+      for (int accumulate : {0, 1}) {
+        std::vector<float> want(n), one(n);
+        for (std::size_t j = 0; j < n; ++j) want[j] = one[j] = c.data()[j] = u(rng);
+        edgert::simd::reference::gemv_cols_f32(n, k, a.data(), b.data(), ldb, want.data(), accumulate);
+        t->gemv_cols_f32(n, k, a.data(), b.data(), ldb, c.data(), accumulate);
+        // Column by column (as a thread split could leave them): bit-identical.
+        for (std::size_t j = 0; j < n; ++j)
+          t->gemv_cols_f32(1, k, a.data(), b.data() + j * ldb, ldb, &one[j], accumulate);
+        for (std::size_t j = 0; j < n; ++j) {
+          EXPECT_NEAR(want[j], c.data()[j], 1e-5f * (1 + static_cast<float>(k) / 64)) << k << " " << n << " " << j;
+          EXPECT_EQ(c.data()[j], one[j]) << k << " " << n << " " << j;
+        }
+      }
+    }
+}
+
 TEST_P(Kernels, Depthwise3x3RowMatchesReference) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(5);

@@ -123,7 +123,8 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
 // first pack whole for a single row of output. Each output element is summed by one thread
 // in a fixed order, so the result does not depend on the thread count. False when B has
 // neither contiguous rows nor contiguous columns.
-bool gemv_row(ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, MatrixRef b, float* c, bool accumulate) {
+bool gemv_row(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, MatrixRef b,
+              float* c, bool accumulate) {
   auto split = [&](std::size_t grain, auto&& fn) {
     if (pool)
       pool->parallel_for(n, grain, fn);
@@ -145,19 +146,19 @@ bool gemv_row(ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, Matri
     return true;
   }
   if (b.row_stride == 1) {
-    // Columns of B contiguous: c[j] = dot(a, B[:, j]) with eight partial sums, added in a
-    // fixed order.
+    // Columns of B contiguous: c[j] = dot(a, B[:, j]), each column summed in a fixed order.
+    if (as == 1 && b.col_stride > 0) {
+      split(16, [&](std::size_t j0, std::size_t j1) {
+        kt.gemv_cols_f32(j1 - j0, k, pa, b.data + static_cast<std::ptrdiff_t>(j0) * b.col_stride,
+                         static_cast<std::size_t>(b.col_stride), c + j0, accumulate);
+      });
+      return true;
+    }
     split(8, [&](std::size_t j0, std::size_t j1) {
       for (std::size_t j = j0; j < j1; ++j) {
         const float* bc = b.data + static_cast<std::ptrdiff_t>(j) * b.col_stride;
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        std::size_t p = 0;
-        if (as == 1) {
-          for (; p + 8 <= k; p += 8)
-            for (std::size_t l = 0; l < 8; ++l) acc[l] += pa[p + l] * bc[p + l];
-        }
-        for (; p < k; ++p) acc[p % 8] += pa[static_cast<std::ptrdiff_t>(p) * as] * bc[p];
-        const float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        float sum = 0.0f;
+        for (std::size_t p = 0; p < k; ++p) sum += pa[static_cast<std::ptrdiff_t>(p) * as] * bc[p];
         c[j] = accumulate ? c[j] + sum : sum;
       }
     });
@@ -171,7 +172,7 @@ bool gemv_row(ThreadPool* pool, std::size_t n, std::size_t k, MatrixRef a, Matri
 void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std::size_t n, std::size_t k, MatrixRef a,
               const BSource& b, float* c, std::size_t ldc, bool accumulate, void* scratch,
               const simd::GemmEpilogue* ep) {
-  if (m == 1 && !b.pack && !ep && gemv_row(pool, n, k, a, b.matrix, c, accumulate)) return;
+  if (m == 1 && !b.pack && !ep && gemv_row(kt, pool, n, k, a, b.matrix, c, accumulate)) return;
   gemm_impl(kt, pool, m, n, k, a, nullptr, b, c, ldc, accumulate, ep, scratch);
 }
 

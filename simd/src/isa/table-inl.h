@@ -26,7 +26,8 @@
                                       kern::reduce_row_f32<A>,      \
                                       kern::accumulate_f32<A>,      \
                                       kern::dw3x3_row_f32<A>,       \
-                                      kern::dw3x3s2_row_f32<A>};    \
+                                      kern::dw3x3s2_row_f32<A>,     \
+                                      kern::gemv_cols_f32<A>};      \
     return &table;                                                  \
   }                                                                 \
   }

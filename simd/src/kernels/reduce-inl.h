@@ -1,5 +1,5 @@
-// softmax_row_f32, reduce_row_f32, accumulate_f32: row-wise kernels for Softmax, the
-// reductions and pooling. Rows are contiguous; vector bodies with scalar tails; sums use
+// softmax_row_f32, reduce_row_f32, accumulate_f32, gemv_cols_f32: row-wise kernels for
+// Softmax, the reductions, pooling and one-row products. Rows are contiguous; vector bodies with scalar tails; sums use
 // several vector accumulators. Included only by the per-ISA translation units; every
 // helper is a template on the arch.
 #pragma once
@@ -125,6 +125,48 @@ void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride
   for (; i < n; ++i) {
     const float v = src[i * stride];
     dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+  }
+}
+
+// Four columns at a time share the loads of `a` and give four independent FMA chains; each
+// column's sum is one vector accumulator over whole vectors, then its lanes, then the scalar
+// tail in order - the same whether the column runs in a group of four or alone.
+template <class Arch>
+void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
+                   int accumulate) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  const std::size_t kv = k / L * L;
+  auto finish = [&](std::size_t j, B acc) {
+    float s = hsum<Arch>(acc);
+    const float* col = b + j * ldb;
+    for (std::size_t p = kv; p < k; ++p) s += a[p] * col[p];
+    c[j] = accumulate ? c[j] + s : s;
+  };
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* b0 = b + j * ldb;
+    const float* b1 = b0 + ldb;
+    const float* b2 = b1 + ldb;
+    const float* b3 = b2 + ldb;
+    B s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+    for (std::size_t p = 0; p < kv; p += L) {
+      const B av = B::load_unaligned(a + p);
+      s0 = xsimd::fma(av, B::load_unaligned(b0 + p), s0);
+      s1 = xsimd::fma(av, B::load_unaligned(b1 + p), s1);
+      s2 = xsimd::fma(av, B::load_unaligned(b2 + p), s2);
+      s3 = xsimd::fma(av, B::load_unaligned(b3 + p), s3);
+    }
+    finish(j, s0);
+    finish(j + 1, s1);
+    finish(j + 2, s2);
+    finish(j + 3, s3);
+  }
+  for (; j < n; ++j) {
+    const float* bj = b + j * ldb;
+    B s(0.0f);
+    for (std::size_t p = 0; p < kv; p += L) s = xsimd::fma(B::load_unaligned(a + p), B::load_unaligned(bj + p), s);
+    finish(j, s);
   }
 }
 

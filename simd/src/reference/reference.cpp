@@ -159,6 +159,15 @@ void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride
   }
 }
 
+void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
+                   int accumulate) {
+  for (std::size_t j = 0; j < n; ++j) {
+    double acc = 0.0;
+    for (std::size_t p = 0; p < k; ++p) acc += static_cast<double>(a[p]) * b[j * ldb + p];
+    c[j] = static_cast<float>(accumulate ? c[j] + acc : acc);
+  }
+}
+
 void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y) {
   const float* rows[3] = {r0, r1, r2};
   for (std::size_t i = 0; i < n; ++i) {

@@ -93,6 +93,13 @@ using Dw3x3RowF32 = void (*)(std::size_t n, const float* r0, const float* r1, co
 /// i < n, the taps summed in that order. a[r] holds n + 1 values, b[r] n.
 using Dw3x3S2RowF32 = void (*)(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
 
+/// Columns of a matrix-vector product: c[j] = sum over p < k of a[p] * b[j * ldb + p]
+/// (plus c[j]'s old value when `accumulate`), j < n. Every column is summed in the same
+/// order whichever columns it is computed with, so splitting n between threads does not
+/// change the result.
+using GemvColsF32 = void (*)(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
+                             int accumulate);
+
 struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
@@ -107,6 +114,7 @@ struct KernelTable {
   AccumulateF32 accumulate_f32;
   Dw3x3RowF32 dw3x3_row_f32;
   Dw3x3S2RowF32 dw3x3s2_row_f32;
+  GemvColsF32 gemv_cols_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -150,6 +158,8 @@ float reduce_row_f32(Reduce op, std::size_t n, const float* x);
 void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
 void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y);
 void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
+void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
+                   int accumulate);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
