@@ -118,6 +118,9 @@ TEST(Conv, FusedResidualAndActivationMatchTheFormula) {
       ConvCase{{2, 36, 19, 35}, 21, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
       ConvCase{{1, 300, 5, 9}, 14, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
       ConvCase{{1, 8, 20, 20}, 12, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+      // Depthwise 3x3, which applies the epilogue per plane: stride 1 and 2, batch 2.
+      ConvCase{{2, 6, 11, 9}, 6, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+      ConvCase{{2, 5, 12, 40}, 5, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
   };
   int round = 0;
   for (const ConvCase& c : shapes) {
@@ -239,13 +242,20 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 5, 14, 32}, 5, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
                       ConvCase{{1, 4, 1, 1}, 4, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 3, 3, 12}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      // A plane too big for that: row by row.
+                      ConvCase{{1, 2, 40, 100}, 2, 2, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
                       // Its column-stride-2 form: odd and even widths, asymmetric and wide pads,
-                      // rows with no interior, row stride 1 or 2 (rows reused between outputs).
+                      // rows with no interior, row stride 1, 2 or 3.
                       ConvCase{{1, 7, 11, 57}, 7, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 3, 5, 2}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, false},
                       ConvCase{{1, 4, 8, 9}, 4, 4, {3, 3}, {1, 2}, {1, 1}, {0, 2, 2, 0}, true},
                       ConvCase{{2, 5, 9, 1}, 5, 5, {3, 3}, {2, 2}, {1, 1}, {0, 1, 1, 1}, false},
                       ConvCase{{1, 9, 14, 34}, 9, 9, {3, 3}, {2, 2}, {1, 1}, {0, 0, 1, 1}, true},
+                      ConvCase{{1, 4, 13, 12}, 4, 4, {3, 3}, {3, 2}, {1, 1}, {1, 1, 1, 1}, true},
+                      // Maps taller than one chunk of output rows (row stride 2 and 1).
+                      ConvCase{{1, 3, 80, 80}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 2, 45, 64}, 2, 2, {3, 3}, {1, 2}, {1, 1}, {1, 0, 0, 1}, false},
+                      ConvCase{{1, 3, 1, 1}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {0, 0, 2, 2}, false},
                       // Other depthwise shapes (the general loop): 5x5 at stride 2, 1x9,
                       // dilated 7x7 at column stride 2, 9x9.
                       ConvCase{{1, 6, 13, 37}, 6, 6, {5, 5}, {2, 2}, {1, 1}, {2, 2, 2, 2}, true},

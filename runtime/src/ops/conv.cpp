@@ -173,6 +173,28 @@ struct Im2col {
   }
 };
 
+// Bias, residual and activation on one output plane while it is still in cache: the
+// depthwise paths that finish a plane at a time apply it there instead of in a second pass
+// over the whole output.
+struct PlaneEpilogue {
+  const float* bias = nullptr;      // per channel, or none
+  const float* residual = nullptr;  // laid out as the output, or none
+  std::int64_t plane_size = 0, channels = 1;
+  simd::ActParams act;
+  int residual_first = 1;
+
+  bool active() const { return bias || residual || act.kind != simd::Act::none; }
+  // Elements [begin, begin + count) of output plane `plane`, which starts at y.
+  void apply(const simd::KernelTable& k, std::size_t plane, float* y, std::int64_t begin, std::int64_t count) const {
+    if (!active()) return;
+    static const float one = 1.0f, zero = 0.0f;
+    const std::int64_t p = static_cast<std::int64_t>(plane);
+    k.affine_act_nchw_f32(1, 1, static_cast<std::size_t>(count), y + begin,
+                          residual ? residual + p * plane_size + begin : nullptr, y + begin, &one,
+                          bias ? bias + p % channels : &zero, act, residual_first);
+  }
+};
+
 class ConvOp : public Op {
  public:
   explicit ConvOp(const CreateContext& c) : node_(c.node), attrs_(c.node), kernels_(c.kernels) {
@@ -273,18 +295,21 @@ class ConvOp : public Op {
     } else if (depthwise(x.shape(), w.shape())) {
       float* ones = reinterpret_cast<float*>(scratch);
       scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
+      const PlaneEpilogue fin{bias, pr, osz, cout, act, residual_first_};
+      bool finished = false;  // the path applied `fin` itself
       if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
+        finished = geo.stride[2] == 2 || dw3x3_flat(geo);
         if (geo.stride[2] == 2)
-          run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, buffers);
+          run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, buffers, fin);
         else if (dw3x3_flat(geo))
-          run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, buffers);
+          run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, buffers, fin);
         else
           run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, buffers);
       } else {
         run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
       }
-      second_pass(ones, ones + cout, false);
+      if (!finished) second_pass(ones, ones + cout, false);
     } else {
       const std::int64_t kdim = cin_g * geo.k_size();
       const bool pw1 = pointwise(geo);
@@ -402,12 +427,13 @@ class ConvOp : public Op {
     return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.dil[1] == 1 &&
            g.dil[2] == 1 && (g.stride[2] == 1 || g.stride[2] == 2);
   }
-  // Small maps at stride 1 with one pixel of padding all round (MobileNetV2's 7x7 to 28x28):
-  // rows shorter than a few vectors would run mostly in the kernel's scalar tail, so each plane
-  // is copied into a zero-bordered buffer and run as one long row (see run_dw3x3_flat).
+  // Maps at stride 1 with one pixel of padding all round whose bordered plane and flat output
+  // fit in about 32 KiB (MobileNetV2's 7x7 to 56x56): short rows would run mostly in the
+  // kernel's scalar tail and the edge columns, so each plane is copied into a zero-bordered
+  // buffer and run as one long row (see run_dw3x3_flat). Bigger planes would not stay in L1.
   static bool dw3x3_flat(const Geometry& g) {
     return g.stride[1] == 1 && g.stride[2] == 1 && g.pad[1] == 1 && g.pad[2] == 1 && g.out[1] == g.in[1] &&
-           g.out[2] == g.in[2] && g.in[2] <= 32;
+           g.out[2] == g.in[2] && dw3x3_flat_floats(g) <= 8192;
   }
   // Per-thread: the bordered plane, (ih + 2) x (iw + 2), and the flat output, oh x (iw + 2).
   static std::size_t dw3x3_flat_floats(const Geometry& g) {
@@ -419,7 +445,7 @@ class ConvOp : public Op {
   // three rows P, P + W, P + 2W. The two columns per row past the image are computed and
   // dropped when the outputs are copied out.
   void run_dw3x3_flat(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
-                      std::int64_t planes, std::int64_t channels, float* buffers) const {
+                      std::int64_t planes, std::int64_t channels, float* buffers, const PlaneEpilogue& fin) const {
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], W = iw + 2;
     const std::size_t per_thread = dw3x3_flat_floats(g);
     const auto dw_row = kernels_.dw3x3_row_f32;
@@ -439,86 +465,84 @@ class ConvOp : public Op {
              pw + static_cast<std::int64_t>(plane) % channels * 9, flat);
       float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
       for (std::int64_t y = 0; y < oh; ++y) std::copy(flat + y * W, flat + y * W + ow, yc + y * ow);
+      fin.apply(kernels_, plane, yc, 0, oh * ow);
     });
   }
 
-  // Per-thread working rows of the stride-2 path: three rows split into even (ow + 1) and odd
-  // (ow) columns, rounded up to whole cache lines.
+  // The stride-2 path works on chunks of output rows small enough for its buffers to stay in
+  // L1 (about 32 KiB): per thread, even and odd columns of the three row sets (one row more
+  // than the chunk each, ow + 1 columns) and the chunk's flat output.
+  static std::int64_t dw3x3s2_chunk_rows(const Geometry& g) {
+    return std::clamp<std::int64_t>(8192 / (7 * (g.out[2] + 1)), 1, std::max<std::int64_t>(g.out[1], 1));
+  }
   static std::size_t dw3x3s2_floats(const Geometry& g) {
-    return (static_cast<std::size_t>(3 * (2 * g.out[2] + 1)) + 15) / 16 * 16;
+    return (static_cast<std::size_t>((7 * dw3x3s2_chunk_rows(g) + 6) * (g.out[2] + 1)) + 15) / 16 * 16;
   }
 
-  // Column stride 2: each output row's three input rows are split into even and odd columns
-  // (zeros where the taps leave the image), so the kernel loads every tap contiguously and
-  // needs no edge cases. Bias, residual and activation follow in the common epilogue.
+  // Column stride 2, any row stride and padding, one plane at a time: for each tap row r the
+  // input rows y * stride + r - pad (y < oh) are split into even columns E_r and odd columns
+  // O_r, Wh = ow + 1 wide, zero where the taps leave the image. Output (y, x) then sums
+  // E_r[q], O_r[q], E_r[q + 1] at the flat index q = y * Wh + x, so the kernel runs the whole
+  // chunk of rows as one row of (rows - 1) * Wh + ow outputs, however narrow the map. At row
+  // stride 2 the third row set is the first one row down (E_2 = E_0 + Wh) and is not built.
   void run_dw3x3s2(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
-                   std::int64_t planes, std::int64_t channels, float* buffers) const {
+                   std::int64_t planes, std::int64_t channels, float* buffers, const PlaneEpilogue& fin) const {
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
+    const std::int64_t sy = g.stride[1], wh = ow + 1, chunk = dw3x3s2_chunk_rows(g);
     const std::size_t per_thread = dw3x3s2_floats(g);
     const auto dw_row = kernels_.dw3x3s2_row_f32;
-    // Output columns [j0, j1) read both their even and odd input columns inside the row.
-    const std::int64_t j0 = std::min(ow + 1, (pl + 1) / 2);
-    const std::int64_t j1 = std::max(j0, std::min(ow, (iw - 2 + pl) / 2 + 1));
+    // Columns x in [j0, j1) read both 2x - pl and 2x + 1 - pl inside the row.
+    const std::int64_t j0 = std::min(wh, (pl + 1) / 2);
+    const std::int64_t j1 = std::max(j0, std::min(wh, (iw - 1 + pl) / 2));
     ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
-      // Three slots of split rows, tagged with the input row they hold: at row stride 2 the
-      // last row of one output row is the first of the next, and is split once.
       float* mine = buffers + worker * per_thread;
-      float* slot_a[3];
-      std::int64_t tag[3] = {-2, -2, -2};  // -1: a row of zeros (outside the image)
-      for (int k = 0; k < 3; ++k) slot_a[k] = mine + k * (2 * ow + 1);
       const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
-      const float* wc = pw + static_cast<std::int64_t>(plane) % channels * 9;
-      float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
-      auto split = [&](float* a, std::int64_t iy) {
-        float* b = a + ow + 1;
-        if (iy < 0) {
-          std::fill(a, a + 2 * ow + 1, 0.0f);
+      const float* a[3];
+      const float* b[3];
+      auto split = [&](std::int64_t iy, float* e, float* o) {
+        if (iy < 0 || iy >= ih) {
+          std::fill(e, e + wh, 0.0f);
+          std::fill(o, o + wh, 0.0f);
           return;
         }
         const float* row = xc + iy * iw;
-        auto checked = [&](std::int64_t j) {
-          const std::int64_t c = 2 * j - pl;
-          a[j] = c >= 0 && c < iw ? row[c] : 0.0f;
-          if (j < ow) b[j] = c + 1 >= 0 && c + 1 < iw ? row[c + 1] : 0.0f;
+        auto checked = [&](std::int64_t x) {
+          const std::int64_t c = 2 * x - pl;
+          e[x] = c >= 0 && c < iw ? row[c] : 0.0f;
+          o[x] = c + 1 >= 0 && c + 1 < iw ? row[c + 1] : 0.0f;
         };
-        for (std::int64_t j = 0; j < j0; ++j) checked(j);
+        for (std::int64_t x = 0; x < j0; ++x) checked(x);
         const float* src = row - pl;
-        for (std::int64_t j = j0; j < j1; ++j) {
-          a[j] = src[2 * j];
-          b[j] = src[2 * j + 1];
+        for (std::int64_t x = j0; x < j1; ++x) {
+          e[x] = src[2 * x];
+          o[x] = src[2 * x + 1];
         }
-        for (std::int64_t j = j1; j <= ow; ++j) checked(j);
+        for (std::int64_t x = j1; x < wh; ++x) checked(x);
       };
-      for (std::int64_t y = 0; y < oh; ++y) {
-        std::int64_t want[3];
-        for (int r = 0; r < 3; ++r) {
-          const std::int64_t iy = y * g.stride[1] - pt + r;
-          want[r] = iy >= 0 && iy < ih ? iy : -1;
+      const float* wc = pw + static_cast<std::int64_t>(plane) % channels * 9;
+      float* yc = py + static_cast<std::int64_t>(plane) * oh * ow;
+      for (std::int64_t y0 = 0; y0 < oh; y0 += chunk) {
+        const std::int64_t n_rows = std::min(chunk, oh - y0);
+        // Buffers first, then the rows in input order (y outer), so the input is read front
+        // to back. One row more than the outputs need, for the row-stride-2 alias.
+        const int sets = sy == 2 ? 2 : 3;
+        float* e[3];
+        float* o[3];
+        float* next = mine;
+        for (int r = 0; r < sets; ++r) {
+          e[r] = next;
+          o[r] = e[r] + (n_rows + 1) * wh;
+          next = o[r] + (n_rows + 1) * wh;
+          a[r] = e[r];
+          b[r] = o[r];
         }
-        const float* a[3];
-        const float* b[3];
-        bool used[3] = {false, false, false};
-        int pick[3] = {-1, -1, -1};
-        for (int r = 0; r < 3; ++r)
-          for (int k = 0; k < 3; ++k)
-            if (!used[k] && tag[k] == want[r]) {
-              pick[r] = k;
-              used[k] = true;
-              break;
-            }
-        for (int r = 0; r < 3; ++r) {
-          if (pick[r] < 0) {
-            int k = 0;
-            while (used[k]) ++k;
-            used[k] = true;
-            pick[r] = k;
-            tag[k] = want[r];
-            split(slot_a[k], want[r]);
-          }
-          a[r] = slot_a[pick[r]];
-          b[r] = slot_a[pick[r]] + ow + 1;
-        }
-        dw_row(static_cast<std::size_t>(ow), a, b, wc, yc + y * ow);
+        if (sets == 2) a[2] = a[0] + wh, b[2] = b[0] + wh;
+        for (std::int64_t y = 0; y <= n_rows; ++y)
+          for (int r = 0; r < sets; ++r) split((y0 + y) * sy + r - pt, e[r] + y * wh, o[r] + y * wh);
+        float* flat = next;
+        dw_row(static_cast<std::size_t>((n_rows - 1) * wh + ow), a, b, wc, flat);
+        for (std::int64_t y = 0; y < n_rows; ++y) std::copy(flat + y * wh, flat + y * wh + ow, yc + (y0 + y) * ow);
+        fin.apply(kernels_, plane, yc, y0 * ow, n_rows * ow);
       }
     });
   }
