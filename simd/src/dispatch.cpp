@@ -31,7 +31,10 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::accumulate_f32,
                              reference::dw3x3_row_f32,
                              reference::dw3x3s2_row_f32,
-                             reference::gemv_cols_f32};
+                             reference::gemv_cols_f32,
+                             reference::nc16_pack_f32,
+                             reference::nc16_unpack_f32,
+                             reference::dwc_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

@@ -118,8 +118,12 @@ TEST(Conv, FusedResidualAndActivationMatchTheFormula) {
       ConvCase{{2, 36, 19, 35}, 21, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
       ConvCase{{1, 300, 5, 9}, 14, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
       ConvCase{{1, 8, 20, 20}, 12, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
-      // Depthwise 3x3, which applies the epilogue per plane: stride 1 and 2, batch 2.
+      // Depthwise, which applies the epilogue per plane or per block of channels: 3x3 at
+      // stride 2 channel-blocked (batch 2) and on the row kernel, 5x5 channel-blocked with a
+      // partial block, 3x3 stride 1 on the row kernel.
       ConvCase{{2, 6, 11, 9}, 6, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+      ConvCase{{1, 5, 9, 64}, 5, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
+      ConvCase{{1, 18, 6, 7}, 18, 18, {5, 5}, {1, 1}, {1, 1}, {2, 2, 2, 2}, true},
       ConvCase{{2, 5, 12, 40}, 5, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
   };
   int round = 0;
@@ -256,8 +260,16 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 3, 80, 80}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
                       ConvCase{{1, 2, 45, 64}, 2, 2, {3, 3}, {1, 2}, {1, 1}, {1, 0, 0, 1}, false},
                       ConvCase{{1, 3, 1, 1}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {0, 0, 2, 2}, false},
-                      // Other depthwise shapes (the general loop): 5x5 at stride 2, 1x9,
+                      // Column stride 2 wide enough for the row kernel with asymmetric
+                      // and wide pads at row stride 1.
+                      ConvCase{{1, 4, 8, 61}, 4, 4, {3, 3}, {1, 2}, {1, 1}, {0, 2, 2, 0}, true},
+                      // Channel-blocked (narrow maps and every other kernel): a partial block
+                      // of channels, batch 2 with 33 channels at 5x5 stride 2, a map taller
+                      // than one chunk of rows with asymmetric pads; 5x5 at stride 2, 1x9,
                       // dilated 7x7 at column stride 2, 9x9.
+                      ConvCase{{1, 20, 9, 11}, 20, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{2, 33, 13, 37}, 33, 33, {5, 5}, {2, 2}, {1, 1}, {2, 2, 2, 2}, true},
+                      ConvCase{{1, 17, 70, 66}, 17, 17, {5, 5}, {1, 1}, {1, 1}, {2, 1, 2, 3}, false},
                       ConvCase{{1, 6, 13, 37}, 6, 6, {5, 5}, {2, 2}, {1, 1}, {2, 2, 2, 2}, true},
                       ConvCase{{2, 3, 10, 40}, 3, 3, {3, 3}, {2, 2}, {1, 1}, {0, 1, 1, 0}, false},
                       ConvCase{{1, 5, 6, 50}, 5, 5, {1, 9}, {1, 2}, {1, 1}, {0, 4, 0, 4}, true},

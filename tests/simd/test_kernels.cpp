@@ -263,6 +263,70 @@ TEST_P(Kernels, Depthwise3x3Stride2RowMatchesReference) {
   }
 }
 
+TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  for (std::size_t n : {1, 3, 4, 8, 15, 16, 17, 31, 49, 64}) {
+    for (std::size_t nc : {1, 5, 8, 15, 16}) {
+      const std::size_t ld = n + 3;
+      std::vector<float> planes(C * ld);
+      for (std::size_t i = 0; i < planes.size(); ++i) planes[i] = static_cast<float>(i) + 0.5f;
+      // Packing reads only the nc planes' first n values (the block ends at a guard page)...
+      GuardBuffer src((nc - 1) * ld + n);
+      std::copy(planes.begin(), planes.begin() + static_cast<std::ptrdiff_t>(src.size()), src.data());
+      GuardBuffer packed(n * C);
+      t->nc16_pack_f32(n, src.data(), ld, nc, packed.data());
+      for (std::size_t p = 0; p < n; ++p)
+        for (std::size_t c = 0; c < C; ++c)
+          ASSERT_EQ(packed.data()[p * C + c], c < nc ? planes[c * ld + p] : 0.0f)
+              << n << " " << nc << " " << p << " " << c;
+      // ...and unpacking writes exactly those values back, nothing around them.
+      std::vector<float> out(C * ld, -7.0f);
+      t->nc16_unpack_f32(n, packed.data(), nc, out.data(), ld);
+      for (std::size_t c = 0; c < C; ++c)
+        for (std::size_t p = 0; p < ld; ++p)
+          ASSERT_EQ(out[c * ld + p], c < nc && p < n ? planes[c * ld + p] : -7.0f)
+              << n << " " << nc << " " << p << " " << c;
+    }
+  }
+}
+
+TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1, 1);
+  struct Case {
+    std::size_t rows, ow, kh, kw, sy, sx, dy, dx;
+  };
+  const Case cases[] = {{1, 1, 1, 1, 1, 1, 1, 1}, {3, 7, 3, 3, 1, 1, 1, 1},  {2, 14, 3, 3, 2, 2, 1, 1},
+                        {4, 9, 5, 5, 1, 1, 1, 1}, {2, 13, 5, 5, 2, 2, 1, 1}, {3, 6, 3, 3, 1, 1, 2, 2},
+                        {2, 5, 3, 2, 3, 1, 1, 3}, {1, 17, 1, 7, 1, 2, 1, 1}};
+  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::clip, 0.0f, 6.0f}};
+  for (const Case& k : cases)
+    for (const auto& act : acts) {
+      const std::size_t wp = (k.ow - 1) * k.sx + (k.kw - 1) * k.dx + 1;
+      const std::size_t rows_in = (k.rows - 1) * k.sy + (k.kh - 1) * k.dy + 1;
+      GuardBuffer x(rows_in * wp * C), w(k.kh * k.kw * C), bias(C), y(k.rows * k.ow * C);
+      for (GuardBuffer* b : {&x, &w, &bias})
+        for (std::size_t i = 0; i < b->size(); ++i) b->data()[i] = u(rng);
+      edgert::simd::DwcArgs a;
+      a.x = x.data();
+      a.wp = wp;
+      a.w = w.data();
+      a.bias = bias.data();
+      a.y = y.data();
+      a.rows = k.rows, a.ow = k.ow, a.kh = k.kh, a.kw = k.kw, a.sy = k.sy, a.sx = k.sx, a.dy = k.dy, a.dx = k.dx;
+      a.act = act;
+      std::vector<float> want(y.size());
+      t->dwc_f32(a);
+      a.y = want.data();
+      edgert::simd::reference::dwc_f32(a);
+      for (std::size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i]))) << k.kh << "x" << k.kw << " " << i;
+    }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

@@ -241,7 +241,9 @@ class ConvOp : public Op {
     }
     if (depthwise(x.shape(), w.shape())) {
       col = align64(2 * static_cast<std::size_t>(cout) * sizeof(float));  // the epilogue's scale and shift
-      if (dw3x3(geo) && w.dim(0) == x.dim(1))
+      if (use_dwc(geo, w.dim(0) == x.dim(1)))
+        col += static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
+      else if (dw3x3(geo) && w.dim(0) == x.dim(1))
         col += geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
                : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
                                   : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
@@ -297,7 +299,10 @@ class ConvOp : public Op {
       scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
       const PlaneEpilogue fin{bias, pr, osz, cout, act, residual_first_};
       bool finished = false;  // the path applied `fin` itself
-      if (dw3x3(geo) && cout_g == 1) {
+      if (use_dwc(geo, cout_g == 1)) {
+        finished = true;
+        run_dwc(ctx, geo, px, pw, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin);
+      } else if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
         finished = geo.stride[2] == 2 || dw3x3_flat(geo);
         if (geo.stride[2] == 2)
@@ -421,6 +426,98 @@ class ConvOp : public Op {
     return g;
   }
 
+  // Channel-blocked depthwise (simd::dwc_f32): 2-D, one output channel per input channel,
+  // any kernel, stride, dilation and padding. A task takes 16 channels and a chunk of output
+  // rows: packs the input rows the chunk reads into [row][pixel][16] with the padding as
+  // zeros, convolves with the vector across channels, and unpacks the rows into the planes.
+  static bool dwc(const Geometry& g) { return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1; }
+  struct DwcPlan {
+    std::int64_t wp = 0, chunk = 1;  // padded input row width, output rows per task
+    std::size_t floats = 0;          // per-thread buffer: weights, bias, input rows, output rows
+    std::int64_t rows_in(std::int64_t rows, const Geometry& g) const {
+      return (rows - 1) * g.stride[1] + (g.k[1] - 1) * g.dil[1] + 1;
+    }
+  };
+  static DwcPlan dwc_plan(const Geometry& g) {
+    constexpr std::int64_t C = simd::kChannelBlock, kBudget = 32768;  // floats of rows in L2
+    DwcPlan p;
+    p.wp = (g.out[2] - 1) * g.stride[2] + (g.k[2] - 1) * g.dil[2] + 1;
+    while (p.chunk < g.out[1] && (p.rows_in(p.chunk + 1, g) * p.wp + (p.chunk + 1) * g.out[2]) * C <= kBudget)
+      ++p.chunk;
+    p.floats = static_cast<std::size_t>(C * (g.k[1] * g.k[2] + 1 + p.rows_in(p.chunk, g) * p.wp + p.chunk * g.out[2]));
+    return p;
+  }
+
+  void run_dwc(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py, std::int64_t n,
+               std::int64_t channels, const float* bias, float* buffers, const PlaneEpilogue& fin) const {
+    constexpr std::int64_t C = simd::kChannelBlock;
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
+    const std::int64_t taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
+    const DwcPlan plan = dwc_plan(g);
+    const std::int64_t chunks = (oh + plan.chunk - 1) / plan.chunk, wp = plan.wp;
+    // Input columns [lo, hi) of a padded row are inside the image.
+    const std::int64_t lo = std::min(pl, wp), hi = std::max(lo, std::min(wp, pl + iw));
+    // With a residual, the kernel adds only the bias; `rest` adds the residual and activation.
+    PlaneEpilogue rest = fin;
+    rest.bias = nullptr;
+    const bool act_in_kernel = !fin.residual;
+    const std::size_t tasks = static_cast<std::size_t>(n * blocks * chunks);
+    ctx.pool->parallel_tasks(tasks, [&](std::size_t task, std::size_t worker) {
+      const std::int64_t t = static_cast<std::int64_t>(task);
+      const std::int64_t img = t / (blocks * chunks), blk = t / chunks % blocks, y0 = t % chunks * plan.chunk;
+      const std::int64_t c0 = blk * C, rows = std::min(plan.chunk, oh - y0);
+      const std::size_t nc = static_cast<std::size_t>(std::min(C, channels - c0));
+      float* wbuf = buffers + worker * plan.floats;
+      float* bbuf = wbuf + taps * C;
+      float* in = bbuf + C;
+      float* out = in + plan.rows_in(plan.chunk, g) * wp * C;
+      kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc, wbuf);
+      for (std::int64_t c = 0; c < C; ++c) bbuf[c] = bias && c < static_cast<std::int64_t>(nc) ? bias[c0 + c] : 0.0f;
+      const float* xb = px + (img * channels + c0) * ih * iw;
+      for (std::int64_t j = 0; j < plan.rows_in(rows, g); ++j) {
+        float* row = in + j * wp * C;
+        const std::int64_t iy = y0 * g.stride[1] - pt + j;
+        if (iy < 0 || iy >= ih || hi == lo) {
+          std::fill(row, row + wp * C, 0.0f);
+          continue;
+        }
+        std::fill(row, row + lo * C, 0.0f);
+        kernels_.nc16_pack_f32(static_cast<std::size_t>(hi - lo), xb + iy * iw + (lo - pl),
+                               static_cast<std::size_t>(ih * iw), nc, row + lo * C);
+        std::fill(row + hi * C, row + wp * C, 0.0f);
+      }
+      simd::DwcArgs a;
+      a.x = in;
+      a.wp = static_cast<std::size_t>(wp);
+      a.w = wbuf;
+      a.bias = bbuf;
+      a.y = out;
+      a.rows = static_cast<std::size_t>(rows);
+      a.ow = static_cast<std::size_t>(ow);
+      a.kh = static_cast<std::size_t>(g.k[1]);
+      a.kw = static_cast<std::size_t>(g.k[2]);
+      a.sy = static_cast<std::size_t>(g.stride[1]);
+      a.sx = static_cast<std::size_t>(g.stride[2]);
+      a.dy = static_cast<std::size_t>(g.dil[1]);
+      a.dx = static_cast<std::size_t>(g.dil[2]);
+      if (act_in_kernel) a.act = fin.act;
+      kernels_.dwc_f32(a);
+      const std::int64_t first = img * channels + c0;  // first output plane
+      kernels_.nc16_unpack_f32(static_cast<std::size_t>(rows * ow), out, nc, py + first * oh * ow + y0 * ow,
+                               static_cast<std::size_t>(oh * ow));
+      if (!act_in_kernel)
+        for (std::int64_t c = 0; c < static_cast<std::int64_t>(nc); ++c)
+          rest.apply(kernels_, static_cast<std::size_t>(first + c), py + (first + c) * oh * ow, y0 * ow, rows * ow);
+    });
+  }
+
+  // The channel-blocked path packs and unpacks every value; the 3x3 row kernels work on the
+  // planes in place, which wins on wide maps (bench_conv, 1 thread: 192x28x28 stride 1 65 vs
+  // 85 us, 96x112x112 stride 2 350 vs 372) and loses on narrow ones (576x14x14 80 vs 66,
+  // 576x14x14 stride 2 102 vs 33, 960x7x7 71 vs 38). Other kernels have no row kernel.
+  static bool use_dwc(const Geometry& g, bool one_per_channel) {
+    return one_per_channel && dwc(g) && (!dw3x3(g) || g.out[2] <= 14 * g.stride[2]);
+  }
   // 2-D 3x3 depthwise at dilation 1 and column stride 1 or 2 (any row stride, any padding),
   // one output channel per input channel: the kernel table's row kernels.
   static bool dw3x3(const Geometry& g) {
@@ -428,9 +525,10 @@ class ConvOp : public Op {
            g.dil[2] == 1 && (g.stride[2] == 1 || g.stride[2] == 2);
   }
   // Maps at stride 1 with one pixel of padding all round whose bordered plane and flat output
-  // fit in about 32 KiB (MobileNetV2's 7x7 to 56x56): short rows would run mostly in the
-  // kernel's scalar tail and the edge columns, so each plane is copied into a zero-bordered
-  // buffer and run as one long row (see run_dw3x3_flat). Bigger planes would not stay in L1.
+  // fit in about 32 KiB (MobileNetV2's 28x28 and 56x56; narrower maps go channel-blocked):
+  // short rows would run mostly in the kernel's scalar tail and the edge columns, so each
+  // plane is copied into a zero-bordered buffer and run as one long row (see
+  // run_dw3x3_flat). Bigger planes would not stay in L1.
   static bool dw3x3_flat(const Geometry& g) {
     return g.stride[1] == 1 && g.stride[2] == 1 && g.pad[1] == 1 && g.pad[2] == 1 && g.out[1] == g.in[1] &&
            g.out[2] == g.in[2] && dw3x3_flat_floats(g) <= 8192;

@@ -5,6 +5,7 @@
 
 #include "../kernels/affine-inl.h"
 #include "../kernels/conv-inl.h"
+#include "../kernels/dwc-inl.h"
 #include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
 #include "../kernels/reduce-inl.h"
@@ -27,7 +28,10 @@
                                       kern::accumulate_f32<A>,      \
                                       kern::dw3x3_row_f32<A>,       \
                                       kern::dw3x3s2_row_f32<A>,     \
-                                      kern::gemv_cols_f32<A>};      \
+                                      kern::gemv_cols_f32<A>,       \
+                                      kern::nc16_pack_f32<A>,       \
+                                      kern::nc16_unpack_f32<A>,     \
+                                      kern::dwc_f32<A>};            \
     return &table;                                                  \
   }                                                                 \
   }

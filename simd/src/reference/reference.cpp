@@ -190,4 +190,27 @@ void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b
   }
 }
 
+void nc16_pack_f32(std::size_t n, const float* src, std::size_t ld, std::size_t nc, float* dst) {
+  for (std::size_t p = 0; p < n; ++p)
+    for (std::size_t c = 0; c < kChannelBlock; ++c) dst[p * kChannelBlock + c] = c < nc ? src[c * ld + p] : 0.0f;
+}
+
+void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld) {
+  for (std::size_t p = 0; p < n; ++p)
+    for (std::size_t c = 0; c < nc; ++c) dst[c * ld + p] = src[p * kChannelBlock + c];
+}
+
+void dwc_f32(const DwcArgs& a) {
+  constexpr std::size_t C = kChannelBlock;
+  for (std::size_t r = 0; r < a.rows; ++r)
+    for (std::size_t o = 0; o < a.ow; ++o)
+      for (std::size_t c = 0; c < C; ++c) {
+        float acc = a.bias[c];
+        for (std::size_t ky = 0; ky < a.kh; ++ky)
+          for (std::size_t kx = 0; kx < a.kw; ++kx)
+            acc += a.w[(ky * a.kw + kx) * C + c] * a.x[((r * a.sy + ky * a.dy) * a.wp + o * a.sx + kx * a.dx) * C + c];
+        a.y[(r * a.ow + o) * C + c] = apply_act(acc, a.act);
+      }
+}
+
 }  // namespace edgert::simd::reference

@@ -100,6 +100,33 @@ using Dw3x3S2RowF32 = void (*)(std::size_t n, const float* const* a, const float
 using GemvColsF32 = void (*)(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
                              int accumulate);
 
+/// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
+/// nc16 pack/unpack kernels.
+inline constexpr std::size_t kChannelBlock = 16;
+
+/// Planes to the blocked layout: dst[p * 16 + c] = src[c * ld + p] for p < n and c < nc
+/// (nc <= 16); lanes c >= nc are zero.
+using Nc16PackF32 = void (*)(std::size_t n, const float* src, std::size_t ld, std::size_t nc, float* dst);
+/// Back to planes: dst[c * ld + p] = src[p * 16 + c] for p < n and c < nc.
+using Nc16UnpackF32 = void (*)(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
+
+/// A depthwise convolution of one block of 16 channels in the blocked layout, `rows` output
+/// rows of `ow` pixels:
+/// y[(r * ow + o) * 16 + c] = act(bias[c] + sum over ky < kh, kx < kw of
+///     w[(ky * kw + kx) * 16 + c] * x[((r * sy + ky * dy) * wp + o * sx + kx * dx) * 16 + c]),
+/// the taps summed in that order. x holds the zero-padded input rows (wp pixels each) the
+/// outputs read; bias is required (zeros for none).
+struct DwcArgs {
+  const float* x = nullptr;
+  std::size_t wp = 0;
+  const float* w = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  std::size_t rows = 0, ow = 0, kh = 0, kw = 0, sy = 1, sx = 1, dy = 1, dx = 1;
+  ActParams act;
+};
+using DwcF32 = void (*)(const DwcArgs& a);
+
 struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
@@ -115,6 +142,9 @@ struct KernelTable {
   Dw3x3RowF32 dw3x3_row_f32;
   Dw3x3S2RowF32 dw3x3s2_row_f32;
   GemvColsF32 gemv_cols_f32;
+  Nc16PackF32 nc16_pack_f32;
+  Nc16UnpackF32 nc16_unpack_f32;
+  DwcF32 dwc_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -160,6 +190,9 @@ void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float*
 void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
 void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
                    int accumulate);
+void nc16_pack_f32(std::size_t n, const float* src, std::size_t ld, std::size_t nc, float* dst);
+void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
+void dwc_f32(const DwcArgs& a);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
