@@ -34,7 +34,8 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::gemv_cols_f32,
                              reference::nc16_pack_f32,
                              reference::nc16_unpack_f32,
-                             reference::dwc_f32};
+                             reference::dwc_f32,
+                             reference::strided_copy_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

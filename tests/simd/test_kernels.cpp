@@ -263,6 +263,19 @@ TEST_P(Kernels, Depthwise3x3Stride2RowMatchesReference) {
   }
 }
 
+TEST_P(Kernels, StridedCopyReadsOnlyWhatItCopies) {
+  REQUIRE_TABLE(t);
+  for (std::size_t stride : {1, 2, 3})
+    for (std::size_t n : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100}) {
+      // The source ends right after element (n - 1) * stride: a read past it faults.
+      GuardBuffer src((n - 1) * stride + 1), dst(n);
+      for (std::size_t i = 0; i < src.size(); ++i) src.data()[i] = static_cast<float>(i) * 0.25f;
+      t->strided_copy_f32(n, src.data(), stride, dst.data());
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(dst.data()[i], src.data()[i * stride]) << stride << " " << n << " " << i;
+    }
+}
+
 TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {
   REQUIRE_TABLE(t);
   constexpr std::size_t C = edgert::simd::kChannelBlock;

@@ -107,6 +107,7 @@ void put3(std::int64_t dst[3], const std::vector<std::int64_t>& v, std::size_t o
 struct Im2col {
   const float* x;
   const Geometry* g;
+  const simd::KernelTable* k;
 
   static constexpr std::size_t kLine = 512;  // columns gathered per step; a multiple of every nr
 
@@ -138,11 +139,9 @@ struct Im2col {
         const std::int64_t lo = std::clamp<std::int64_t>(ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx, 0, run);
         const std::int64_t hi = std::clamp<std::int64_t>(iw - ix0 <= 0 ? 0 : (iw - ix0 + sx - 1) / sx, lo, run);
         std::fill(dst, dst + lo, 0.0f);
-        if (sx == 1) {
-          for (std::int64_t t = lo; t < hi; ++t) dst[t] = src[ix0 + t];
-        } else {
-          for (std::int64_t t = lo; t < hi; ++t) dst[t] = src[ix0 + t * sx];
-        }
+        if (hi > lo)
+          k->strided_copy_f32(static_cast<std::size_t>(hi - lo), src + ix0 + lo * sx, static_cast<std::size_t>(sx),
+                              dst + lo);
         std::fill(dst + hi, dst + run, 0.0f);
       }
       jj += run;
@@ -324,7 +323,7 @@ class ConvOp : public Op {
           const float* xg = px + (b * cin + gi * cin_g) * geo.in_size();
           const std::int64_t first = b * cout + gi * cout_g;  // first output plane
           float* yg = py + first * osz;
-          const Im2col source{xg, &geo};
+          const Im2col source{xg, &geo, &kernels_};
           const BSource bs = pw1 ? BSource(MatrixRef{xg, osz, 1}) : BSource(&Im2col::pack, &source);
           simd::GemmEpilogue ep;
           ep.shift = bias ? bias + gi * cout_g : nullptr;
@@ -610,10 +609,10 @@ class ConvOp : public Op {
           o[x] = c + 1 >= 0 && c + 1 < iw ? row[c + 1] : 0.0f;
         };
         for (std::int64_t x = 0; x < j0; ++x) checked(x);
-        const float* src = row - pl;
-        for (std::int64_t x = j0; x < j1; ++x) {
-          e[x] = src[2 * x];
-          o[x] = src[2 * x + 1];
+        if (j1 > j0) {
+          const float* src = row - pl + 2 * j0;
+          kernels_.strided_copy_f32(static_cast<std::size_t>(j1 - j0), src, 2, e + j0);
+          kernels_.strided_copy_f32(static_cast<std::size_t>(j1 - j0), src + 1, 2, o + j0);
         }
         for (std::int64_t x = j1; x < wh; ++x) checked(x);
       };

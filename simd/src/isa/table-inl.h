@@ -31,7 +31,8 @@
                                       kern::gemv_cols_f32<A>,       \
                                       kern::nc16_pack_f32<A>,       \
                                       kern::nc16_unpack_f32<A>,     \
-                                      kern::dwc_f32<A>};            \
+                                      kern::dwc_f32<A>,             \
+                                      kern::strided_copy_f32<A>};   \
     return &table;                                                  \
   }                                                                 \
   }

@@ -143,4 +143,38 @@ void dwc_f32(const DwcArgs& a) {
   }
 }
 
+// Stride 2 keeps the even lanes of two consecutive vectors; a block of L outputs reads
+// 2L - 1 values, so the vector loop stops while the last block's odd lane is still inside.
+template <class Arch>
+void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  std::size_t t = 0;
+  if (stride == 1) {
+    for (; t + L <= n; t += L) B::load_unaligned(src + t).store_unaligned(dst + t);
+  } else if (stride == 2) {
+    for (; t + L < n; t += L) {
+      const B a = B::load_unaligned(src + 2 * t), b = B::load_unaligned(src + 2 * t + L);
+      B even = a;
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
+        even =
+            _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+#endif
+#if defined(__AVX2__)
+      if constexpr (L == 8)
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+#endif
+#if defined(__SSE2__)
+      if constexpr (L == 4) even = _mm_shuffle_ps(a, b, 0x88);
+#endif
+#if defined(__ARM_NEON)
+      if constexpr (L == 4) even = vuzp1q_f32(a, b);
+#endif
+      even.store_unaligned(dst + t);
+    }
+  }
+  for (; t < n; ++t) dst[t] = src[t * stride];
+}
+
 }  // namespace edgert::simd::kern

@@ -213,4 +213,8 @@ void dwc_f32(const DwcArgs& a) {
       }
 }
 
+void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {
+  for (std::size_t t = 0; t < n; ++t) dst[t] = src[t * stride];
+}
+
 }  // namespace edgert::simd::reference

@@ -100,6 +100,10 @@ using Dw3x3S2RowF32 = void (*)(std::size_t n, const float* const* a, const float
 using GemvColsF32 = void (*)(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
                              int accumulate);
 
+/// A strided copy: dst[t] = src[t * stride] for t < n; nothing past src[(n - 1) * stride] is
+/// read. Vector forms for strides 1 and 2 (im2col's rows at column stride 1 or 2).
+using StridedCopyF32 = void (*)(std::size_t n, const float* src, std::size_t stride, float* dst);
+
 /// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
 /// nc16 pack/unpack kernels.
 inline constexpr std::size_t kChannelBlock = 16;
@@ -145,6 +149,7 @@ struct KernelTable {
   Nc16PackF32 nc16_pack_f32;
   Nc16UnpackF32 nc16_unpack_f32;
   DwcF32 dwc_f32;
+  StridedCopyF32 strided_copy_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -193,6 +198,7 @@ void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b,
 void nc16_pack_f32(std::size_t n, const float* src, std::size_t ld, std::size_t nc, float* dst);
 void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
 void dwc_f32(const DwcArgs& a);
+void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
