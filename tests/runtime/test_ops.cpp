@@ -120,11 +120,14 @@ TEST(Conv, FusedResidualAndActivationMatchTheFormula) {
       ConvCase{{1, 8, 20, 20}, 12, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
       // Depthwise, which applies the epilogue per plane or per block of channels: 3x3 at
       // stride 2 channel-blocked (batch 2) and on the row kernel, 5x5 channel-blocked with a
-      // partial block, 3x3 stride 1 on the row kernel.
+      // partial block, 3x3 stride 1 run flat.
       ConvCase{{2, 6, 11, 9}, 6, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
       ConvCase{{1, 5, 9, 64}, 5, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, true},
       ConvCase{{1, 18, 6, 7}, 18, 18, {5, 5}, {1, 1}, {1, 1}, {2, 2, 2, 2}, true},
       ConvCase{{2, 5, 12, 40}, 5, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+      // 3x3 row by row (plane too big to run flat) and the general loop (multiplier 2).
+      ConvCase{{1, 3, 40, 100}, 3, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+      ConvCase{{1, 4, 6, 9}, 8, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
   };
   int round = 0;
   for (const ConvCase& c : shapes) {

@@ -239,13 +239,12 @@ class ConvOp : public Op {
       return;
     }
     if (depthwise(x.shape(), w.shape())) {
-      col = align64(2 * static_cast<std::size_t>(cout) * sizeof(float));  // the epilogue's scale and shift
       if (use_dwc(geo, w.dim(0) == x.dim(1)))
-        col += static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
+        col = static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
       else if (dw3x3(geo) && w.dim(0) == x.dim(1))
-        col += geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
-               : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
-                                  : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
+        col = geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
+              : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
+                                 : align64(static_cast<std::size_t>(geo.in[2]) * sizeof(float));  // a zero row
     }
     ctx.scratch_bytes = tmp + col + gemm_scratch_bytes(kernels_, ctx.threads);
   }
@@ -276,44 +275,36 @@ class ConvOp : public Op {
     const float* pr = r && !broadcast_residual ? r->data<float>() : nullptr;
     const simd::ActParams act = broadcast_residual ? simd::ActParams{} : act_;
     const std::int64_t osz = geo.out_size();
-    // Winograd and depthwise add the residual and activation in a second pass.
-    auto second_pass = [&](float* ones, float* shift, bool bias_applied) {
-      if (!(bias && !bias_applied) && !pr && act.kind == simd::Act::none) return;
-      std::fill(ones, ones + cout, 1.0f);
-      if (bias && !bias_applied)
-        std::copy(bias, bias + cout, shift);
-      else
-        std::fill(shift, shift + cout, 0.0f);
-      epilogue(ctx, py, pr, py, ones, shift, n * cout, cout, osz, act, residual_first_);
-    };
     if (wino_) {
+      // Winograd adds the bias when transforming back; the residual and activation follow
+      // in one pass over the output.
       float* ones = reinterpret_cast<float*>(scratch);
       scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
       const WinogradShape ws = winograd_shape(geo, cin, cout);
       for (std::int64_t b = 0; b < n; ++b)
         wino_->run(ctx.pool, ws, px + b * cin * geo.in_size(), bias, py + b * cout * osz, scratch);
-      second_pass(ones, ones + cout, true);
+      if (pr || act.kind != simd::Act::none) {
+        std::fill(ones, ones + cout, 1.0f);
+        std::fill(ones + cout, ones + 2 * cout, 0.0f);
+        epilogue(ctx, py, pr, py, ones, ones + cout, n * cout, cout, osz, act, residual_first_);
+      }
     } else if (depthwise(x.shape(), w.shape())) {
-      float* ones = reinterpret_cast<float*>(scratch);
-      scratch += align64(2 * static_cast<std::size_t>(cout) * sizeof(float));
+      // Every depthwise path applies bias, residual and activation per plane (or block of
+      // planes) while the plane is in cache.
       const PlaneEpilogue fin{bias, pr, osz, cout, act, residual_first_};
-      bool finished = false;  // the path applied `fin` itself
       if (use_dwc(geo, cout_g == 1)) {
-        finished = true;
         run_dwc(ctx, geo, px, pw, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin);
       } else if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
-        finished = geo.stride[2] == 2 || dw3x3_flat(geo);
         if (geo.stride[2] == 2)
           run_dw3x3s2(ctx, geo, px, pw, py, n * cin, cin, buffers, fin);
         else if (dw3x3_flat(geo))
           run_dw3x3_flat(ctx, geo, px, pw, py, n * cin, cin, buffers, fin);
         else
-          run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, buffers);
+          run_dw3x3(ctx, geo, px, pw, py, n * cin, cin, buffers, fin);
       } else {
-        run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g);
+        run_depthwise(ctx, geo, px, pw, py, n, cin, cout_g, fin);
       }
-      if (!finished) second_pass(ones, ones + cout, false);
     } else {
       const std::int64_t kdim = cin_g * geo.k_size();
       const bool pw1 = pointwise(geo);
@@ -645,9 +636,9 @@ class ConvOp : public Op {
   }
 
   // Rows outside the image read `zeros`; columns whose taps leave the image are summed here,
-  // the interior by the kernel. Bias, residual and activation follow in the common epilogue.
+  // the interior by the kernel.
   void run_dw3x3(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
-                 std::int64_t planes, std::int64_t channels, float* zeros) const {
+                 std::int64_t planes, std::int64_t channels, float* zeros, const PlaneEpilogue& fin) const {
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
     std::fill(zeros, zeros + iw, 0.0f);
     // Output columns [x0, x1) read input columns xo - pl .. xo - pl + 2, all inside the row.
@@ -680,13 +671,14 @@ class ConvOp : public Op {
                    orow + x0);
           for (std::int64_t xo = x1; xo < ow; ++xo) edge(xo);
         }
+        fin.apply(kernels_, plane, yc, 0, oh * ow);
       }
     });
   }
 
-  // Bias, residual and activation come afterwards, in the common epilogue.
+  // Any depthwise convolution, channel multiplier and 3-D included: a plane at a time.
   void run_depthwise(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py,
-                     std::int64_t n, std::int64_t channels, std::int64_t mult) const {
+                     std::int64_t n, std::int64_t channels, std::int64_t mult, const PlaneEpilogue& fin) const {
     const std::int64_t planes = n * channels * mult;
     ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
       for (std::size_t plane = b; plane < e; ++plane) {
@@ -725,6 +717,7 @@ class ConvOp : public Op {
               }
             }
           }
+        fin.apply(kernels_, plane, yc, 0, g.out_size());
       }
     });
   }
