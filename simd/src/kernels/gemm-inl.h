@@ -80,21 +80,35 @@ struct Gemm {
   static constexpr std::size_t MR = L >= 16 ? 12 : 6;
   static constexpr std::size_t NR = 2 * L;
 
+  // A tile with few valid rows (the last of M = 64 holds 4 of 12) computes only a third or
+  // two thirds of the rows instead of all MR.
   static void ukernel(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
-    if (nr_valid <= L)
-      tile<1>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+    if (mr_valid <= MR / 3)
+      columns<MR / 3>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+    else if (mr_valid <= 2 * MR / 3)
+      columns<2 * MR / 3>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
     else
-      tile<2>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      columns<MR>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
   }
 
  private:
-  template <std::size_t NV>
+  template <std::size_t R>
+  static void columns(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+                      std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
+    if (nr_valid <= L)
+      tile<1, R>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+    else
+      tile<2, R>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+  }
+
+  // R of the panel's MR rows, NV vectors of columns.
+  template <std::size_t NV, std::size_t R>
   static void tile(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
                    std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
-    B acc[MR][NV];
+    B acc[R][NV];
 #pragma GCC unroll 16
-    for (std::size_t i = 0; i < MR; ++i)
+    for (std::size_t i = 0; i < R; ++i)
 #pragma GCC unroll 2
       for (std::size_t j = 0; j < NV; ++j) acc[i][j] = B(0.0f);
     // The drivers pack A's panels one after another, so the next tile's panel starts k * MR
@@ -107,7 +121,7 @@ struct Gemm {
 #pragma GCC unroll 2
       for (std::size_t j = 0; j < NV; ++j) b[j] = B::load_unaligned(bpack + j * L);
 #pragma GCC unroll 16
-      for (std::size_t i = 0; i < MR; ++i) {
+      for (std::size_t i = 0; i < R; ++i) {
         const B a(apack[i]);
 #pragma GCC unroll 2
         for (std::size_t j = 0; j < NV; ++j) acc[i][j] = xsimd::fma(a, b[j], acc[i][j]);
@@ -118,7 +132,7 @@ struct Gemm {
     // Row by row; the last vector of a row may be partial (the dispatch above makes every
     // vector hold at least one valid column).
 #pragma GCC unroll 16
-    for (std::size_t i = 0; i < MR; ++i) {
+    for (std::size_t i = 0; i < R; ++i) {
       if (i == mr_valid) break;
 #pragma GCC unroll 2
       for (std::size_t j = 0; j < NV; ++j) {
