@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "../exec/thread_pool.h"
 #include "common.h"
@@ -86,6 +87,8 @@ class PoolOp : public Op {
     Shape out = {x.dim(0), x.dim(1)};
     for (std::size_t i = 0; i < kernel_.size(); ++i) out.push_back(g.out[3 - kernel_.size() + i]);
     ctx.set_output(0, x.dtype(), out);
+    if (float_rows(x.dtype(), node_.has_output(1)) && rows_path(g))
+      ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * row_floats(g) * sizeof(float);
     if (node_.has_output(1)) {
       if (kind_ != P::max) ctx.error("only MaxPool has a second output");
       ctx.set_output(1, DataType::int64, out);
@@ -93,9 +96,9 @@ class PoolOp : public Op {
   }
 
   void run(const RunContext& ctx) const override {
-    if (ctx.in(0).dtype() == DataType::float32 && !ctx.has_out(1) && kind_ != P::lp) {
+    if (float_rows(ctx.in(0).dtype(), node_.has_output(1))) {
       const Geo g = geometry(ctx.in(0).shape());
-      if (g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1) return run_rows(ctx, g);
+      if (rows_path(g)) return run_rows(ctx, g);
     }
     dispatch_numeric(ctx.in(0).dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -104,8 +107,17 @@ class PoolOp : public Op {
   }
 
  private:
-  // 1-D and 2-D float pooling, row by row: for each kernel tap the range of output columns
-  // that read inside the row is computed once, so the inner loops have no bounds checks.
+  bool float_rows(DataType t, bool indices) const { return t == DataType::float32 && !indices && kind_ != P::lp; }
+  // The float row path's per-thread buffers: the window's rows combined, and the divisors.
+  static std::size_t row_floats(const Geo& g) {
+    return static_cast<std::size_t>((g.in[2] + 15) / 16 * 16 + (g.out[2] + 15) / 16 * 16);
+  }
+  static bool rows_path(const Geo& g) { return g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1; }
+
+  // 1-D and 2-D float pooling, row by row: the window's rows inside the image are first
+  // combined column by column (whole rows at stride 1), then for each kernel column the range
+  // of output columns that read inside the row is combined at the column stride - kh + kw
+  // kernel calls per output row instead of kh * kw.
   void run_rows(const RunContext& ctx, const Geo& g) const {
     const Tensor& x = ctx.in(0);
     const std::int64_t planes = x.dim(0) * x.dim(1);
@@ -113,41 +125,57 @@ class PoolOp : public Op {
     const float* px = x.data<float>();
     float* py = ctx.out(0).data<float>();
     const bool max = kind_ == P::max;
-    ctx.pool->parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t b, std::size_t e) {
-      for (std::size_t pl = b; pl < e; ++pl) {
-        const float* xc = px + static_cast<std::int64_t>(pl) * ih * iw;
-        for (std::int64_t y = 0; y < oh; ++y) {
-          float* orow = py + (static_cast<std::int64_t>(pl) * oh + y) * ow;
-          std::fill(orow, orow + ow, max ? -std::numeric_limits<float>::infinity() : 0.0f);
-          std::int64_t rows = 0, rows_padded = 0;
-          for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
-            const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
-            if (iy < ih + g.pe[1]) ++rows_padded;
-            if (iy < 0 || iy >= ih) continue;
-            ++rows;
-            const float* irow = xc + iy * iw;
-            for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
-              const std::int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
-              const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
-              const std::int64_t x1 = iw - 1 - off < 0 ? 0 : std::min(ow, (iw - 1 - off) / sw + 1);
-              if (x1 > x0)
-                ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(x1 - x0), irow + x0 * sw + off,
-                                           static_cast<std::size_t>(sw), orow + x0);
-            }
+    const float init = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+    // Average: how many taps of each output column land inside the row (or inside the
+    // explicit padding), the same for every row and plane.
+    std::vector<std::int64_t> cols(max ? 0 : static_cast<std::size_t>(ow));
+    for (std::int64_t xo = 0; xo < static_cast<std::int64_t>(cols.size()); ++xo)
+      for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+        const std::int64_t ix = xo * g.s[2] - g.pb[2] + kw * g.d[2];
+        if (include_pad_ ? ix < iw + g.pe[2] : ix >= 0 && ix < iw) ++cols[static_cast<std::size_t>(xo)];
+      }
+    const std::size_t per_worker = row_floats(g);
+    float* buffers = static_cast<float*>(ctx.scratch);
+    ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t pl, std::size_t worker) {
+      float* vrow = buffers + worker * per_worker;  // the window's rows combined
+      float* div = vrow + (iw + 15) / 16 * 16;      // average: each column's tap count
+      const float* xc = px + static_cast<std::int64_t>(pl) * ih * iw;
+      for (std::int64_t y = 0; y < oh; ++y) {
+        float* orow = py + (static_cast<std::int64_t>(pl) * oh + y) * ow;
+        const float* src = nullptr;  // one row of the window, or vrow once there are more
+        std::int64_t rows = 0, rows_padded = 0;
+        for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+          const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
+          if (iy < ih + g.pe[1]) ++rows_padded;
+          if (iy < 0 || iy >= ih) continue;
+          const float* irow = xc + iy * iw;
+          if (++rows == 1) {
+            src = irow;
+            continue;
           }
-          if (max) continue;
-          // Average: divide by the taps that landed inside (or inside the explicit padding).
-          for (std::int64_t xo = 0; xo < ow; ++xo) {
-            std::int64_t cols = 0, cols_padded = 0;
-            for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
-              const std::int64_t ix = xo * g.s[2] - g.pb[2] + kw * g.d[2];
-              if (ix < iw + g.pe[2]) ++cols_padded;
-              if (ix >= 0 && ix < iw) ++cols;
-            }
-            const std::int64_t count = include_pad_ ? rows_padded * cols_padded : rows * cols;
-            orow[xo] = count ? orow[xo] / static_cast<float>(count) : 0.0f;
+          if (rows == 2) {
+            std::fill(vrow, vrow + iw, init);
+            ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(iw), src, 1, vrow);
+            src = vrow;
           }
+          ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(iw), irow, 1, vrow);
         }
+        std::fill(orow, orow + ow, init);
+        for (std::int64_t kw = 0; src && kw < g.k[2]; ++kw) {
+          const std::int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
+          const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
+          const std::int64_t x1 = iw - 1 - off < 0 ? 0 : std::min(ow, (iw - 1 - off) / sw + 1);
+          if (x1 > x0)
+            ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(x1 - x0), src + x0 * sw + off,
+                                       static_cast<std::size_t>(sw), orow + x0);
+        }
+        if (max) continue;
+        // Average: divide by the taps that landed inside (or inside the explicit padding); a
+        // column with none holds 0 and stays 0.
+        const std::int64_t r = include_pad_ ? rows_padded : rows;
+        for (std::int64_t xo = 0; xo < ow; ++xo)
+          div[xo] = static_cast<float>(std::max<std::int64_t>(1, r * cols[static_cast<std::size_t>(xo)]));
+        ctx.kernels.binary_f32(simd::Binary::div, static_cast<std::size_t>(ow), orow, 1, div, 1, orow);
       }
     });
   }

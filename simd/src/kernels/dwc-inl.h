@@ -13,38 +13,6 @@
 
 namespace edgert::simd::kern {
 
-// Interleave of the low (high) halves of two vectors across the whole register. xsimd 8's
-// zip_lo/zip_hi interleave within each 128-bit lane on AVX and AVX-512, so those tiers use
-// their own cross-lane shuffles.
-template <class Arch>
-struct Interleave {
-  using B = xsimd::batch<float, Arch>;
-  static B lo(B a, B b) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
-      return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
-#endif
-#if defined(__AVX__)
-    if constexpr (B::size == 8) return _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x20);
-#endif
-    if constexpr (B::size == 4) return xsimd::zip_lo(a, b);
-    static_assert(B::size == 4 || B::size == 8 || B::size == 16, "no interleave for this width");
-    return a;
-  }
-  static B hi(B a, B b) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
-      return _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
-                                    b);
-#endif
-#if defined(__AVX__)
-    if constexpr (B::size == 8) return _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b), 0x31);
-#endif
-    if constexpr (B::size == 4) return xsimd::zip_hi(a, b);
-    return b;
-  }
-};
-
 // Transposes the L x L block r[0..L) in place: log2(L) perfect shuffles of the rows.
 template <class Arch>
 inline void transpose_block(xsimd::batch<float, Arch>* r) {
@@ -143,56 +111,22 @@ void dwc_f32(const DwcArgs& a) {
   }
 }
 
-// Stride 2 keeps the even lanes of two consecutive vectors. The last, partial block loads
-// under a mask only the values it copies, so nothing past src[(n - 1) * stride] is read.
-template <class Arch>
-inline xsimd::batch<float, Arch> even_lanes(xsimd::batch<float, Arch> a, xsimd::batch<float, Arch> b) {
-  using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size;
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
-    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
-#endif
-#if defined(__AVX2__)
-  if constexpr (L == 8)
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-#endif
-#if defined(__SSE2__)
-  if constexpr (L == 4) return _mm_shuffle_ps(a, b, 0x88);
-#endif
-#if defined(__ARM_NEON)
-  if constexpr (L == 4) return vuzp1q_f32(a, b);
-#endif
-  static_assert(L == 4 || L == 8 || L == 16, "no even-lane shuffle for this width");
-  return a;
-}
-
 template <class Arch>
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size;
-  std::size_t t = 0;
-  if (stride == 1) {
-    for (; t + L <= n; t += L) B::load_unaligned(src + t).store_unaligned(dst + t);
-    if (t < n) Part<Arch>::store(dst + t, Part<Arch>::load(src + t, n - t), n - t);
+  if (stride > 2) {
+    for (std::size_t t = 0; t < n; ++t) dst[t] = src[t * stride];
     return;
   }
-  if (stride == 2) {
-    for (; t + L < n; t += L)
-      even_lanes<Arch>(B::load_unaligned(src + 2 * t), B::load_unaligned(src + 2 * t + L)).store_unaligned(dst + t);
-    if (t < n) {
-      const std::size_t q = n - t, span = 2 * q - 1;  // values to copy, values they span
-      const B a = span >= L ? B::load_unaligned(src + 2 * t) : Part<Arch>::load(src + 2 * t, span);
-      const B b = span > L ? Part<Arch>::load(src + 2 * t + L, span - L) : B(0.0f);
-      const B v = even_lanes<Arch>(a, b);
-      if (q == L)
-        v.store_unaligned(dst + t);
-      else
-        Part<Arch>::store(dst + t, v, q);
-    }
-    return;
+  for (std::size_t t = 0; t < n; t += L) {
+    const std::size_t q = std::min(L, n - t);
+    const B v = load_run<Arch>(src + t * stride, stride, q, t + L < n);
+    if (q == L)
+      v.store_unaligned(dst + t);
+    else
+      Part<Arch>::store(dst + t, v, q);
   }
-  for (; t < n; ++t) dst[t] = src[t * stride];
 }
 
 }  // namespace edgert::simd::kern

@@ -13,6 +13,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "affine-inl.h"
+#include "lanes-inl.h"
 
 namespace edgert::simd::kern {
 
@@ -34,44 +35,6 @@ inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v, const Ac
   }
   return v;
 }
-
-// Loads and stores of the first `lanes` floats of a vector (lanes < L); masked where the ISA
-// has masks, through a small buffer otherwise.
-template <class Arch>
-struct Part {
-  using B = xsimd::batch<float, Arch>;
-  static B load(const float* p, std::size_t lanes) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
-      return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << lanes) - 1), p);
-#endif
-#if defined(__AVX2__)
-    if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>> || std::is_same_v<Arch, xsimd::avx2>)
-      return _mm256_maskload_ps(p, mask256(lanes));
-#endif
-    alignas(64) float t[B::size] = {};
-    for (std::size_t l = 0; l < lanes; ++l) t[l] = p[l];
-    return B::load_aligned(t);
-  }
-  static void store(float* p, B v, std::size_t lanes) {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<Arch, xsimd::avx512f>)
-      return _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << lanes) - 1), v);
-#endif
-#if defined(__AVX2__)
-    if constexpr (std::is_same_v<Arch, xsimd::fma3<xsimd::avx2>> || std::is_same_v<Arch, xsimd::avx2>)
-      return _mm256_maskstore_ps(p, mask256(lanes), v);
-#endif
-    alignas(64) float t[B::size];
-    v.store_aligned(t);
-    for (std::size_t l = 0; l < lanes; ++l) p[l] = t[l];
-  }
-#if defined(__AVX2__)
-  static __m256i mask256(std::size_t lanes) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(lanes)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-#endif
-};
 
 template <class Arch>
 struct Gemm {

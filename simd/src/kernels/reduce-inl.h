@@ -4,11 +4,13 @@
 // helper is a template on the arch.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <xsimd/xsimd.hpp>
 
 #include "edgert/simd/kernels.h"
+#include "lanes-inl.h"
 
 namespace edgert::simd::kern {
 
@@ -107,24 +109,27 @@ void softmax_row_f32(std::size_t n, const float* x, float* y, int log) {
   }
 }
 
+// Strides 1 and 2 (pooling at stride 1 or 2) run whole vectors, the last one under a mask.
 template <class Arch>
 void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size;
-  std::size_t i = 0;
-  if (stride == 1) {
-    if (max) {
-      for (; i + L <= n; i += L) {
-        const B v = B::load_unaligned(src + i), d = B::load_unaligned(dst + i);
-        xsimd::select(v > d, v, d).store_unaligned(dst + i);
-      }
-    } else {
-      for (; i + L <= n; i += L) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  if (stride > 2) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float v = src[i * stride];
+      dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
     }
+    return;
   }
-  for (; i < n; ++i) {
-    const float v = src[i * stride];
-    dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+  for (std::size_t i = 0; i < n; i += L) {
+    const std::size_t q = std::min(L, n - i);
+    const B v = load_run<Arch>(src + i * stride, stride, q, i + L < n);
+    const B d = q == L ? B::load_unaligned(dst + i) : Part<Arch>::load(dst + i, q);
+    const B r = max ? xsimd::select(v > d, v, d) : d + v;
+    if (q == L)
+      r.store_unaligned(dst + i);
+    else
+      Part<Arch>::store(dst + i, r, q);
   }
 }
 
