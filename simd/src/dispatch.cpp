@@ -35,7 +35,9 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::nc16_pack_f32,
                              reference::nc16_unpack_f32,
                              reference::dwc_f32,
-                             reference::strided_copy_f32};
+                             reference::strided_copy_f32,
+                             reference::wino23_input_f32,
+                             reference::wino23_output_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

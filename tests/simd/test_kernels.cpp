@@ -27,7 +27,15 @@ class GuardBuffer {
     mprotect(base_ + bytes, page, PROT_NONE);
     data_ = reinterpret_cast<float*>(base_ + bytes - n * sizeof(float));
   }
-  ~GuardBuffer() { munmap(base_, total_); }
+  GuardBuffer(GuardBuffer&& o) noexcept : n_(o.n_), total_(o.total_), base_(o.base_), data_(o.data_) {
+    o.base_ = nullptr;
+  }
+  GuardBuffer(const GuardBuffer&) = delete;
+  GuardBuffer& operator=(const GuardBuffer&) = delete;
+  GuardBuffer& operator=(GuardBuffer&&) = delete;
+  ~GuardBuffer() {
+    if (base_) munmap(base_, total_);
+  }
   float* data() { return data_; }
   std::size_t size() const { return n_; }
 
@@ -287,6 +295,45 @@ TEST_P(Kernels, StridedCopyReadsOnlyWhatItCopies) {
       for (std::size_t i = 0; i < n; ++i)
         ASSERT_EQ(dst.data()[i], src.data()[i * stride]) << stride << " " << n << " " << i;
     }
+}
+
+TEST_P(Kernels, WinogradTransformsMatchReferenceExactly) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<float> u(-4, 4);
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 28, 33}) {
+    // Every row exactly as long as the kernel may touch, each ending at a guard page.
+    std::vector<GuardBuffer> p, v, m, y;
+    for (int i = 0; i < 4; ++i) p.emplace_back(2 * n + 2);
+    for (int e = 0; e < 16; ++e) v.emplace_back(n), m.emplace_back(n);
+    for (int i = 0; i < 2; ++i) y.emplace_back(2 * n);
+    const float* pr[4];
+    float* vr[16];
+    const float* mr[16];
+    for (int i = 0; i < 4; ++i) {
+      for (std::size_t k = 0; k < 2 * n + 2; ++k) p[i].data()[k] = u(rng);
+      pr[i] = p[i].data();
+    }
+    std::vector<std::vector<float>> want_v(16, std::vector<float>(n));
+    float* wv[16];
+    for (int e = 0; e < 16; ++e) {
+      vr[e] = v[e].data();
+      wv[e] = want_v[e].data();
+      for (std::size_t k = 0; k < n; ++k) m[e].data()[k] = u(rng);
+      mr[e] = m[e].data();
+    }
+    edgert::simd::reference::wino23_input_f32(n, pr, wv);
+    t->wino23_input_f32(n, pr, vr);
+    for (int e = 0; e < 16; ++e)
+      for (std::size_t k = 0; k < n; ++k) ASSERT_EQ(want_v[e][k], vr[e][k]) << n << " e" << e << " t" << k;
+    std::vector<float> w0(2 * n), w1(2 * n);
+    edgert::simd::reference::wino23_output_f32(n, mr, 0.75f, w0.data(), w1.data());
+    t->wino23_output_f32(n, mr, 0.75f, y[0].data(), y[1].data());
+    for (std::size_t k = 0; k < 2 * n; ++k) {
+      ASSERT_EQ(w0[k], y[0].data()[k]) << n << " row 0 col " << k;
+      ASSERT_EQ(w1[k], y[1].data()[k]) << n << " row 1 col " << k;
+    }
+  }
 }
 
 TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {

@@ -22,15 +22,15 @@ std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
   return per_thread_floats(kt) * sizeof(float) * static_cast<std::size_t>(std::max(threads, 1));
 }
 
-namespace {
-std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
-
 // Depth of the packed blocks for a product of depth k: at most kKc, all about equal, so a
 // 576-deep product runs 3 x 192 rather than 256 + 256 + 64. PackedA uses the same blocks.
-std::size_t depth_block(std::size_t k) {
+std::size_t gemm_depth_block(std::size_t k) {
   const std::size_t blocks = (k + kKc - 1) / kKc;
   return blocks == 0 ? kKc : (k + blocks - 1) / blocks;
 }
+
+namespace {
+std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 
 void pack_b_block(const BSource& b, std::size_t nr, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc,
                   float* out) {
@@ -57,7 +57,7 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
   }
   const std::size_t mr = kt.gemm_mr, nr = kt.gemm_nr;
   const std::size_t mc_max = (kMc + mr - 1) / mr * mr;
-  const std::size_t kc_max = depth_block(k);
+  const std::size_t kc_max = gemm_depth_block(k);
   // Columns go to tasks in whole panels, as evenly as the panels allow; with more threads
   // than column blocks the rows are split as well.
   const std::size_t panels = (n + nr - 1) / nr, block_panels = std::max<std::size_t>(1, kNc / nr);
@@ -181,11 +181,28 @@ PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, M
   p.m = m, p.k = k, p.mr = kt.gemm_mr;
   const std::size_t m_pad = round_up(m, p.mr);
   p.panels.reset(new float[m_pad * k]);
-  const std::size_t kc = depth_block(k);
+  const std::size_t kc = gemm_depth_block(k);
   for (std::size_t p0 = 0; p0 < k; p0 += kc)
     simd::gemm_pack_a_f32(p.mr, m, std::min(kc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,
                           a.row_stride, a.col_stride, p.panels.get() + p0 * m_pad);
   return p;
+}
+
+void gemm_f32_prepacked(const simd::KernelTable& kt, std::size_t n, std::size_t n_pad, const PackedA& a,
+                        const float* bpanels, float* c, std::size_t ldc) {
+  if (a.mr != kt.gemm_mr) fail(ErrorCode::internal, "weights packed for ", a.mr, " rows, kernel wants ", kt.gemm_mr);
+  const std::size_t mr = a.mr, nr = kt.gemm_nr, m = a.m, k = a.k, kc_max = gemm_depth_block(k);
+  const std::size_t m_pad = round_up(m, mr);
+  for (std::size_t p0 = 0; p0 < k; p0 += kc_max) {
+    const std::size_t kc = std::min(kc_max, k - p0);
+    // Row tile outer, panels inner: the A micro-panel stays in L1 across the panels.
+    for (std::size_t i0 = 0; i0 < m; i0 += mr) {
+      const float* ap = a.panels.get() + p0 * m_pad + i0 * kc;
+      for (std::size_t j0 = 0; j0 < n; j0 += nr)
+        kt.gemm_ukernel_f32(kc, ap, bpanels + p0 * n_pad + j0 * kc, c + i0 * ldc + j0, ldc, std::min(mr, m - i0),
+                            std::min(nr, n - j0), p0 > 0, nullptr);
+    }
+  }
 }
 
 void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, const BSource& b,

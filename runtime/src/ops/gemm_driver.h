@@ -55,4 +55,14 @@ PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, M
 void gemm_f32_packed(const simd::KernelTable& kt, ThreadPool* pool, std::size_t n, const PackedA& a, const BSource& b,
                      float* c, std::size_t ldc, bool accumulate, void* scratch, const simd::GemmEpilogue* ep = nullptr);
 
+/// The depth blocks gemm_pack_a (and the driver) split a product of depth k into.
+std::size_t gemm_depth_block(std::size_t k);
+
+/// C[m x n] (row stride ldc) = A * B on the calling thread, A packed by gemm_pack_a and B
+/// already in the micro-kernel's panels: depth block p0 (kc = min(gemm_depth_block(k),
+/// k - p0) rows) starts at bpanels + p0 * n_pad and holds n_pad / nr panels of kc x nr
+/// floats. n_pad is a multiple of nr, at least n; columns past n are read and never stored.
+void gemm_f32_prepacked(const simd::KernelTable& kt, std::size_t n, std::size_t n_pad, const PackedA& a,
+                        const float* bpanels, float* c, std::size_t ldc);
+
 }  // namespace edgert

@@ -42,125 +42,127 @@ Winograd23::Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t
 }
 
 std::int64_t Winograd23::tiles_per_chunk(const WinogradShape& s) {
-  // Whole rows of tiles, about 4 MiB of transformed input and output at a time.
+  // Whole rows of about 128 tiles (bench_conv: 64 or 256 were slower on ResNet-50 and
+  // DenseNet-121 shapes), fewer when the transformed chunk would pass 2 MiB: it has to be in
+  // L2 still when the products read it.
   const std::int64_t tw = (s.out_w + 1) / 2, th = (s.out_h + 1) / 2;
-  const std::int64_t budget = (std::int64_t{1} << 20) / (kE * std::max(s.cin, s.cout));
-  return std::clamp<std::int64_t>(budget / tw, 1, th) * tw;
+  const std::int64_t target = std::min<std::int64_t>(128, (std::int64_t{1} << 19) / (kE * std::max(s.cin, s.cout)));
+  return std::clamp<std::int64_t>(target / tw, 1, th) * tw;
 }
 
 namespace {
-// Floats of one worker's row buffers: 4 padded input rows and their 4 column-transformed
-// rows (each 2 * tw + 2 wide), or 8 rows of tw and 2 output rows of 2 * tw.
-std::size_t row_floats(const WinogradShape& s) {
+// Floats of one worker's row buffers: a chunk's padded input rows (2 * rows + 2 of
+// 2 * tw + 2) and 16 transformed rows of tw, or two output rows of 2 * tw.
+std::size_t row_floats(const WinogradShape& s, std::int64_t chunk_rows) {
   const std::size_t tw = static_cast<std::size_t>((s.out_w + 1) / 2);
-  return std::max(8 * (2 * tw + 2), 8 * tw + 4 * tw);
+  return std::max(static_cast<std::size_t>(2 * chunk_rows + 2) * (2 * tw + 2) + 16 * tw, 4 * tw);
 }
+std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 }  // namespace
 
 std::size_t Winograd23::scratch_bytes(const WinogradShape& s, int threads) const {
   const std::size_t tc = static_cast<std::size_t>(tiles_per_chunk(s));
   const std::size_t workers = static_cast<std::size_t>(std::max(threads, 1));
-  return align64(kE * static_cast<std::size_t>(s.cin) * tc * sizeof(float)) +
+  return align64(kE * static_cast<std::size_t>(s.cin) * round_up(tc, kt_.gemm_nr) * sizeof(float)) +
          align64(kE * static_cast<std::size_t>(s.cout) * tc * sizeof(float)) +
-         workers * (align64(gemm_scratch_bytes(kt_, 1)) + align64(row_floats(s) * sizeof(float)));
+         workers * align64(row_floats(s, tiles_per_chunk(s) / ((s.out_w + 1) / 2)) * sizeof(float));
 }
 
 void Winograd23::run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias, float* y,
                      void* scratch) const {
   const std::int64_t tw = (s.out_w + 1) / 2, th = (s.out_h + 1) / 2;
   const std::int64_t tc = tiles_per_chunk(s), chunk_rows = tc / tw;
+  const std::int64_t nr = static_cast<std::int64_t>(kt_.gemm_nr);
+  const std::int64_t tcp = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(tc), kt_.gemm_nr));
+  const std::int64_t kc = static_cast<std::int64_t>(gemm_depth_block(static_cast<std::size_t>(s.cin)));
   char* base = static_cast<char*>(scratch);
+  // V[e]: the transformed input of a chunk, cin x tiles, straight in the GEMM's B panels (see
+  // gemm_f32_prepacked); M[e]: the products, cout x tiles.
   float* v = reinterpret_cast<float*>(base);
-  base += align64(kE * static_cast<std::size_t>(s.cin * tc) * sizeof(float));
+  base += align64(kE * static_cast<std::size_t>(s.cin * tcp) * sizeof(float));
   float* m = reinterpret_cast<float*>(base);
   base += align64(kE * static_cast<std::size_t>(s.cout * tc) * sizeof(float));
-  const std::size_t gemm_bytes = align64(gemm_scratch_bytes(kt_, 1));
-  const std::size_t row_bytes = align64(row_floats(s) * sizeof(float));
-  auto gemm_scratch = [&](std::size_t w) { return base + w * (gemm_bytes + row_bytes); };
-  auto rows_of = [&](std::size_t w) { return reinterpret_cast<float*>(gemm_scratch(w) + gemm_bytes); };
+  const std::size_t row_bytes = align64(row_floats(s, chunk_rows) * sizeof(float));
+  auto rows_of = [&](std::size_t w) { return reinterpret_cast<float*>(base + w * row_bytes); };
   const std::int64_t plane = s.in_h * s.in_w, oplane = s.out_h * s.out_w, wp = 2 * tw + 2;
 
   for (std::int64_t ty0 = 0; ty0 < th; ty0 += chunk_rows) {
     const std::int64_t rows = std::min(chunk_rows, th - ty0), nt = rows * tw;
-    // V[e][c][t] = (B^T d B)[e] for B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: per tile
-    // row, the column transform over whole padded rows, then the row transform per tile.
+    // Per channel: the chunk's padded input rows first (written whole before any is read,
+    // so the transform's vector loads do not wait on the copies' stores), then per tile row
+    // the 16 transformed rows, dealt out to the panels of V[e] (row c of its depth block,
+    // tiles in runs of up to nr).
     pool->parallel_tasks(static_cast<std::size_t>(s.cin), [&](std::size_t ci, std::size_t worker) {
       const std::int64_t c = static_cast<std::int64_t>(ci);
-      float* pad = rows_of(worker);  // 4 padded input rows
-      float* t = pad + 4 * wp;       // 4 transformed rows
+      float* pad = rows_of(worker);
+      float* trows = pad + (2 * rows + 2) * wp;
+      float* tr[kE];
+      for (std::int64_t e = 0; e < kE; ++e) tr[e] = trows + e * tw;
+      const std::int64_t p0 = c / kc * kc, kcb = std::min(kc, s.cin - p0);
+      auto panel_row = [&](std::int64_t e) { return v + (e * s.cin + p0) * tcp + (c - p0) * nr; };
       const float* xc = x + c * plane;
-      for (std::int64_t ty = ty0; ty < ty0 + rows; ++ty) {
-        for (int i = 0; i < 4; ++i) {
-          float* p = pad + i * wp;
-          const std::int64_t iy = 2 * ty - s.pad_t + i;
+      const std::int64_t lo = std::max<std::int64_t>(0, s.pad_l), hi = std::min(wp, s.pad_l + s.in_w);
+      for (std::int64_t i = 0; i < 2 * rows + 2; ++i) {
+        float* p = pad + i * wp;
+        const std::int64_t iy = 2 * ty0 - s.pad_t + i;
+        if (iy < 0 || iy >= s.in_h || hi <= lo) {
           std::fill(p, p + wp, 0.0f);
-          if (iy < 0 || iy >= s.in_h) continue;
-          const std::int64_t lo = std::max<std::int64_t>(0, s.pad_l), hi = std::min(wp, s.pad_l + s.in_w);
-          if (hi > lo) std::copy(xc + iy * s.in_w + (lo - s.pad_l), xc + iy * s.in_w + (hi - s.pad_l), p + lo);
+          continue;
         }
-        const float *p0 = pad, *p1 = pad + wp, *p2 = pad + 2 * wp, *p3 = pad + 3 * wp;
-        float *t0 = t, *t1 = t + wp, *t2 = t + 2 * wp, *t3 = t + 3 * wp;
-        for (std::int64_t k = 0; k < wp; ++k) {
-          t0[k] = p0[k] - p2[k];
-          t1[k] = p1[k] + p2[k];
-          t2[k] = p2[k] - p1[k];
-          t3[k] = p1[k] - p3[k];
-        }
+        std::fill(p, p + lo, 0.0f);
+        std::copy(xc + iy * s.in_w + (lo - s.pad_l), xc + iy * s.in_w + (hi - s.pad_l), p + lo);
+        std::fill(p + hi, p + wp, 0.0f);
+      }
+      for (std::int64_t ty = ty0; ty < ty0 + rows; ++ty) {
+        const float* p = pad + 2 * (ty - ty0) * wp;
+        const float* prow[4] = {p, p + wp, p + 2 * wp, p + 3 * wp};
+        kt_.wino23_input_f32(static_cast<std::size_t>(tw), prow, tr);
+        // The row's tiles col .. col + tw - 1 in runs that stay inside one panel.
         const std::int64_t col = (ty - ty0) * tw;
-        for (int i = 0; i < 4; ++i) {
-          const float* r = t + i * wp;
-          float* v0 = v + ((4 * i + 0) * s.cin + c) * tc + col;
-          float* v1 = v + ((4 * i + 1) * s.cin + c) * tc + col;
-          float* v2 = v + ((4 * i + 2) * s.cin + c) * tc + col;
-          float* v3 = v + ((4 * i + 3) * s.cin + c) * tc + col;
-          for (std::int64_t tx = 0; tx < tw; ++tx) {
-            const float a = r[2 * tx], b = r[2 * tx + 1], d = r[2 * tx + 2], e = r[2 * tx + 3];
-            v0[tx] = a - d;
-            v1[tx] = b + d;
-            v2[tx] = d - b;
-            v3[tx] = b - e;
+        for (std::int64_t i = 0; i < tw;) {
+          const std::int64_t t = col + i, off = t % nr, run = std::min(tw - i, nr - off);
+          const std::int64_t at = t / nr * kcb * nr + off;
+          for (std::int64_t e = 0; e < kE; ++e) {
+            const float* src = tr[e] + i;
+            float* dst = panel_row(e) + at;
+            for (std::int64_t k = 0; k < run; ++k) dst[k] = src[k];
           }
+          i += run;
         }
       }
+      // Columns of the last panel past the chunk's tiles: zero, so the products are
+      // computed from defined values (they are never stored).
+      if (nt % nr)
+        for (std::int64_t e = 0; e < kE; ++e) {
+          float* last = panel_row(e) + nt / nr * kcb * nr;
+          std::fill(last + nt % nr, last + nr, 0.0f);
+        }
     });
     // M[e] = U[e] V[e]: 16 products, one per task, each summed by one thread in a fixed order.
-    pool->parallel_tasks(static_cast<std::size_t>(kE), [&](std::size_t e, std::size_t worker) {
-      gemm_f32_packed(kt_, nullptr, static_cast<std::size_t>(nt), u_[e],
-                      MatrixRef{v + static_cast<std::int64_t>(e) * s.cin * tc, tc, 1},
-                      m + static_cast<std::int64_t>(e) * s.cout * tc, static_cast<std::size_t>(tc), false,
-                      gemm_scratch(worker));
+    pool->parallel_tasks(static_cast<std::size_t>(kE), [&](std::size_t e, std::size_t) {
+      gemm_f32_prepacked(kt_, static_cast<std::size_t>(nt), static_cast<std::size_t>(tcp), u_[e],
+                         v + static_cast<std::int64_t>(e) * s.cin * tcp, m + static_cast<std::int64_t>(e) * s.cout * tc,
+                         static_cast<std::size_t>(tc));
     });
-    // Y = A^T M A with A^T = [1 1 1 0; 0 1 -1 -1], plus the bias, per tile row: the column
-    // transform over the row's tiles, then two output rows, cut to the map's width.
+    // Y = A^T M A plus the bias, per tile row: two output rows, written in place when the
+    // map's width is even and both rows exist, else through a row buffer cut to the map.
     pool->parallel_tasks(static_cast<std::size_t>(s.cout), [&](std::size_t oi, std::size_t worker) {
       const std::int64_t o = static_cast<std::int64_t>(oi);
-      float* srow = rows_of(worker);  // s[i][j] rows of tw: i < 2, j < 4
-      float* out = srow + 8 * tw;     // two output rows of 2 * tw
+      float* buf = rows_of(worker);  // two output rows of 2 * tw
       const float b = bias ? bias[o] : 0.0f;
+      float* yo = y + o * oplane;
       for (std::int64_t ty = ty0; ty < ty0 + rows; ++ty) {
         const std::int64_t col = (ty - ty0) * tw;
-        for (int j = 0; j < 4; ++j) {
-          const float* m0 = m + ((0 + j) * s.cout + o) * tc + col;
-          const float* m1 = m + ((4 + j) * s.cout + o) * tc + col;
-          const float* m2 = m + ((8 + j) * s.cout + o) * tc + col;
-          const float* m3 = m + ((12 + j) * s.cout + o) * tc + col;
-          float* s0 = srow + j * tw;
-          float* s1 = srow + (4 + j) * tw;
-          for (std::int64_t tx = 0; tx < tw; ++tx) {
-            s0[tx] = m0[tx] + m1[tx] + m2[tx];
-            s1[tx] = m1[tx] - m2[tx] - m3[tx];
-          }
-        }
-        for (int i = 0; i < 2; ++i) {
-          const float *a0 = srow + 4 * i * tw, *a1 = a0 + tw, *a2 = a1 + tw, *a3 = a2 + tw;
-          float* r = out + i * 2 * tw;
-          for (std::int64_t tx = 0; tx < tw; ++tx) {
-            r[2 * tx] = a0[tx] + a1[tx] + a2[tx] + b;
-            r[2 * tx + 1] = a1[tx] - a2[tx] - a3[tx] + b;
-          }
-          const std::int64_t oy = 2 * ty + i;
-          if (oy < s.out_h) std::copy(r, r + s.out_w, y + o * oplane + oy * s.out_w);
-        }
+        const float* mr[kE];
+        for (std::int64_t e = 0; e < kE; ++e) mr[e] = m + (e * s.cout + o) * tc + col;
+        const std::int64_t oy = 2 * ty;
+        const bool direct = 2 * tw == s.out_w && oy + 1 < s.out_h;
+        float* r0 = direct ? yo + oy * s.out_w : buf;
+        float* r1 = direct ? r0 + s.out_w : buf + 2 * tw;
+        kt_.wino23_output_f32(static_cast<std::size_t>(tw), mr, b, r0, r1);
+        if (direct) continue;
+        for (std::int64_t i = 0; i < 2 && oy + i < s.out_h; ++i)
+          std::copy(buf + i * 2 * tw, buf + i * 2 * tw + s.out_w, yo + (oy + i) * s.out_w);
       }
     });
   }

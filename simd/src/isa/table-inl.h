@@ -9,6 +9,7 @@
 #include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
 #include "../kernels/reduce-inl.h"
+#include "../kernels/winograd-inl.h"
 #include "edgert/simd/kernels.h"
 
 #define EDGERT_DEFINE_KERNEL_TABLE(FN, ISA, ARCH)                   \
@@ -32,7 +33,9 @@
                                       kern::nc16_pack_f32<A>,       \
                                       kern::nc16_unpack_f32<A>,     \
                                       kern::dwc_f32<A>,             \
-                                      kern::strided_copy_f32<A>};   \
+                                      kern::strided_copy_f32<A>,    \
+                                      kern::wino23_input_f32<A>,    \
+                                      kern::wino23_output_f32<A>};  \
     return &table;                                                  \
   }                                                                 \
   }

@@ -217,4 +217,38 @@ void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float
   for (std::size_t t = 0; t < n; ++t) dst[t] = src[t * stride];
 }
 
+void wino23_input_f32(std::size_t n, const float* const* p, float* const* v) {
+  for (std::size_t t = 0; t < n; ++t) {
+    float r[4][4];  // rows combined, columns 2t .. 2t + 3
+    for (std::size_t k = 0; k < 4; ++k) {
+      const std::size_t c = 2 * t + k;
+      r[0][k] = p[0][c] - p[2][c];
+      r[1][k] = p[1][c] + p[2][c];
+      r[2][k] = p[2][c] - p[1][c];
+      r[3][k] = p[1][c] - p[3][c];
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+      v[4 * i + 0][t] = r[i][0] - r[i][2];
+      v[4 * i + 1][t] = r[i][1] + r[i][2];
+      v[4 * i + 2][t] = r[i][2] - r[i][1];
+      v[4 * i + 3][t] = r[i][1] - r[i][3];
+    }
+  }
+}
+
+void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1) {
+  for (std::size_t t = 0; t < n; ++t) {
+    float s[2][4];
+    for (std::size_t j = 0; j < 4; ++j) {
+      s[0][j] = m[j][t] + m[4 + j][t] + m[8 + j][t];
+      s[1][j] = m[4 + j][t] - m[8 + j][t] - m[12 + j][t];
+    }
+    float* y[2] = {y0, y1};
+    for (std::size_t i = 0; i < 2; ++i) {
+      y[i][2 * t] = s[i][0] + s[i][1] + s[i][2] + bias;
+      y[i][2 * t + 1] = s[i][1] - s[i][2] - s[i][3] + bias;
+    }
+  }
+}
+
 }  // namespace edgert::simd::reference

@@ -104,6 +104,17 @@ using GemvColsF32 = void (*)(std::size_t n, std::size_t k, const float* a, const
 /// read. Vector forms for strides 1 and 2 (im2col's rows at column stride 1 or 2).
 using StridedCopyF32 = void (*)(std::size_t n, const float* src, std::size_t stride, float* dst);
 
+/// Winograd F(2x2, 3x3) input transform of one row of n tiles: p[0..3] are four consecutive
+/// zero-padded input rows of 2n + 2 values; tile t covers columns 2t .. 2t + 3. Writes
+/// v[4i + j][t] = (B^T d_t B)[i][j] with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], the
+/// rows combined first (t_i = p0 - p2, p1 + p2, p2 - p1, p1 - p3), then the columns.
+using Wino23InputF32 = void (*)(std::size_t n, const float* const* p, float* const* v);
+/// Output transform of one row of n tiles from m[4i + j][t], i, j < 4: y0 and y1 (2n values
+/// each) get the tile's two output rows of A^T M A + bias, A^T = [1 1 1 0; 0 1 -1 -1], the
+/// rows combined first: s0_j = m0j + m1j + m2j, s1_j = m1j - m2j - m3j; then
+/// y[2t] = s_0 + s_1 + s_2 + bias, y[2t + 1] = s_1 - s_2 - s_3 + bias.
+using Wino23OutputF32 = void (*)(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
+
 /// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
 /// nc16 pack/unpack kernels.
 inline constexpr std::size_t kChannelBlock = 16;
@@ -150,6 +161,8 @@ struct KernelTable {
   Nc16UnpackF32 nc16_unpack_f32;
   DwcF32 dwc_f32;
   StridedCopyF32 strided_copy_f32;
+  Wino23InputF32 wino23_input_f32;
+  Wino23OutputF32 wino23_output_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -199,6 +212,8 @@ void nc16_pack_f32(std::size_t n, const float* src, std::size_t ld, std::size_t 
 void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
 void dwc_f32(const DwcArgs& a);
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst);
+void wino23_input_f32(std::size_t n, const float* const* p, float* const* v);
+void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
