@@ -235,10 +235,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{2, 32, 21, 20}, 24, 1, {3, 3}, {1, 1}, {1, 1}, {1, 0, 2, 1}, true},
                       ConvCase{{1, 16, 9, 14}, 17, 1, {3, 3}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
                       ConvCase{{1, 20, 2, 1}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
-                      // Several chunks of tile rows: two depth blocks (151 + 150 channels), a
-                      // short last chunk; rows of exactly one panel of tiles (64 wide).
-                      ConvCase{{1, 301, 30, 18}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
-                      ConvCase{{1, 16, 64, 64}, 20, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
+                      // Two unequal depth blocks (151 + 150 channels); several chunks of tile
+                      // rows with a short last one, each row of tiles exactly one panel.
+                      ConvCase{{1, 301, 10, 14}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      ConvCase{{1, 16, 62, 64}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false},
                       // Depthwise 3x3 row kernel: padding, row stride 2, rows narrower than a
                       // vector, wider than two, no interior at all; then paths it must not take
                       // (channel multiplier 2, dilation 2).
