@@ -185,6 +185,10 @@ void Broadcaster::for_each(F&& f) const {
   }
 }
 
+/// v rounded up to a multiple of `to`; a byte count rounded up to whole 64-byte lines.
+inline std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
+inline std::size_t align64(std::size_t bytes) { return round_up(bytes, 64); }
+
 /// Row-major strides of a shape.
 std::vector<std::int64_t> strides_of(const Shape& s);
 

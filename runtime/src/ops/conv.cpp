@@ -64,8 +64,6 @@ struct ConvAttrs {
   }
 };
 
-std::size_t align64(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
-
 // y = act(x * scale[c] + shift[c] (+ r)) over `planes` planes of `plane` floats, channel
 // c = plane index % channels, split across the pool; x, r, y may alias.
 void epilogue(const RunContext& ctx, const float* x, const float* r, float* y, const float* scale, const float* shift,
@@ -585,8 +583,6 @@ class ConvOp : public Op {
     ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
       float* mine = buffers + worker * per_thread;
       const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
-      const float* a[3];
-      const float* b[3];
       auto split = [&](std::int64_t iy, float* e, float* o) {
         if (iy < 0 || iy >= ih) {
           std::fill(e, e + wh, 0.0f);
@@ -621,14 +617,12 @@ class ConvOp : public Op {
           e[r] = next;
           o[r] = e[r] + (n_rows + 1) * wh;
           next = o[r] + (n_rows + 1) * wh;
-          a[r] = e[r];
-          b[r] = o[r];
         }
-        if (sets == 2) a[2] = a[0] + wh, b[2] = b[0] + wh;
+        if (sets == 2) e[2] = e[0] + wh, o[2] = o[0] + wh;
         for (std::int64_t y = 0; y <= n_rows; ++y)
           for (int r = 0; r < sets; ++r) split((y0 + y) * sy + r - pt, e[r] + y * wh, o[r] + y * wh);
         float* flat = next;
-        dw_row(static_cast<std::size_t>((n_rows - 1) * wh + ow), a, b, wc, flat);
+        dw_row(static_cast<std::size_t>((n_rows - 1) * wh + ow), e, o, wc, flat);
         for (std::int64_t y = 0; y < n_rows; ++y) std::copy(flat + y * wh, flat + y * wh + ow, yc + (y0 + y) * ow);
         fin.apply(kernels_, plane, yc, y0 * ow, n_rows * ow);
       }

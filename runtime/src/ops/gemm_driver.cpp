@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../exec/thread_pool.h"
+#include "common.h"
 #include "edgert/error.h"
 
 namespace edgert {
@@ -30,7 +31,6 @@ std::size_t gemm_depth_block(std::size_t k) {
 }
 
 namespace {
-std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 
 void pack_b_block(const BSource& b, std::size_t nr, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc,
                   float* out) {

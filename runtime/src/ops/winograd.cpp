@@ -3,13 +3,11 @@
 #include <algorithm>
 
 #include "../exec/thread_pool.h"
+#include "common.h"
 
 namespace edgert {
 namespace {
 constexpr std::int64_t kE = 16;  // elements of a transformed 4x4 tile
-
-std::size_t align64(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
-
 }  // namespace
 
 bool Winograd23::suits(std::int64_t cout, std::int64_t cin) {
@@ -41,48 +39,45 @@ Winograd23::Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t
                              MatrixRef{u.data() + e * cout * cin, cin, 1}));
 }
 
-std::int64_t Winograd23::tiles_per_chunk(const WinogradShape& s) {
+Winograd23::Layout Winograd23::layout(const WinogradShape& s) const {
+  Layout l;
+  l.tw = (s.out_w + 1) / 2;
+  l.th = (s.out_h + 1) / 2;
   // Whole rows of about 128 tiles (bench_conv: 64 or 256 were slower on ResNet-50 and
   // DenseNet-121 shapes), fewer when the transformed chunk would pass 2 MiB: it has to be in
   // L2 still when the products read it.
-  const std::int64_t tw = (s.out_w + 1) / 2, th = (s.out_h + 1) / 2;
   const std::int64_t target = std::min<std::int64_t>(128, (std::int64_t{1} << 19) / (kE * std::max(s.cin, s.cout)));
-  return std::clamp<std::int64_t>(target / tw, 1, th) * tw;
+  l.chunk_rows = std::clamp<std::int64_t>(target / l.tw, 1, l.th);
+  l.tc = l.chunk_rows * l.tw;
+  l.tcp = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(l.tc), kt_.gemm_nr));
+  l.v_bytes = align64(static_cast<std::size_t>(kE * s.cin * l.tcp) * sizeof(float));
+  l.m_bytes = align64(static_cast<std::size_t>(kE * s.cout * l.tc) * sizeof(float));
+  // A chunk's padded input rows (2 * rows + 2 of 2 * tw + 2) and 16 transformed rows of tw,
+  // or two output rows of 2 * tw.
+  const std::size_t tw = static_cast<std::size_t>(l.tw);
+  const std::size_t rows = static_cast<std::size_t>(2 * l.chunk_rows + 2) * (2 * tw + 2) + 16 * tw;
+  l.row_bytes = align64(std::max(rows, 4 * tw) * sizeof(float));
+  return l;
 }
-
-namespace {
-// Floats of one worker's row buffers: a chunk's padded input rows (2 * rows + 2 of
-// 2 * tw + 2) and 16 transformed rows of tw, or two output rows of 2 * tw.
-std::size_t row_floats(const WinogradShape& s, std::int64_t chunk_rows) {
-  const std::size_t tw = static_cast<std::size_t>((s.out_w + 1) / 2);
-  return std::max(static_cast<std::size_t>(2 * chunk_rows + 2) * (2 * tw + 2) + 16 * tw, 4 * tw);
-}
-std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
-}  // namespace
 
 std::size_t Winograd23::scratch_bytes(const WinogradShape& s, int threads) const {
-  const std::size_t tc = static_cast<std::size_t>(tiles_per_chunk(s));
-  const std::size_t workers = static_cast<std::size_t>(std::max(threads, 1));
-  return align64(kE * static_cast<std::size_t>(s.cin) * round_up(tc, kt_.gemm_nr) * sizeof(float)) +
-         align64(kE * static_cast<std::size_t>(s.cout) * tc * sizeof(float)) +
-         workers * align64(row_floats(s, tiles_per_chunk(s) / ((s.out_w + 1) / 2)) * sizeof(float));
+  const Layout l = layout(s);
+  return l.v_bytes + l.m_bytes + static_cast<std::size_t>(std::max(threads, 1)) * l.row_bytes;
 }
 
 void Winograd23::run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias, float* y,
                      void* scratch) const {
-  const std::int64_t tw = (s.out_w + 1) / 2, th = (s.out_h + 1) / 2;
-  const std::int64_t tc = tiles_per_chunk(s), chunk_rows = tc / tw;
+  const Layout l = layout(s);
+  const std::int64_t tw = l.tw, th = l.th, tc = l.tc, tcp = l.tcp, chunk_rows = l.chunk_rows;
   const std::int64_t nr = static_cast<std::int64_t>(kt_.gemm_nr);
-  const std::int64_t tcp = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(tc), kt_.gemm_nr));
   const std::int64_t kc = static_cast<std::int64_t>(gemm_depth_block(static_cast<std::size_t>(s.cin)));
   char* base = static_cast<char*>(scratch);
   // V[e]: the transformed input of a chunk, cin x tiles, straight in the GEMM's B panels (see
   // gemm_f32_prepacked); M[e]: the products, cout x tiles.
   float* v = reinterpret_cast<float*>(base);
-  base += align64(kE * static_cast<std::size_t>(s.cin * tcp) * sizeof(float));
-  float* m = reinterpret_cast<float*>(base);
-  base += align64(kE * static_cast<std::size_t>(s.cout * tc) * sizeof(float));
-  const std::size_t row_bytes = align64(row_floats(s, chunk_rows) * sizeof(float));
+  float* m = reinterpret_cast<float*>(base + l.v_bytes);
+  base += l.v_bytes + l.m_bytes;
+  const std::size_t row_bytes = l.row_bytes;
   auto rows_of = [&](std::size_t w) { return reinterpret_cast<float*>(base + w * row_bytes); };
   const std::int64_t plane = s.in_h * s.in_w, oplane = s.out_h * s.out_w, wp = 2 * tw + 2;
 

@@ -36,7 +36,17 @@ class Winograd23 {
   void run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias, float* y, void* scratch) const;
 
  private:
-  static std::int64_t tiles_per_chunk(const WinogradShape& s);
+  // How a run splits a map into chunks of tile rows and lays out its scratch; scratch_bytes
+  // and run both take it from here.
+  struct Layout {
+    std::int64_t tw, th;      // tiles per row, tile rows
+    std::int64_t chunk_rows;  // tile rows per chunk
+    std::int64_t tc, tcp;     // tiles per chunk; rounded up to whole GEMM panels
+    std::size_t v_bytes;      // V: 16 x cin x tcp, in the GEMM's B panels
+    std::size_t m_bytes;      // M: 16 x cout x tc
+    std::size_t row_bytes;    // one worker's row buffers
+  };
+  Layout layout(const WinogradShape& s) const;
   const simd::KernelTable& kt_;
   std::vector<PackedA> u_;  // 16 matrices, cout x cin
 };

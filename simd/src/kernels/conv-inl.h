@@ -1,10 +1,14 @@
 // dw3x3_row_f32 / dw3x3s2_row_f32: one output row of a 3x3 depthwise convolution (column
 // stride 1 / 2), all nine taps accumulated in registers, so each output element is stored once.
+// strided_copy_f32: one row at stride 1 or 2 (im2col rows, the stride-2 even/odd split).
 // Included only by the per-ISA translation units.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <xsimd/xsimd.hpp>
+
+#include "lanes-inl.h"
 
 namespace edgert::simd::kern {
 
@@ -56,6 +60,26 @@ void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b
       acc += w[3 * r + 2] * a[r][i + 1];
     }
     y[i] = acc;
+  }
+}
+
+// Whole vectors, the last one under a mask (lanes-inl.h's load_run), so nothing past
+// src[(n - 1) * stride] is read.
+template <class Arch>
+void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size;
+  if (stride > 2) {
+    for (std::size_t t = 0; t < n; ++t) dst[t] = src[t * stride];
+    return;
+  }
+  for (std::size_t t = 0; t < n; t += L) {
+    const std::size_t q = std::min(L, n - t);
+    const B v = load_run<Arch>(src + t * stride, stride, q, t + L < n);
+    if (q == L)
+      v.store_unaligned(dst + t);
+    else
+      Part<Arch>::store(dst + t, v, q);
   }
 }
 

@@ -111,22 +111,4 @@ void dwc_f32(const DwcArgs& a) {
   }
 }
 
-template <class Arch>
-void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {
-  using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size;
-  if (stride > 2) {
-    for (std::size_t t = 0; t < n; ++t) dst[t] = src[t * stride];
-    return;
-  }
-  for (std::size_t t = 0; t < n; t += L) {
-    const std::size_t q = std::min(L, n - t);
-    const B v = load_run<Arch>(src + t * stride, stride, q, t + L < n);
-    if (q == L)
-      v.store_unaligned(dst + t);
-    else
-      Part<Arch>::store(dst + t, v, q);
-  }
-}
-
 }  // namespace edgert::simd::kern
