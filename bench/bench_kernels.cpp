@@ -97,7 +97,7 @@ void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
   const std::size_t k = 256;
   std::vector<float> a(t->gemm_mr * k, 0.5f), b(t->gemm_nr * k, 0.25f), c(t->gemm_mr * t->gemm_nr);
   for (auto _ : st) {
-    t->gemm_ukernel_f32(k, a.data(), b.data(), c.data(), t->gemm_nr, t->gemm_mr, t->gemm_nr, 0, nullptr);
+    t->gemm_ukernel_f32(k, a.data(), b.data(), t->gemm_nr, c.data(), t->gemm_nr, t->gemm_mr, t->gemm_nr, 0, nullptr);
     benchmark::DoNotOptimize(c.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(st.iterations() * 2 * k * t->gemm_mr * t->gemm_nr),

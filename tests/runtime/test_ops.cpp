@@ -230,6 +230,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{{1, 6, 33, 29}, 14, 2, {3, 3}, {2, 1}, {2, 3}, {2, 3, 1, 0}, true},
                       ConvCase{{1, 3, 4, 12, 13}, 5, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1, 1, 1, 1}, true},
                       ConvCase{{1, 49, 7, 7}, 40, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true},
+                      // 1x1 with few output channels reads B in place: two depth blocks, two
+                      // column blocks, a partial last panel; more rows than that packs B.
+                      ConvCase{{1, 300, 23, 25}, 40, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true},
+                      ConvCase{{2, 37, 5, 13}, 70, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false},
                       // Winograd F(2x2, 3x3) (3x3, stride 1, 16+ channels): odd and even maps,
                       // asymmetric and no padding, batch 2, a map smaller than one tile.
                       ConvCase{{2, 32, 21, 20}, 24, 1, {3, 3}, {1, 1}, {1, 1}, {1, 0, 2, 1}, true},

@@ -420,9 +420,14 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
         std::vector<float> a(mv * k), b(k * nv);
         for (auto& v : a) v = u(rng);
         for (auto& v : b) v = u(rng);
-        std::vector<float> apack(mr * k), bpack(nr * k);
+        std::vector<float> apack(mr * k), panel(nr * k);
         edgert::simd::gemm_pack_a_f32(mr, mv, k, a.data(), static_cast<std::ptrdiff_t>(k), 1, apack.data());
-        edgert::simd::gemm_pack_b_f32(nr, k, nv, b.data(), static_cast<std::ptrdiff_t>(nv), 1, bpack.data());
+        edgert::simd::gemm_pack_b_f32(nr, k, nv, b.data(), static_cast<std::ptrdiff_t>(nv), 1, panel.data());
+        // B as a packed panel (ldb = nr) or read in place from wider rows; the last row
+        // ends at the guard page.
+        const std::size_t ldb = k % 2 ? nr : nr + 5;
+        GuardBuffer bpack((k - 1) * ldb + nr);
+        for (std::size_t p = 0; p < k; ++p) std::copy_n(panel.data() + p * nr, nr, bpack.data() + p * ldb);
         const std::size_t ldc = nv + 3;
         for (int with_ep = 0; with_ep < 2; ++with_ep) {
           const int accumulate = (round + with_ep) % 2;
@@ -441,7 +446,7 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
           ++round;
           GuardBuffer c(mv * ldc);
           for (std::size_t i = 0; i < mv * ldc; ++i) c.data()[i] = 0.5f;
-          t->gemm_ukernel_f32(k, apack.data(), bpack.data(), c.data(), ldc, mv, nv, accumulate,
+          t->gemm_ukernel_f32(k, apack.data(), bpack.data(), ldb, c.data(), ldc, mv, nv, accumulate,
                               with_ep ? &ep : nullptr);
           for (std::size_t i = 0; i < mv; ++i)
             for (std::size_t j = 0; j < ldc; ++j) {

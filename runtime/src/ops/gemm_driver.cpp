@@ -8,9 +8,10 @@
 
 namespace edgert {
 namespace {
-constexpr std::size_t kKc = 256;  // depth of a packed block
-constexpr std::size_t kMc = 96;   // rows of A per packed block (a multiple of every mr)
-constexpr std::size_t kNc = 512;  // columns of B per packed block (a multiple of every nr)
+constexpr std::size_t kKc = 256;          // depth of a packed block
+constexpr std::size_t kMc = 96;           // rows of A per packed block (a multiple of every mr)
+constexpr std::size_t kNc = 512;          // columns of B per packed block (a multiple of every nr)
+constexpr std::size_t kInPlaceRows = 64;  // B is read in place for products of at most this many rows
 
 std::size_t per_thread_floats(const simd::KernelTable& kt) {
   const std::size_t mc = (kMc + kt.gemm_mr - 1) / kt.gemm_mr * kt.gemm_mr;
@@ -79,9 +80,16 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
     const std::size_t jb = t / m_parts, ip = t % m_parts;
     const std::size_t j0 = jb * panels / n_blocks * nr, nc = std::min(n, (jb + 1) * panels / n_blocks * nr) - j0;
     const std::size_t i_begin = ip * m_rows, i_end = std::min(m, i_begin + m_rows);
+    // With few rows of A each panel of B serves few tiles, so packing it costs more than
+    // the strided reads it saves: whole panels of a B with contiguous rows are read where
+    // they are and only a last, partial panel is packed (the micro-kernel reads whole
+    // vectors). bench_conv, 1 thread: 1x1 192->32 at 28x28 86 -> 67 us, 144->24 at 56x56
+    // 223 -> 185, 64->64 216 -> 195; with 256 or more rows it was 3-9% slower.
+    const bool in_place = m <= kInPlaceRows && !b.pack && b.matrix.col_stride == 1 && b.matrix.row_stride > 0;
+    const std::size_t direct = in_place ? nc / nr * nr : 0;
     for (std::size_t p0 = 0; p0 < k; p0 += kc_max) {
       const std::size_t kc = std::min(kc_max, k - p0);
-      pack_b_block(b, nr, p0, kc, j0, nc, bpack);
+      if (direct < nc) pack_b_block(b, nr, p0, kc, j0 + direct, nc - direct, bpack);
       const int acc = accumulate || p0 > 0;
       const bool last = p0 + kc == k;
       for (std::size_t i0 = i_begin; i0 < i_end; i0 += mc_max) {
@@ -95,7 +103,10 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
               a.row_stride, a.col_stride, apack);
         for (std::size_t ir = 0; ir < mc; ir += mr) {
           for (std::size_t jr = 0; jr < nc; jr += nr) {
-            const float* bp = bpack + (jr / nr) * kc * nr;
+            const bool here = jr < direct;
+            const float* bp = here ? b.matrix.data + static_cast<std::ptrdiff_t>(p0) * b.matrix.row_stride + j0 + jr
+                                   : bpack + ((jr - direct) / nr) * kc * nr;
+            const std::size_t ldb = here ? static_cast<std::size_t>(b.matrix.row_stride) : nr;
             const std::size_t nv = std::min(nr, nc - jr);
             const std::size_t row = i0 + ir, col = j0 + jr;
             simd::GemmEpilogue e;
@@ -105,8 +116,8 @@ void gemm_impl(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std
               if (e.shift) e.shift += row;
               if (e.residual) e.residual += row * e.ldr + col;
             }
-            kt.gemm_ukernel_f32(kc, ap + (ir / mr) * kc * mr, bp, c + row * ldc + col, ldc, std::min(mr, mc - ir), nv,
-                                acc, ep && last ? &e : nullptr);
+            kt.gemm_ukernel_f32(kc, ap + (ir / mr) * kc * mr, bp, ldb, c + row * ldc + col, ldc, std::min(mr, mc - ir),
+                                nv, acc, ep && last ? &e : nullptr);
           }
         }
       }
@@ -199,7 +210,7 @@ void gemm_f32_prepacked(const simd::KernelTable& kt, std::size_t n, std::size_t 
     for (std::size_t i0 = 0; i0 < m; i0 += mr) {
       const float* ap = a.panels.get() + p0 * m_pad + i0 * kc;
       for (std::size_t j0 = 0; j0 < n; j0 += nr)
-        kt.gemm_ukernel_f32(kc, ap, bpanels + p0 * n_pad + j0 * kc, c + i0 * ldc + j0, ldc, std::min(mr, m - i0),
+        kt.gemm_ukernel_f32(kc, ap, bpanels + p0 * n_pad + j0 * kc, nr, c + i0 * ldc + j0, ldc, std::min(mr, m - i0),
                             std::min(nr, n - j0), p0 > 0, nullptr);
     }
   }

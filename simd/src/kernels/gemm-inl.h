@@ -45,29 +45,29 @@ struct Gemm {
 
   // A tile with few valid rows (the last of M = 64 holds 4 of 12) computes only a third or
   // two thirds of the rows instead of all MR.
-  static void ukernel(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+  static void ukernel(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
     if (mr_valid <= MR / 3)
-      columns<MR / 3>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      columns<MR / 3>(k, apack, bpack, ldb, c, ldc, mr_valid, nr_valid, accumulate, ep);
     else if (mr_valid <= 2 * MR / 3)
-      columns<2 * MR / 3>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      columns<2 * MR / 3>(k, apack, bpack, ldb, c, ldc, mr_valid, nr_valid, accumulate, ep);
     else
-      columns<MR>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      columns<MR>(k, apack, bpack, ldb, c, ldc, mr_valid, nr_valid, accumulate, ep);
   }
 
  private:
   template <std::size_t R>
-  static void columns(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+  static void columns(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
     if (nr_valid <= L)
-      tile<1, R>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      tile<1, R>(k, apack, bpack, ldb, c, ldc, mr_valid, nr_valid, accumulate, ep);
     else
-      tile<2, R>(k, apack, bpack, c, ldc, mr_valid, nr_valid, accumulate, ep);
+      tile<2, R>(k, apack, bpack, ldb, c, ldc, mr_valid, nr_valid, accumulate, ep);
   }
 
   // R of the panel's MR rows, NV vectors of columns.
   template <std::size_t NV, std::size_t R>
-  static void tile(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+  static void tile(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c, std::size_t ldc,
                    std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
     B acc[R][NV];
 #pragma GCC unroll 16
@@ -90,7 +90,7 @@ struct Gemm {
         for (std::size_t j = 0; j < NV; ++j) acc[i][j] = xsimd::fma(a, b[j], acc[i][j]);
       }
       apack += MR;
-      bpack += NR;
+      bpack += ldb;
     }
     // Row by row; the last vector of a row may be partial (the dispatch above makes every
     // vector hold at least one valid column).

@@ -14,12 +14,12 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
     }
 }
 
-void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep) {
   float acc[kGemmMr][kGemmNr] = {};
   for (std::size_t p = 0; p < k; ++p)
     for (std::size_t i = 0; i < kGemmMr; ++i)
-      for (std::size_t j = 0; j < kGemmNr; ++j) acc[i][j] += apack[p * kGemmMr + i] * bpack[p * kGemmNr + j];
+      for (std::size_t j = 0; j < kGemmNr; ++j) acc[i][j] += apack[p * kGemmMr + i] * bpack[p * ldb + j];
   for (std::size_t i = 0; i < mr_valid; ++i)
     for (std::size_t j = 0; j < nr_valid; ++j) {
       float v = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];

@@ -73,12 +73,15 @@ struct GemmEpilogue {
 
 /// GEMM micro-kernel: C[mr x nr] (+)= Apack * Bpack over depth k, then the epilogue `ep`
 /// when it is not null.
-/// Apack holds k columns of `gemm_mr` floats (row index fastest), Bpack k rows of `gemm_nr`
-/// floats; both are produced by gemm_pack_a_f32 / gemm_pack_b_f32 with this table's mr/nr.
+/// Apack holds k columns of `gemm_mr` floats (row index fastest), produced by
+/// gemm_pack_a_f32 with this table's mr; B is k rows of `gemm_nr` floats, row p at
+/// bpack + p * ldb: a panel of gemm_pack_b_f32 (ldb = gemm_nr) or, read in place, a matrix
+/// with contiguous rows (every row holds gemm_nr readable floats even when nr_valid is less).
 /// Only the top-left mr_valid x nr_valid part of C (row stride ldc) is read or written; when
 /// `accumulate` is non-zero the product is added to what C holds (before the epilogue).
-using GemmUkernelF32 = void (*)(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
-                                std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep);
+using GemmUkernelF32 = void (*)(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c,
+                                std::size_t ldc, std::size_t mr_valid, std::size_t nr_valid, int accumulate,
+                                const GemmEpilogue* ep);
 
 /// One output row of a 3x3 depthwise convolution at stride 1, dilation 1:
 /// y[i] = sum over r, c < 3 of w[3 * r + c] * rows[r][i + c], i < n, the taps summed in
@@ -188,7 +191,7 @@ namespace reference {
 /// Plain scalar oracles (and the scalar tier's kernels).
 void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane, const float* x, float* y,
                      const float* scale, const float* shift);
-void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, float* c, std::size_t ldc,
+void gemm_ukernel_f32(std::size_t k, const float* apack, const float* bpack, std::size_t ldb, float* c, std::size_t ldc,
                       std::size_t mr_valid, std::size_t nr_valid, int accumulate, const GemmEpilogue* ep);
 /// The epilogue on one value of row i, column j of a tile.
 float apply_epilogue(float v, const GemmEpilogue& ep, std::size_t i, std::size_t j);
