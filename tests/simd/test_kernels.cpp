@@ -170,15 +170,14 @@ TEST_P(Kernels, UnaryAndBinaryMatchReference) {
   }
 }
 
-TEST_P(Kernels, SoftmaxReduceAndAccumulateMatchReference) {
+TEST_P(Kernels, SoftmaxAndReduceMatchReference) {
   REQUIRE_TABLE(t);
   using edgert::simd::Reduce;
   std::mt19937 rng(17);
   std::uniform_real_distribution<float> u(-20, 20);
   for (std::size_t n : {1, 3, 7, 8, 9, 16, 17, 31, 33, 127, 1000}) {
-    GuardBuffer x(n), y(n), z(n), src(3 * n);
+    GuardBuffer x(n), y(n);
     for (std::size_t i = 0; i < n; ++i) x.data()[i] = u(rng);
-    for (std::size_t i = 0; i < 3 * n; ++i) src.data()[i] = u(rng);
     for (int log : {0, 1}) {
       std::vector<float> want(n);
       edgert::simd::reference::softmax_row_f32(n, x.data(), want.data(), log);
@@ -192,28 +191,44 @@ TEST_P(Kernels, SoftmaxReduceAndAccumulateMatchReference) {
     x.data()[n / 2] = NAN;
     EXPECT_TRUE(std::isnan(t->reduce_row_f32(Reduce::max, n, x.data())));
     EXPECT_TRUE(std::isnan(t->reduce_row_f32(Reduce::min, n, x.data())));
-    for (int max : {0, 1})
-      for (std::size_t stride : {1, 2, 3}) {
-        // The source ends right after its last strided value: a read past it faults. A NaN
-        // in the source and one in the destination must pass through as the reference says.
-        GuardBuffer run((n - 1) * stride + 1);
-        std::copy(src.data(), src.data() + run.size(), run.data());
-        std::vector<float> want(n);
-        for (std::size_t i = 0; i < n; ++i) want[i] = z.data()[i] = u(rng);
-        if (n > 2) {
-          run.data()[stride] = NAN;
-          want[n - 1] = z.data()[n - 1] = NAN;
-        }
-        edgert::simd::reference::accumulate_f32(max, n, run.data(), stride, want.data());
-        t->accumulate_f32(max, n, run.data(), stride, z.data());
-        for (std::size_t i = 0; i < n; ++i) {
-          if (std::isnan(want[i]))
-            EXPECT_TRUE(std::isnan(z.data()[i])) << max << " " << stride << " " << i;
-          else
-            EXPECT_FLOAT_EQ(want[i], z.data()[i]) << max << " " << stride << " " << i;
-        }
-      }
   }
+}
+
+TEST_P(Kernels, PoolRowMatchesReferenceExactlyAndReadsOnlyItsWindows) {
+  REQUIRE_TABLE(t);
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (std::size_t n : {1, 2, 7, 16, 17, 31, 40})
+    for (std::size_t sx : {1, 2, 3})
+      for (std::size_t kw : {1, 2, 3})
+        for (std::size_t dx : {1, 2})
+          for (std::size_t nrows : {1, 2, 3}) {
+            // Each row ends right after the last value a window reads: a read past it faults.
+            // A NaN inside a window is passed over by max and spreads through a sum.
+            const std::size_t span = (n - 1) * sx + (kw - 1) * dx + 1;
+            std::vector<GuardBuffer> bufs;
+            std::vector<const float*> rows;
+            for (std::size_t r = 0; r < nrows; ++r) {
+              bufs.emplace_back(span);
+              for (std::size_t i = 0; i < span; ++i) bufs.back().data()[i] = u(rng);
+              rows.push_back(bufs.back().data());
+            }
+            if (n > 3) bufs[0].data()[sx] = NAN;
+            for (int max : {0, 1})
+              for (float div : {0.0f, 9.0f}) {
+                std::vector<float> want(n);
+                GuardBuffer y(n);
+                edgert::simd::reference::pool_row_f32(max, n, rows.data(), nrows, kw, sx, dx, div, want.data());
+                t->pool_row_f32(max, n, rows.data(), nrows, kw, sx, dx, div, y.data());
+                for (std::size_t i = 0; i < n; ++i) {
+                  if (std::isnan(want[i]))
+                    EXPECT_TRUE(std::isnan(y.data()[i])) << n << " " << sx << " " << kw << " " << dx << " " << i;
+                  else
+                    EXPECT_EQ(want[i], y.data()[i]) << "n " << n << " sx " << sx << " kw " << kw << " dx " << dx
+                                                    << " rows " << nrows << " max " << max << " at " << i;
+                }
+              }
+          }
 }
 
 TEST_P(Kernels, GemvColumnsMatchReferenceAndDoNotDependOnGrouping) {

@@ -88,7 +88,7 @@ class PoolOp : public Op {
     for (std::size_t i = 0; i < kernel_.size(); ++i) out.push_back(g.out[3 - kernel_.size() + i]);
     ctx.set_output(0, x.dtype(), out);
     if (float_rows(x.dtype(), node_.has_output(1)) && rows_path(g))
-      ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * row_floats(g) * sizeof(float);
+      ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads * g.k[1]) * sizeof(const float*);
     if (node_.has_output(1)) {
       if (kind_ != P::max) ctx.error("only MaxPool has a second output");
       ctx.set_output(1, DataType::int64, out);
@@ -108,20 +108,16 @@ class PoolOp : public Op {
 
  private:
   bool float_rows(DataType t, bool indices) const { return t == DataType::float32 && !indices && kind_ != P::lp; }
-  // The float row path's per-thread buffers: the window's rows combined, and the divisors.
-  static std::size_t row_floats(const Geo& g) {
-    return static_cast<std::size_t>((g.in[2] + 15) / 16 * 16 + (g.out[2] + 15) / 16 * 16);
-  }
   static bool rows_path(const Geo& g) { return g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1; }
 
-  // 1-D and 2-D float pooling, row by row: the window's rows inside the image are first
-  // combined column by column (whole rows at stride 1), then for each kernel column the range
-  // of output columns that read inside the row is combined at the column stride - kh + kw
-  // kernel calls per output row instead of kh * kw.
+  // 1-D and 2-D float pooling, one kernel call per output row: the columns whose windows
+  // lie wholly inside the image go to simd::pool_row_f32 with the window's rows that are
+  // inside; the few border columns are combined here in the same order (rows, then taps).
   void run_rows(const RunContext& ctx, const Geo& g) const {
     const Tensor& x = ctx.in(0);
     const std::int64_t planes = x.dim(0) * x.dim(1);
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2];
+    const std::int64_t kw = g.k[2], sw = g.s[2], dw = g.d[2], pl = g.pb[2];
     const float* px = x.data<float>();
     float* py = ctx.out(0).data<float>();
     const bool max = kind_ == P::max;
@@ -130,52 +126,53 @@ class PoolOp : public Op {
     // explicit padding), the same for every row and plane.
     std::vector<std::int64_t> cols(max ? 0 : static_cast<std::size_t>(ow));
     for (std::int64_t xo = 0; xo < static_cast<std::int64_t>(cols.size()); ++xo)
-      for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
-        const std::int64_t ix = xo * g.s[2] - g.pb[2] + kw * g.d[2];
+      for (std::int64_t t = 0; t < kw; ++t) {
+        const std::int64_t ix = xo * sw - pl + t * dw;
         if (include_pad_ ? ix < iw + g.pe[2] : ix >= 0 && ix < iw) ++cols[static_cast<std::size_t>(xo)];
       }
-    const std::size_t per_worker = row_floats(g);
-    float* buffers = static_cast<float*>(ctx.scratch);
-    ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t pl, std::size_t worker) {
-      float* vrow = buffers + worker * per_worker;  // the window's rows combined
-      float* div = vrow + (iw + 15) / 16 * 16;      // average: each column's tap count
-      const float* xc = px + static_cast<std::int64_t>(pl) * ih * iw;
+    // Output columns [xa, xb) read only inside the row.
+    const std::int64_t xa = std::min(ow, (pl + sw - 1) / sw);
+    const std::int64_t last = iw - 1 - (kw - 1) * dw + pl;  // the last window start inside
+    const std::int64_t xb = std::max(xa, last < 0 ? 0 : std::min(ow, last / sw + 1));
+    const float** buffers = static_cast<const float**>(ctx.scratch);
+    ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
+      const float** rows = buffers + worker * static_cast<std::size_t>(g.k[1]);  // the window's rows inside
+      const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
       for (std::int64_t y = 0; y < oh; ++y) {
-        float* orow = py + (static_cast<std::int64_t>(pl) * oh + y) * ow;
-        const float* src = nullptr;  // one row of the window, or vrow once there are more
-        std::int64_t rows = 0, rows_padded = 0;
+        float* orow = py + (static_cast<std::int64_t>(plane) * oh + y) * ow;
+        std::size_t n = 0;
+        std::int64_t rows_padded = 0;
         for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
           const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
           if (iy < ih + g.pe[1]) ++rows_padded;
-          if (iy < 0 || iy >= ih) continue;
-          const float* irow = xc + iy * iw;
-          if (++rows == 1) {
-            src = irow;
-            continue;
-          }
-          if (rows == 2) {
-            std::fill(vrow, vrow + iw, init);
-            ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(iw), src, 1, vrow);
-            src = vrow;
-          }
-          ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(iw), irow, 1, vrow);
+          if (iy >= 0 && iy < ih) rows[n++] = xc + iy * iw;
         }
-        std::fill(orow, orow + ow, init);
-        for (std::int64_t kw = 0; src && kw < g.k[2]; ++kw) {
-          const std::int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
-          const std::int64_t x0 = off < 0 ? (-off + sw - 1) / sw : 0;
-          const std::int64_t x1 = iw - 1 - off < 0 ? 0 : std::min(ow, (iw - 1 - off) / sw + 1);
-          if (x1 > x0)
-            ctx.kernels.accumulate_f32(max, static_cast<std::size_t>(x1 - x0), src + x0 * sw + off,
-                                       static_cast<std::size_t>(sw), orow + x0);
-        }
-        if (max) continue;
         // Average: divide by the taps that landed inside (or inside the explicit padding); a
         // column with none holds 0 and stays 0.
-        const std::int64_t r = include_pad_ ? rows_padded : rows;
-        for (std::int64_t xo = 0; xo < ow; ++xo)
-          div[xo] = static_cast<float>(std::max<std::int64_t>(1, r * cols[static_cast<std::size_t>(xo)]));
-        ctx.kernels.binary_f32(simd::Binary::div, static_cast<std::size_t>(ow), orow, 1, div, 1, orow);
+        const std::int64_t r = include_pad_ ? rows_padded : static_cast<std::int64_t>(n);
+        auto border = [&](std::int64_t xo) {
+          float acc = init;
+          for (std::size_t i = 0; i < n; ++i)
+            for (std::int64_t t = 0; t < kw; ++t) {
+              const std::int64_t ix = xo * sw - pl + t * dw;
+              if (ix < 0 || ix >= iw) continue;
+              const float v = rows[i][ix];
+              acc = max ? (v > acc ? v : acc) : acc + v;
+            }
+          orow[xo] =
+              max ? acc : acc / static_cast<float>(std::max<std::int64_t>(1, r * cols[static_cast<std::size_t>(xo)]));
+        };
+        for (std::int64_t xo = 0; xo < xa; ++xo) border(xo);
+        if (n == 0) {
+          std::fill(orow + xa, orow + xb, max ? init : 0.0f);
+        } else if (xb > xa) {
+          for (std::size_t i = 0; i < n; ++i) rows[i] += xa * sw - pl;
+          ctx.kernels.pool_row_f32(max, static_cast<std::size_t>(xb - xa), rows, n, static_cast<std::size_t>(kw),
+                                   static_cast<std::size_t>(sw), static_cast<std::size_t>(dw),
+                                   max ? 0.0f : static_cast<float>(r * kw), orow + xa);
+          for (std::size_t i = 0; i < n; ++i) rows[i] -= xa * sw - pl;
+        }
+        for (std::int64_t xo = xb; xo < ow; ++xo) border(xo);
       }
     });
   }

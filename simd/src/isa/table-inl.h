@@ -26,7 +26,7 @@
                                       kern::binary_f32<A>,          \
                                       kern::softmax_row_f32<A>,     \
                                       kern::reduce_row_f32<A>,      \
-                                      kern::accumulate_f32<A>,      \
+                                      kern::pool_row_f32<A>,        \
                                       kern::dw3x3_row_f32<A>,       \
                                       kern::dw3x3s2_row_f32<A>,     \
                                       kern::gemv_cols_f32<A>,       \

@@ -1,4 +1,4 @@
-// softmax_row_f32, reduce_row_f32, accumulate_f32, gemv_cols_f32: row-wise kernels for
+// softmax_row_f32, reduce_row_f32, pool_row_f32, gemv_cols_f32: row-wise kernels for
 // Softmax, the reductions, pooling and one-row products. Rows are contiguous; vector bodies with scalar tails; sums use
 // several vector accumulators. Included only by the per-ISA translation units; every
 // helper is a template on the arch.
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <xsimd/xsimd.hpp>
 
 #include "edgert/simd/kernels.h"
@@ -109,27 +110,51 @@ void softmax_row_f32(std::size_t n, const float* x, float* y, int log) {
   }
 }
 
-// Strides 1 and 2 (pooling at stride 1 or 2) run whole vectors, the last one under a mask.
-template <class Arch>
-void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst) {
+template <class Arch, bool Max, std::size_t S>
+void pool_row_vectors(std::size_t n, const float* const* rows, std::size_t nrows, std::size_t kw, std::size_t dx,
+                      float div, float* y) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size;
-  if (stride > 2) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const float v = src[i * stride];
-      dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
-    }
-    return;
-  }
+  const B init(Max ? -std::numeric_limits<float>::infinity() : 0.0f), d(div);
+  const std::size_t span = (n - 1) * S + (kw - 1) * dx + 1;  // values each row holds
   for (std::size_t i = 0; i < n; i += L) {
     const std::size_t q = std::min(L, n - i);
-    const B v = load_run<Arch>(src + i * stride, stride, q, i + L < n);
-    const B d = q == L ? B::load_unaligned(dst + i) : Part<Arch>::load(dst + i, q);
-    const B r = max ? xsimd::select(v > d, v, d) : d + v;
+    B acc = init;
+    for (std::size_t r = 0; r < nrows; ++r)
+      for (std::size_t t = 0; t < kw; ++t) {
+        const std::size_t at = i * S + t * dx;
+        const B v = load_run<Arch>(rows[r] + at, S, q, at + 2 * L <= span);
+        acc = Max ? xsimd::select(v > acc, v, acc) : acc + v;
+      }
+    if (!Max && div != 0.0f) acc = acc / d;
     if (q == L)
-      r.store_unaligned(dst + i);
+      acc.store_unaligned(y + i);
     else
-      Part<Arch>::store(dst + i, r, q);
+      Part<Arch>::store(y + i, acc, q);
+  }
+}
+
+// Column strides 1 and 2 (pooling at stride 1 or 2) run whole vectors, the last one under a
+// mask; each vector of outputs takes all its window's taps in one accumulator.
+template <class Arch>
+void pool_row_f32(int max, std::size_t n, const float* const* rows, std::size_t nrows, std::size_t kw, std::size_t sx,
+                  std::size_t dx, float div, float* y) {
+  if (n == 0) return;
+  if (sx == 1)
+    return max ? pool_row_vectors<Arch, true, 1>(n, rows, nrows, kw, dx, div, y)
+               : pool_row_vectors<Arch, false, 1>(n, rows, nrows, kw, dx, div, y);
+  if (sx == 2)
+    return max ? pool_row_vectors<Arch, true, 2>(n, rows, nrows, kw, dx, div, y)
+               : pool_row_vectors<Arch, false, 2>(n, rows, nrows, kw, dx, div, y);
+  const float init = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    float acc = init;
+    for (std::size_t r = 0; r < nrows; ++r)
+      for (std::size_t t = 0; t < kw; ++t) {
+        const float v = rows[r][i * sx + t * dx];
+        acc = max ? (v > acc ? v : acc) : acc + v;
+      }
+    y[i] = !max && div != 0.0f ? acc / div : acc;
   }
 }
 

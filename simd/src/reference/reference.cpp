@@ -1,5 +1,6 @@
 // Scalar oracles: the plainest correct form of every kernel, also the scalar tier.
 #include <cmath>
+#include <limits>
 
 #include "edgert/simd/kernels.h"
 
@@ -152,10 +153,16 @@ float reduce_row_f32(Reduce op, std::size_t n, const float* x) {
   return static_cast<float>(acc);
 }
 
-void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst) {
+void pool_row_f32(int max, std::size_t n, const float* const* rows, std::size_t nrows, std::size_t kw, std::size_t sx,
+                  std::size_t dx, float div, float* y) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float v = src[i * stride];
-    dst[i] = max ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+    float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+    for (std::size_t r = 0; r < nrows; ++r)
+      for (std::size_t t = 0; t < kw; ++t) {
+        const float v = rows[r][i * sx + t * dx];
+        acc = max ? (v > acc ? v : acc) : acc + v;
+      }
+    y[i] = !max && div != 0.0f ? acc / div : acc;
   }
 }
 

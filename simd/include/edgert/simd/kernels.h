@@ -53,9 +53,13 @@ using SoftmaxRowF32 = void (*)(std::size_t n, const float* x, float* y, int log)
 enum class Reduce : int { sum, max, min };
 using ReduceRowF32 = float (*)(Reduce op, std::size_t n, const float* x);
 
-/// dst[i] = max(dst[i], src[i * stride]) (max non-zero) or dst[i] + src[i * stride], i < n:
-/// the inner step of pooling.
-using AccumulateF32 = void (*)(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
+/// One output row of pooling over windows wholly inside their input rows: for i < n,
+/// y[i] = the max (max non-zero) or the sum of rows[r][i * sx + t * dx], r < nrows, t < kw,
+/// taken row by row and tap by tap from -inf or 0 (a max takes a value only when it is
+/// greater, so NaN inputs are passed over), a sum then divided by `div` unless div is 0.
+/// Nothing past rows[r][(n - 1) * sx + (kw - 1) * dx] is read.
+using PoolRowF32 = void (*)(int max, std::size_t n, const float* const* rows, std::size_t nrows, std::size_t kw,
+                            std::size_t sx, std::size_t dx, float div, float* y);
 
 /// What the GEMM micro-kernel applies to its tile once the product is complete, row i and
 /// column j of the tile: v = act(c * scale[i] + shift[i] (+ residual[i * ldr + j])), the
@@ -156,7 +160,7 @@ struct KernelTable {
   BinaryF32 binary_f32;
   SoftmaxRowF32 softmax_row_f32;
   ReduceRowF32 reduce_row_f32;
-  AccumulateF32 accumulate_f32;
+  PoolRowF32 pool_row_f32;
   Dw3x3RowF32 dw3x3_row_f32;
   Dw3x3S2RowF32 dw3x3s2_row_f32;
   GemvColsF32 gemv_cols_f32;
@@ -206,7 +210,8 @@ float apply_unary(Unary f, float v, float alpha, float beta);
 float apply_binary(Binary op, float a, float b);
 void softmax_row_f32(std::size_t n, const float* x, float* y, int log);
 float reduce_row_f32(Reduce op, std::size_t n, const float* x);
-void accumulate_f32(int max, std::size_t n, const float* src, std::size_t stride, float* dst);
+void pool_row_f32(int max, std::size_t n, const float* const* rows, std::size_t nrows, std::size_t kw, std::size_t sx,
+                  std::size_t dx, float div, float* y);
 void dw3x3_row_f32(std::size_t n, const float* r0, const float* r1, const float* r2, const float* w, float* y);
 void dw3x3s2_row_f32(std::size_t n, const float* const* a, const float* const* b, const float* w, float* y);
 void gemv_cols_f32(std::size_t n, std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
