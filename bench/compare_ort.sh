@@ -15,10 +15,7 @@ ort_bench=${ORT_BENCH:-$root/build/bench/ort_bench}
 runs=${RUNS:-${EDGERT_ORT_RUNS:-0}}
 [ $# -ge 1 ] || { echo "usage: $0 MODEL [edgert run options]" >&2; exit 2; }
 model=$1; shift
-if [ ! -d "$EDGERT_ORT_DIR/node_modules/onnxruntime-node" ]; then
-  mkdir -p "$EDGERT_ORT_DIR"
-  (cd "$EDGERT_ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit --no-fund onnxruntime-node >/dev/null)
-fi
+. "$here/ort/install.sh"
 threads=1
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

@@ -42,6 +42,7 @@ int bench(const BenchArgs& a) {
   std::vector<double> ms;
   std::map<std::string, double> node_ms, type_ms;
   std::map<std::string, std::string> node_type;
+  std::map<std::string, std::size_t> node_index;  // position in the execution order
   s.set_profiling(a.profile);
   for (int i = 0; i < a.runs; ++i) {
     t0 = clock::now();
@@ -49,6 +50,7 @@ int bench(const BenchArgs& a) {
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     if (a.profile)
       for (const NodeProfile& p : s.profile()) {
+        node_index.emplace(p.name, node_index.size());
         node_ms[p.name] += p.ms / a.runs;
         type_ms[p.op_type] += p.ms / a.runs;
         node_type[p.name] = p.op_type;
@@ -84,7 +86,8 @@ int bench(const BenchArgs& a) {
       for (const auto& [t, v] : sorted(type_ms))
         j["profile"]["by_type"].push_back({{"op", t}, {"ms", v}, {"share", v / total_prof}});
       for (const auto& [n, v] : sorted(node_ms))
-        j["profile"]["by_node"].push_back({{"node", n}, {"op", node_type[n]}, {"ms", v}, {"share", v / total_prof}});
+        j["profile"]["by_node"].push_back(
+            {{"node", n}, {"op", node_type[n]}, {"index", node_index[n]}, {"ms", v}, {"share", v / total_prof}});
     }
     std::printf("%s\n", j.dump(2).c_str());
     return kOk;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Layer by layer: MODEL's nodes timed in edgert (`edgert bench --profile`) and in ONNX
+# Runtime (its profiler, through onnxruntime-node) on the same seeded inputs, matched by op
+# type and execution order; prints every matched node and totals per class of layer
+# (1x1, depthwise, other convolutions, other op types), largest gap first.
+#   bench/compare_layers.sh MODEL [edgert run options, e.g. --threads 2 --shape x=1,3,224,224]
+# RUNS=N sets the timed runs of each (default 20). ORT comes from $EDGERT_ORT_DIR as in
+# compare_ort.sh; EDGERT=path/to/edgert picks the binary. Profiled times include each
+# runtime's profiling overhead, so compare ratios, not sums with compare_ort.sh's medians.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+export EDGERT_ORT_DIR=${EDGERT_ORT_DIR:-$root/.cache/ort}
+edgert=${EDGERT:-$root/build/edgert}
+runs=${RUNS:-20}
+[ $# -ge 1 ] || { echo "usage: $0 MODEL [edgert run options]" >&2; exit 2; }
+model=$1; shift
+. "$here/ort/install.sh"
+threads=1
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in -t|--threads) threads=${args[$((i + 1))]} ;; esac
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$edgert" run "$model" --save-inputs "$work/in" --output-dir "$work/out" "$@" >/dev/null
+"$edgert" bench "$model" "$@" --runs "$runs" --profile --json >"$work/edgert.json"
+node "$here/ort/layers.mjs" "$model" "$work/in" "$threads" "$runs" "$work/edgert.json"

@@ -1,0 +1,114 @@
+// Per-layer times of one model in ONNX Runtime (onnxruntime-node with its profiler) beside
+// edgert's (`edgert bench --profile --json`), to find where a whole-model gap comes from.
+//   node layers.mjs MODEL INPUT_DIR THREADS RUNS EDGERT_JSON
+// ORT fuses BatchNormalization, activations and residual Adds into its convolutions and
+// renames them, so nodes are matched by op type and position in the execution order: the
+// k-th Conv of one runtime against the k-th Conv of the other. Where the counts of an op
+// type differ, that type is reported as a total only. Times are means per run, after ORT's
+// first 3 runs (warm-up); ORT's kernel times exclude its binding's copies.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { readNpy, npyName } from './npy.mjs';
+
+const require = createRequire(import.meta.url);
+const ortDir = process.env.EDGERT_ORT_DIR || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../.cache/ort');
+const ort = require(path.join(ortDir, 'node_modules/onnxruntime-node'));
+const [model, inDir, threads = '1', runsArg = '20', edgertJson] = process.argv.slice(2);
+const runs = Math.max(1, Number(runsArg)), warmup = 3;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgert-layers-'));
+const session = await ort.InferenceSession.create(model, {
+  graphOptimizationLevel: 'all', intraOpNumThreads: Number(threads), interOpNumThreads: 1,
+  enableProfiling: true, profileFilePrefix: path.join(tmp, 'ort'),
+});
+const feeds = {};
+for (const name of session.inputNames) {
+  const a = readNpy(path.join(inDir, npyName(name)));
+  feeds[name] = new ort.Tensor(a.type, a.data, a.dims);
+}
+for (let i = 0; i < warmup + runs; i++) await session.run(feeds);
+session.endProfiling();
+const file = fs.readdirSync(tmp).find((f) => f.endsWith('.json'));
+if (!file) throw new Error(`ORT wrote no profile into ${tmp}`);
+const events = JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8'));
+fs.rmSync(tmp, { recursive: true, force: true });
+
+// ORT: per node, in first-seen order: op, input shapes, kernel times of every run.
+const ortNodes = new Map();
+for (const e of events) {
+  if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+  const name = e.name.slice(0, -'_kernel_time'.length);
+  if (!ortNodes.has(name)) {
+    const shapes = (e.args.input_type_shape || []).map((s) => Object.values(s)[0]);
+    ortNodes.set(name, { name, op: e.args.op_name, shapes, times: [] });
+  }
+  ortNodes.get(name).times.push(e.dur / 1000);
+}
+const ortList = [...ortNodes.values()].map((n) => {
+  const t = n.times.slice(warmup);
+  return { ...n, ms: t.reduce((a, b) => a + b, 0) / Math.max(1, t.length) };
+});
+const ed = JSON.parse(fs.readFileSync(edgertJson, 'utf8'));
+const edList = ed.profile.by_node.slice().sort((a, b) => a.index - b.index);
+
+const byOp = (list) => {
+  const m = new Map();
+  for (const n of list) {
+    if (!m.has(n.op)) m.set(n.op, []);
+    m.get(n.op).push(n);
+  }
+  return m;
+};
+const ortByOp = byOp(ortList), edByOp = byOp(edList);
+// A convolution's class from ORT's recorded input and weight shapes.
+const convClass = (n) => {
+  const [x, w] = n.shapes;
+  if (!x || !w || w.length < 3) return 'Conv';
+  const k = w.slice(2).reduce((a, b) => a * b, 1);
+  const res = n.shapes.length > 3 ? '+residual' : '';
+  if (w[1] === 1 && x[1] > 1) return `Conv depthwise ${w.slice(2).join('x')}${res}`;
+  if (k === 1) return `Conv 1x1${res}`;
+  return `Conv ${w.slice(2).join('x')}${res}`;
+};
+const fmt = (v, w = 8) => v.toFixed(1).padStart(w);
+const classes = new Map();
+const add = (cls, e, o) => {
+  if (!classes.has(cls)) classes.set(cls, { n: 0, ed: 0, ort: 0 });
+  const c = classes.get(cls);
+  c.n += 1, c.ed += e, c.ort += o;
+};
+const rows = [];
+for (const [op, eds] of edByOp) {
+  const orts = ortByOp.get(op) || [];
+  if (orts.length !== eds.length) {
+    add(`${op} (unmatched: ${eds.length} edgert, ${orts.length} ORT nodes)`, eds.reduce((a, n) => a + n.ms, 0) * 1000,
+        orts.reduce((a, n) => a + n.ms, 0) * 1000);
+    continue;
+  }
+  eds.forEach((e, i) => {
+    const o = orts[i];
+    const cls = op === 'Conv' ? convClass(o) : op;
+    add(cls, e.ms * 1000, o.ms * 1000);
+    rows.push({ e, o, cls });
+  });
+}
+for (const [op, orts] of ortByOp)
+  if (!edByOp.has(op)) add(`${op} (ORT only)`, 0, orts.reduce((a, n) => a + n.ms, 0) * 1000);
+
+console.log(`${model}, ${threads} thread(s), ${runs} runs; times in microseconds per run`);
+console.log(`${'edgert node'.padEnd(24)} ${'ORT node'.padEnd(24)} ${'input'.padEnd(20)} ${'weight'.padEnd(18)}   edgert      ORT  ratio`);
+for (const { e, o } of rows) {
+  const [x = [], w = []] = o.shapes;
+  console.log(`${e.node.slice(0, 24).padEnd(24)} ${o.name.slice(0, 24).padEnd(24)} ${JSON.stringify(x).padEnd(20)} ` +
+              `${JSON.stringify(w).padEnd(18)} ${fmt(e.ms * 1000)} ${fmt(o.ms * 1000)} ${(e.ms / o.ms).toFixed(2).padStart(6)}`);
+}
+console.log('\nby class:');
+let te = 0, to = 0;
+for (const [cls, c] of [...classes].sort((a, b) => (b[1].ed - b[1].ort) - (a[1].ed - a[1].ort))) {
+  te += c.ed, to += c.ort;
+  const ratio = c.ort > 0 ? (c.ed / c.ort).toFixed(2) : '-';
+  console.log(`${cls.padEnd(48)} ${String(c.n).padStart(4)} ${fmt(c.ed, 10)} ${fmt(c.ort, 10)} ${ratio.padStart(6)}  gap ${fmt(c.ed - c.ort)}`);
+}
+console.log(`${'total'.padEnd(48)} ${''.padStart(4)} ${fmt(te, 10)} ${fmt(to, 10)} ${(te / to).toFixed(2).padStart(6)}`);
