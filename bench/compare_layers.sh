@@ -10,19 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-export EDGERT_ORT_DIR=${EDGERT_ORT_DIR:-$root/.cache/ort}
-edgert=${EDGERT:-$root/build/edgert}
 runs=${RUNS:-20}
-[ $# -ge 1 ] || { echo "usage: $0 MODEL [edgert run options]" >&2; exit 2; }
-model=$1; shift
-. "$here/ort/install.sh"
-threads=1
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[$i]}" in -t|--threads) threads=${args[$((i + 1))]} ;; esac
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$edgert" run "$model" --save-inputs "$work/in" --output-dir "$work/out" "$@" >/dev/null
-"$edgert" bench "$model" "$@" --runs "$runs" --profile --json >"$work/edgert.json"
+. "$here/ort/setup.sh"
+"$edgert" bench "$model" "${edgert_args[@]}" --runs "$runs" --profile --json >"$work/edgert.json"
 node "$here/ort/layers.mjs" "$model" "$work/in" "$threads" "$runs" "$work/edgert.json"

@@ -9,21 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-export EDGERT_ORT_DIR=${EDGERT_ORT_DIR:-$root/.cache/ort}
-edgert=${EDGERT:-$root/build/edgert}
 ort_bench=${ORT_BENCH:-$root/build/bench/ort_bench}
 runs=${RUNS:-${EDGERT_ORT_RUNS:-0}}
-[ $# -ge 1 ] || { echo "usage: $0 MODEL [edgert run options]" >&2; exit 2; }
-model=$1; shift
-. "$here/ort/install.sh"
-threads=1
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[$i]}" in -t|--threads) threads=${args[$((i + 1))]} ;; esac
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$edgert" run "$model" --save-inputs "$work/in" --output-dir "$work/out" "$@" >/dev/null
+. "$here/ort/setup.sh"
 lib=$(ls "$EDGERT_ORT_DIR"/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so.1 2>/dev/null | head -1)
 if [ -x "$ort_bench" ] && [ -n "$lib" ]; then
   "$ort_bench" "$lib" "$model" "$work/in" "$work/out" --threads "$threads" --runs "$((runs > 0 ? runs : 1))"
@@ -31,7 +19,7 @@ else
   EDGERT_ORT_RUNS=$runs node "$here/ort/compare.mjs" "$model" "$work/in" "$work/out" "$threads"
 fi
 if [ "$runs" -gt 0 ]; then
-  "$edgert" bench "$model" "$@" --runs "$runs" --json |
+  "$edgert" bench "$model" "${edgert_args[@]}" --runs "$runs" --json |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
       console.log(`edgert: load ${(j.load_ms.import+j.load_ms.compile).toFixed(1)} ms, median ${j.latency_ms.median.toFixed(3)} ms, min ${j.latency_ms.min.toFixed(3)} ms over ${j.runs} runs, ${j.threads} threads, peak RSS ${j.peak_rss_mb.overall.toFixed(1)} MiB`)})'
 fi
