@@ -10,6 +10,7 @@
 
 #include "affine-inl.h"
 #include "edgert/simd/kernels.h"
+#include "lanes-inl.h"
 
 namespace edgert::simd::kern {
 
@@ -114,7 +115,7 @@ inline xsimd::batch<float, Arch> binary_v(xsimd::batch<float, Arch> a, xsimd::ba
   else if constexpr (Op == Binary::mul)
     return a * b;
   else if constexpr (Op == Binary::div)
-    return a / b;
+    return divide<Arch>(a, b);
   else if constexpr (Op == Binary::max)
     return xsimd::select(!(a == a), a, xsimd::select(!(b == b), b, xsimd::select(a < b, b, a)));
   else

@@ -101,6 +101,16 @@ inline xsimd::batch<float, Arch> even_lanes(xsimd::batch<float, Arch> a, xsimd::
   return a;
 }
 
+// a / b rounded as IEEE division, as the scalar reference divides: xsimd 8.1 divides float
+// vectors on neon64 with a reciprocal estimate and Newton steps, off by an ulp at times.
+template <class Arch>
+inline xsimd::batch<float, Arch> divide(xsimd::batch<float, Arch> a, xsimd::batch<float, Arch> b) {
+#if defined(__aarch64__)
+  if constexpr (std::is_same_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+  return a / b;
+}
+
 // q <= L values at stride 1 or 2 starting at s: s[0], s[stride], ... When `more` is false
 // nothing past the last of them is read (partial vectors load under a mask); when true the
 // caller guarantees 2L values from s are readable.

@@ -126,7 +126,7 @@ void pool_row_vectors(std::size_t n, const float* const* rows, std::size_t nrows
         const B v = load_run<Arch>(rows[r] + at, S, q, at + 2 * L <= span);
         acc = Max ? xsimd::select(v > acc, v, acc) : acc + v;
       }
-    if (!Max && div != 0.0f) acc = acc / d;
+    if (!Max && div != 0.0f) acc = divide<Arch>(acc, d);
     if (q == L)
       acc.store_unaligned(y + i);
     else
