@@ -1205,6 +1205,10 @@ TEST(Hardening, CastsSaturateFloatsAndWrapIntegers) {
   i.input("x", Tensor::from_vector<std::int32_t>(DataType::int32, {3}, {300, -129, 5}))
       .node("Cast", {"x"}, {"y"}, {{"to", Attribute::of(static_cast<std::int64_t>(DataType::int8))}});
   EXPECT_EQ(tensor_to_ints(i.run1("y")), (std::vector<std::int64_t>{44, 127, 5}));
+  // Floats read as integers (shapes, indices) saturate, NaN reads as 0 (was undefined).
+  EXPECT_EQ(tensor_to_ints(make({5}, {1e20f, -1e20f, std::nanf(""), -3.7f, 1e10f})),
+            (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::max(),
+                                       std::numeric_limits<std::int64_t>::min(), 0, -3, 10000000000LL}));
 }
 
 TEST(Hardening, MaxPoolWindowWhollyInPaddingGivesTheLowestValue) {

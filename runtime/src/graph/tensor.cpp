@@ -154,6 +154,17 @@ Tensor Tensor::clone() const {
   return t;
 }
 
+namespace {
+// A float read as an integer (a shape, index or axis given as floats) saturates and NaN reads
+// as 0: converting a value outside int64's range is undefined behaviour (found by fuzz_load).
+std::int64_t saturate_int64(double v) {
+  if (!(v == v)) return 0;
+  if (v <= -9223372036854775808.0) return std::numeric_limits<std::int64_t>::min();
+  if (v >= 9223372036854775808.0) return std::numeric_limits<std::int64_t>::max();
+  return static_cast<std::int64_t>(v);
+}
+}  // namespace
+
 std::int64_t tensor_int_at(const Tensor& t, std::size_t i) {
   switch (t.dtype()) {
     case DataType::int64:
@@ -174,9 +185,9 @@ std::int64_t tensor_int_at(const Tensor& t, std::size_t i) {
     case DataType::uint64:
       return static_cast<std::int64_t>(t.data<std::uint64_t>()[i]);
     case DataType::float32:
-      return static_cast<std::int64_t>(t.data<float>()[i]);
+      return saturate_int64(t.data<float>()[i]);
     case DataType::float64:
-      return static_cast<std::int64_t>(t.data<double>()[i]);
+      return saturate_int64(t.data<double>()[i]);
     default:
       fail(ErrorCode::unsupported, "expected an integer tensor, got ", dtype_name(t.dtype()));
   }
