@@ -164,7 +164,7 @@ class PoolOp : public Op {
         };
         for (std::int64_t xo = 0; xo < xa; ++xo) border(xo);
         if (n == 0) {
-          std::fill(orow + xa, orow + xb, max ? init : 0.0f);
+          std::fill(orow + xa, orow + xb, init);
         } else if (xb > xa) {
           for (std::size_t i = 0; i < n; ++i) rows[i] += xa * sw - pl;
           ctx.kernels.pool_row_f32(max, static_cast<std::size_t>(xb - xa), rows, n, static_cast<std::size_t>(kw),
