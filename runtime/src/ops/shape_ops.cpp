@@ -495,8 +495,9 @@ class ShapeOp : public Op {
     return {s, std::max(s, e)};
   }
   void infer(InferContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
     if (size_) return ctx.set_output(0, DataType::int64, {});
-    auto [s, e] = range(static_cast<std::int64_t>(ctx.in(0).rank()));
+    auto [s, e] = range(static_cast<std::int64_t>(x.rank()));
     ctx.set_output(0, DataType::int64, {e - s});
   }
   void run(const RunContext& ctx) const override {
