@@ -37,7 +37,8 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::dwc_f32,
                              reference::strided_copy_f32,
                              reference::wino23_input_f32,
-                             reference::wino23_output_f32};
+                             reference::wino23_output_f32,
+                             reference::pointwise_nc16_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

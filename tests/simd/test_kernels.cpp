@@ -415,6 +415,59 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
     }
 }
 
+TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceAndWritesOnlyItsTile) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, unit = std::min<std::size_t>(nr / 2, C);
+  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::clip, 0.0f, 6.0f}, {Act::hard_swish, 0, 0}};
+  int round = 0;
+  for (int blocked : {1, 0})
+    for (std::size_t k : {1, 5, 16, 17, 40})
+      for (std::size_t mv : {std::size_t{1}, std::max<std::size_t>(1, mr / 3), mr - 1, mr})
+        for (std::size_t nv = unit; nv <= nr; nv += unit)
+          for (std::size_t lane0 = 0; lane0 + std::min(nv, C) <= C && lane0 < C; lane0 += unit) {
+            ++round;
+            // A plane of `pixels` pixels; the tile starts at pixel 1 and its last readable row
+            // (gemm_mr) ends the input at a guard page.
+            const std::size_t pixels = mr + 1, blocks_in = (k + C - 1) / C;
+            const std::size_t a_stride = blocked ? pixels * C : pixels;
+            GuardBuffer a(blocked ? (blocks_in - 1) * a_stride + pixels * C : (k - 1) * a_stride + pixels);
+            for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = u(rng);
+            GuardBuffer b(k * nv), bias(nv);
+            for (GuardBuffer* v : {&b, &bias})
+              for (std::size_t i = 0; i < v->size(); ++i) v->data()[i] = u(rng);
+            const std::size_t blocks_out = (lane0 + nv + C - 1) / C, y_stride = pixels * C;
+            std::vector<float> res(blocks_out * y_stride);
+            for (auto& v : res) v = u(rng);
+            edgert::simd::PointwiseArgs args;
+            args.k = k;
+            args.a = a.data() + (blocked ? C : 1);
+            args.a_stride = a_stride;
+            args.a_blocked = blocked;
+            args.b = b.data();
+            args.ldb = nv;
+            args.y_stride = y_stride;
+            args.lane0 = lane0;
+            args.mr_valid = mv;
+            args.nr_valid = nv;
+            args.bias = round % 3 ? bias.data() : nullptr;
+            args.residual = round % 2 ? res.data() + C : nullptr;
+            args.residual_first = round % 4 < 2;
+            args.act = acts[round % 3];
+            std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
+            args.y = got.data() + C;
+            t->pointwise_nc16_f32(args);
+            args.y = want.data() + C;
+            edgert::simd::reference::pointwise_nc16_f32(args);
+            for (std::size_t i = 0; i < got.size(); ++i)
+              ASSERT_NEAR(want[i], got[i], 1e-5f * (1 + std::abs(want[i])))
+                  << "blocked " << blocked << " k " << k << " rows " << mv << " cols " << nv << " lane0 " << lane0
+                  << " at " << i;
+          }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

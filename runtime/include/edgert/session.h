@@ -19,6 +19,10 @@ struct ModelOptions {
   int num_threads = 1;
   /// Fold BatchNormalization into neighbouring weights where exact.
   bool fold_batchnorm = true;
+  /// Keep the activations between pointwise and depthwise convolutions in the
+  /// channel-blocked layout (16 channels per pixel) instead of planes. Results agree to
+  /// rounding either way; off is for comparison.
+  bool blocked_layout = true;
   /// Highest kernel tier to use; nullopt: the best the CPU supports (see EDGERT_MAX_ISA).
   std::optional<simd::Isa> max_isa;
   /// Largest single tensor (weights, inputs, activations), and largest activation arena, a

@@ -56,8 +56,9 @@ class Tensor {
   /// Describes a tensor without data.
   Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {}
 
-  /// A new zero-filled tensor with 64-byte aligned storage of its own.
-  static Tensor allocate(DataType dtype, Shape shape);
+  /// A new zero-filled tensor with 64-byte aligned storage of its own, at least
+  /// `min_bytes` long (more than the shape needs when a layout pads it).
+  static Tensor allocate(DataType dtype, Shape shape, std::size_t min_bytes = 0);
   /// A tensor viewing `data`, which must outlive every use of the view.
   static Tensor view(DataType dtype, Shape shape, void* data);
   /// A new tensor holding a copy of `values`.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "../passes/blocked_layout.h"
 #include "../passes/fold_batchnorm.h"
 #include "../passes/fuse_epilogues.h"
 #include "compiled.h"
@@ -43,6 +44,7 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
     record_batchnorm_unfolded(m->graph_, m->records_);
   }
   fuse_batchnorm_epilogues(m->graph_, m->records_);
+  if (m->options_.blocked_layout) choose_blocked_layout(m->graph_);
   m->schedule_ = m->graph_.validate_and_schedule();
   const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
   m->compiled_.resize(m->graph_.nodes.size());
@@ -127,7 +129,7 @@ struct Session::Impl {
   // at run time); otherwise only static values count as known.
   InferContext infer(std::size_t node_index, bool all_fixed) {
     const Node& n = g().nodes[node_index];
-    InferContext ctx{n, gather_inputs(n), {}, 0, model.options().max_tensor_bytes, pool->size(), {}};
+    InferContext ctx{n, gather_inputs(n), {}, 0, model.options().max_tensor_bytes, pool->size(), {}, {}};
     for (ValueId v : n.inputs) ctx.fixed.push_back(all_fixed || (v != kNoValue && is_static[v]));
     for (std::size_t i = 0; i < ctx.inputs.size(); ++i)
       if (ctx.inputs[i] && ctx.inputs[i]->dtype() == DataType::undefined)
@@ -148,7 +150,7 @@ struct Session::Impl {
     std::vector<Tensor*> outs(n.outputs.size(), nullptr);
     for (std::size_t i = 0; i < n.outputs.size(); ++i) {
       if (n.outputs[i] == kNoValue) continue;
-      vals[n.outputs[i]] = Tensor::allocate(ctx.outputs[i].dtype(), ctx.outputs[i].shape());
+      vals[n.outputs[i]] = Tensor::allocate(ctx.outputs[i].dtype(), ctx.outputs[i].shape(), ctx.output_bytes(i));
       outs[i] = &vals[n.outputs[i]];
     }
     if (nothing_to_compute(outs)) return;
@@ -211,7 +213,7 @@ struct Session::Impl {
         }
         vals[o] = ctx.outputs[i];
         buffer_of[o] = buffers.size();
-        buffers.push_back({vals[o].nbytes(), steps.size(), steps.size(), 0});
+        buffers.push_back({ctx.output_bytes(i), steps.size(), steps.size(), 0});
         step.out.push_back(&vals[o]);
       }
       step.empty = nothing_to_compute(step.out);
@@ -250,7 +252,7 @@ struct Session::Impl {
       const ValueId in = n.inputs[static_cast<std::size_t>(k)], out = n.outputs[0];
       if (buffer_of[in] == SIZE_MAX || buffer_of[out] == SIZE_MAX) continue;
       const std::size_t bi = root(buffer_of[in]), bo = root(buffer_of[out]);
-      if (bi == bo || buffers[bi].last != s || vals[in].nbytes() != vals[out].nbytes()) continue;
+      if (bi == bo || buffers[bi].last != s || buffers[bi].size != buffers[bo].size) continue;
       parent[bo] = bi;
       buffers[bi].last = std::max(buffers[bi].last, buffers[bo].last);
     }

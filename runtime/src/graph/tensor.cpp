@@ -133,11 +133,11 @@ std::shared_ptr<void> aligned_alloc_shared(std::size_t bytes, bool zero) {
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
-Tensor Tensor::allocate(DataType dtype, Shape shape) {
+Tensor Tensor::allocate(DataType dtype, Shape shape, std::size_t min_bytes) {
   Tensor t(dtype, std::move(shape));
   for (std::int64_t d : t.shape_)
     if (d < 0) fail(ErrorCode::shape, "negative dimension in shape ", shape_str(t.shape_));
-  t.owner_ = aligned_alloc_shared(t.nbytes());
+  t.owner_ = aligned_alloc_shared(std::max(t.nbytes(), min_bytes));
   t.data_ = t.owner_.get();
   return t;
 }

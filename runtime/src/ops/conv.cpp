@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../exec/thread_pool.h"
+#include "../passes/blocked_layout.h"
 #include "common.h"
 #include "gemm_driver.h"
 #include "winograd.h"
@@ -81,6 +82,34 @@ void epilogue(const RunContext& ctx, const float* x, const float* r, float* y, c
       i += run;
     }
   });
+}
+
+// The channel-blocked layout of a [n, c, spatial...] float tensor: [n][ceil(c / 16)][pixel][16],
+// the lanes past c in the last block of each image present but not part of the value.
+constexpr std::size_t kBlock = simd::kChannelBlock;
+// Pixels per channel of a [n, c, spatial...] tensor.
+std::size_t pixels_of(const Shape& s) {
+  std::size_t p = 1;
+  for (std::size_t i = 2; i < s.size(); ++i) p *= static_cast<std::size_t>(s[i]);
+  return p;
+}
+std::size_t blocked_bytes(const Shape& s) {
+  return static_cast<std::size_t>(s[0]) * round_up(static_cast<std::size_t>(s[1]), kBlock) * pixels_of(s) *
+         sizeof(float);
+}
+void to_blocked(const simd::KernelTable& k, const Shape& s, const float* planes, float* blocked) {
+  const std::size_t n = static_cast<std::size_t>(s[0]), c = static_cast<std::size_t>(s[1]), pixels = pixels_of(s);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c0 = 0; c0 < c; c0 += kBlock)
+      k.nc16_pack_f32(pixels, planes + (i * c + c0) * pixels, pixels, std::min(kBlock, c - c0),
+                      blocked + (i * round_up(c, kBlock) + c0) * pixels);
+}
+void from_blocked(const simd::KernelTable& k, const Shape& s, const float* blocked, float* planes) {
+  const std::size_t n = static_cast<std::size_t>(s[0]), c = static_cast<std::size_t>(s[1]), pixels = pixels_of(s);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c0 = 0; c0 < c; c0 += kBlock)
+      k.nc16_unpack_f32(pixels, blocked + (i * round_up(c, kBlock) + c0) * pixels, std::min(kBlock, c - c0),
+                        planes + (i * c + c0) * pixels, pixels);
 }
 
 // The checks Conv and ConvTranspose share: float32 data and weights of matching rank 3-5.
@@ -202,11 +231,15 @@ class ConvOp : public Op {
     act_.alpha = c.node.attr_float("_edgert_alpha", 0.0f);
     act_.beta = c.node.attr_float("_edgert_beta", 0.0f);
     residual_first_ = c.node.attr_int("_edgert_residual_first", 1) != 0;
+    // Set by the layout pass: input 0 and/or output 0 (with the residual) channel-blocked.
+    layout_ = static_cast<int>(c.node.attr_int(kLayoutAttr, 0));
     pack_constant_weights(c);
   }
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
-  bool releases_constant(std::size_t input) const override { return input == 1 && (!packed_.empty() || wino_); }
+  bool releases_constant(std::size_t input) const override {
+    return input == 1 && (!packed_.empty() || wino_ || pw_panels_);
+  }
 
   void infer(InferContext& ctx) const override {
     check_conv_inputs(ctx);
@@ -230,6 +263,32 @@ class ConvOp : public Op {
     } else {
       ctx.set_output(0, DataType::float32, out);
     }
+    if (layout_ & kLayoutOutput) ctx.set_output_storage(0, blocked_bytes(ctx.outputs[0].shape()));
+    if (layout_) {
+      const bool residual_fits = !ctx.has(3) || ctx.in(3).shape() == out;
+      if (residual_fits && pw_panels_) {
+        ctx.scratch_bytes = align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
+                            static_cast<std::size_t>(ctx.threads) * pw_temp_floats(cin) * sizeof(float);
+        return;
+      }
+      if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
+        ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
+        return;
+      }
+      // Anything else in the blocked layout runs on planes, converted on the way in and out
+      // (see run), the product of a pointwise or depthwise kernel first into planes.
+      tmp += (layout_ & kLayoutInput ? align64(static_cast<std::size_t>(x.numel()) * sizeof(float)) : 0) +
+             (layout_ & kLayoutOutput ? align64(ctx.outputs[0].nbytes()) : 0) +
+             (layout_ & kLayoutOutput && ctx.has(3) ? align64(ctx.in(3).nbytes()) : 0);
+      if (pw_panels_ || blocked_dwc(geo, x.shape(), w.shape())) {
+        const std::size_t product = static_cast<std::size_t>(shape_numel(out)) * sizeof(float);
+        ctx.scratch_bytes =
+            tmp + align64(product) + align64(blocked_bytes(out)) +
+            align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
+            static_cast<std::size_t>(ctx.threads) * std::max(pw_temp_floats(cin), dwc_plan(geo).floats) * sizeof(float);
+        return;
+      }
+    }
     std::size_t col = 0;
     if (wino_) {
       ctx.scratch_bytes = tmp + align64(2 * static_cast<std::size_t>(cout) * sizeof(float)) +
@@ -248,9 +307,74 @@ class ConvOp : public Op {
   }
 
   void run(const RunContext& ctx) const override {
+    if (!layout_)
+      return run_planes(ctx, ctx.in(0), ctx.has(3) ? &ctx.in(3) : nullptr, ctx.out(0), static_cast<char*>(ctx.scratch));
     const Tensor& x = ctx.in(0);
     const Tensor& w = ctx.in(1);
     Tensor& y = ctx.out(0);
+    const Geometry geo = geometry(x.shape(), w.shape());
+    const Tensor* r = ctx.has(3) ? &ctx.in(3) : nullptr;
+    // The blocked kernels take a residual of the convolution's own shape (which y then has).
+    const Shape cshape = {x.dim(0), w.dim(0), geo.out[1], geo.out[2]};
+    const bool residual_fits = !r || (r->shape() == cshape && y.shape() == cshape);
+    const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+    const bool x_blocked = layout_ & kLayoutInput, y_blocked = layout_ & kLayoutOutput;
+    if (residual_fits && pw_panels_) {
+      run_pw_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y,
+                     static_cast<float*>(ctx.scratch));
+      return;
+    }
+    if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
+      const PlaneEpilogue fin{bias, r ? r->data<float>() : nullptr, geo.out_size(), w.dim(0), act_, residual_first_};
+      run_dwc(ctx, geo, x.data<float>(), w.data<float>(), y.data<float>(), x.dim(0), x.dim(1), bias,
+              static_cast<float*>(ctx.scratch), fin, x_blocked, y_blocked);
+      return;
+    }
+    // The rest on planes: blocked inputs unpacked into scratch, the result packed back. (Only
+    // a fused residual that broadcasts comes here from graphs the layout pass marks.)
+    char* scratch = static_cast<char*>(ctx.scratch);
+    auto take = [&](std::size_t bytes) {
+      float* p = reinterpret_cast<float*>(scratch);
+      scratch += align64(bytes);
+      return p;
+    };
+    Tensor xv = x, rv, yv = y;
+    if (x_blocked) {
+      xv.set_data(take(x.nbytes()));
+      from_blocked(kernels_, x.shape(), x.data<float>(), xv.data<float>());
+    }
+    if (y_blocked) {
+      yv.set_data(take(y.nbytes()));
+      if (r) {
+        rv = *r;
+        rv.set_data(take(r->nbytes()));
+        from_blocked(kernels_, r->shape(), r->data<float>(), rv.data<float>());
+      }
+    }
+    const Tensor* rp = r ? (y_blocked ? &rv : r) : nullptr;
+    if (!residual_fits && (pw_panels_ || blocked_dwc(geo, x.shape(), w.shape()))) {
+      // These kernels keep no planes weights: the product and bias on planes first.
+      float* cp = take(static_cast<std::size_t>(shape_numel(cshape)) * sizeof(float));
+      if (pw_panels_) {
+        Tensor cb = Tensor::view(DataType::float32, cshape, take(blocked_bytes(cshape)));
+        run_pw_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, reinterpret_cast<float*>(scratch));
+        from_blocked(kernels_, cshape, cb.data<float>(), cp);
+      } else {
+        const PlaneEpilogue fin{bias, nullptr, geo.out_size(), w.dim(0), {}, 1};
+        run_dwc(ctx, geo, x.data<float>(), w.data<float>(), cp, x.dim(0), x.dim(1), bias,
+                reinterpret_cast<float*>(scratch), fin, x_blocked, false);
+      }
+      add_broadcast_residual(cp, cshape, *rp, yv);
+    } else {
+      run_planes(ctx, xv, rp, yv, scratch);
+    }
+    if (y_blocked) to_blocked(kernels_, y.shape(), yv.data<float>(), y.data<float>());
+  }
+
+ private:
+  // The convolution on planes (NCHW); x, the residual r and y may be views of scratch.
+  void run_planes(const RunContext& ctx, const Tensor& x, const Tensor* r, Tensor& y, char* scratch) const {
+    const Tensor& w = ctx.in(1);
     const Geometry geo = geometry(x.shape(), w.shape());
     const std::int64_t n = x.dim(0), cin = x.dim(1), cout = w.dim(0), g = attrs_.group;
     const std::int64_t cin_g = cin / g, cout_g = cout / g;
@@ -258,9 +382,7 @@ class ConvOp : public Op {
     const float* pw = w.data<float>();
     // Scratch: the convolution's own output when a fused residual broadcasts, then the
     // depthwise buffers or the GEMM's packing.
-    char* scratch = static_cast<char*>(ctx.scratch);
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
-    const Tensor* r = ctx.has(3) ? &ctx.in(3) : nullptr;
     Shape cshape = {n, cout};
     for (std::size_t i = 2; i < x.rank(); ++i) cshape.push_back(geo.out[3 - (x.rank() - 2) + i - 2]);
     const bool broadcast_residual = r && r->shape() != cshape;
@@ -291,7 +413,7 @@ class ConvOp : public Op {
       // planes) while the plane is in cache.
       const PlaneEpilogue fin{bias, pr, osz, cout, act, residual_first_};
       if (use_dwc(geo, cout_g == 1)) {
-        run_dwc(ctx, geo, px, pw, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin);
+        run_dwc(ctx, geo, px, pw, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin, false, false);
       } else if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
         if (geo.stride[2] == 2)
@@ -331,10 +453,14 @@ class ConvOp : public Op {
         }
       }
     }
-    if (!broadcast_residual) return;
-    // The broadcasting residual and the activation element by element.
-    Broadcaster br(y.shape(), {&cshape, &r->shape()});
-    const float* prb = r->data<float>();
+    if (broadcast_residual) add_broadcast_residual(py, cshape, *r, y);
+  }
+
+  // y = act(conv (+) r) element by element, r broadcasting: conv holds the product and bias
+  // on planes of shape cshape, r and y are planes.
+  void add_broadcast_residual(const float* py, const Shape& cshape, const Tensor& r, Tensor& y) const {
+    Broadcaster br(y.shape(), {&cshape, &r.shape()});
+    const float* prb = r.data<float>();
     float* out = y.data<float>();
     br.for_each([&](std::int64_t o, const std::int64_t* offs, std::int64_t len, const std::int64_t* st) {
       for (std::int64_t k = 0; k < len; ++k) {
@@ -348,7 +474,6 @@ class ConvOp : public Op {
     });
   }
 
- private:
   bool depthwise(const Shape& x, const Shape& w) const { return attrs_.group > 1 && w[1] == 1 && x[1] == attrs_.group; }
 
   // One packed A per group, for a float32 constant weight the GEMM path will use; weights
@@ -366,12 +491,110 @@ class ConvOp : public Op {
       return;
     }
     if (g < 1 || cout % g != 0 || (g > 1 && w->dim(1) == 1)) return;
+    // A pointwise convolution writing the blocked layout runs the transposed product: its
+    // weights become B panels (input channel p, output channel j at row p, column j).
+    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4 && w->dim(2) == 1 && w->dim(3) == 1) {
+      const std::size_t cin = static_cast<std::size_t>(w->dim(1)), co = static_cast<std::size_t>(cout);
+      const std::size_t nr = kernels_.gemm_nr, n16 = round_up(co, kBlock);
+      pw_panels_.reset(new float[round_up(n16, nr) * cin]);
+      simd::gemm_pack_b_f32(nr, cin, co, w->data<float>(), 1, static_cast<std::ptrdiff_t>(cin), pw_panels_.get());
+      // With panels narrower than a block (nr = 8) the padding can need one more panel.
+      if (round_up(n16, nr) > round_up(co, nr))
+        std::fill(pw_panels_.get() + round_up(co, nr) * cin, pw_panels_.get() + round_up(n16, nr) * cin, 0.0f);
+      return;
+    }
     const std::int64_t cout_g = cout / g, kdim = w->numel() / cout;
     packed_.reserve(static_cast<std::size_t>(g));
     for (std::int64_t gi = 0; gi < g; ++gi)
       packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
                                     MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
   }
+  // Floats of one worker's copy of a partial tile's input for run_pw_blocked.
+  std::size_t pw_temp_floats(std::int64_t cin) const {
+    return round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr;
+  }
+
+  // A 1x1 convolution writing the blocked layout: per image, the transposed product
+  // Y[pixel, out channel] = X[pixel, in channel] * W^T by simd::pointwise_nc16_f32 tiles
+  // (gemm_mr pixels by gemm_nr channels), the input read in place from either layout. The
+  // channels are padded to whole blocks (zero weights and bias), so every lane is written.
+  // A task takes a chunk of pixel tiles and a group of column panels; each output element is
+  // one kernel call, so the result does not depend on the thread count.
+  void run_pw_blocked(const RunContext& ctx, const Geometry& g, const Tensor& x, bool x_blocked, const float* bias,
+                      const float* residual, const simd::ActParams& act, Tensor& y, float* scratch) const {
+    const std::size_t mr = kernels_.gemm_mr, nr = kernels_.gemm_nr;
+    const std::size_t n = static_cast<std::size_t>(x.dim(0)), cin = static_cast<std::size_t>(x.dim(1));
+    const std::size_t cout = static_cast<std::size_t>(y.dim(1)), pixels = static_cast<std::size_t>(g.out_size());
+    const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
+    const std::size_t tiles = (pixels + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
+    float* bpad = nullptr;
+    if (bias) {
+      bpad = scratch;
+      std::copy(bias, bias + cout, bpad);
+      std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
+    }
+    float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
+    // About 96 pixels per chunk keeps a chunk's input in L2 while the panels pass over it.
+    const std::size_t chunk = std::max<std::size_t>(1, 96 / mr), chunks = (tiles + chunk - 1) / chunk;
+    const std::size_t threads = static_cast<std::size_t>(ctx.pool->size());
+    const std::size_t groups =
+        std::min(panels, std::max<std::size_t>(1, (2 * threads + n * chunks - 1) / (n * chunks)));
+    const std::size_t tasks = n * chunks * groups;
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    const std::size_t x_image = (x_blocked ? cin16 : cin) * pixels, y_image = n16 * pixels;
+    const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
+    ctx.pool->parallel_tasks(tasks, [&](std::size_t t, std::size_t worker) {
+      const std::size_t img = t / (chunks * groups), ch = t / groups % chunks, gq = t % groups;
+      const std::size_t q0 = gq * panels / groups, q1 = (gq + 1) * panels / groups;
+      const std::size_t t0 = ch * chunk, t1 = std::min(tiles, t0 + chunk);
+      const float* xa = px + img * x_image;
+      // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
+      // the blocked layout (the kernel reads whole tiles, which could run past the input).
+      const std::size_t last = t1 - 1, last_rows = pixels - last * mr;
+      float* temp = temps + worker * pw_temp_floats(static_cast<std::int64_t>(cin));
+      if (last_rows < mr) {
+        std::fill(temp, temp + cin16 * mr, 0.0f);
+        for (std::size_t c = 0; c < cin; ++c)
+          for (std::size_t i = 0; i < last_rows; ++i)
+            temp[c / kBlock * mr * kBlock + i * kBlock + c % kBlock] =
+                x_blocked ? xa[c / kBlock * a_stride + (last * mr + i) * kBlock + c % kBlock]
+                          : xa[c * a_stride + last * mr + i];
+      }
+      simd::PointwiseArgs a;
+      a.k = cin;
+      a.ldb = nr;
+      a.y_stride = pixels * kBlock;
+      a.act = act;
+      a.residual_first = residual_first_;
+      for (std::size_t q = q0; q < q1; ++q) {
+        const std::size_t j0 = q * nr;
+        a.b = pw_panels_.get() + q * nr * cin;
+        a.nr_valid = std::min(nr, n16 - j0);
+        a.lane0 = j0 % kBlock;
+        a.bias = bpad ? bpad + j0 : nullptr;
+        for (std::size_t tile = t0; tile < t1; ++tile) {
+          const std::size_t p0 = tile * mr;
+          a.mr_valid = std::min(mr, pixels - p0);
+          const bool copied = a.mr_valid < mr;
+          a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
+          a.a_stride = copied ? mr * kBlock : a_stride;
+          a.a_blocked = copied || x_blocked;
+          const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
+          a.y = py + at;
+          a.residual = residual ? residual + at : nullptr;
+          kernels_.pointwise_nc16_f32(a);
+        }
+      }
+    });
+  }
+
+  // The blocked layout runs depthwise convolutions on the channel-blocked kernel whatever the
+  // map size: nothing needs packing there.
+  bool blocked_dwc(const Geometry& g, const Shape& x, const Shape& w) const {
+    return depthwise(x, w) && w[0] == x[1] && dwc(g);
+  }
+
   static WinogradShape winograd_shape(const Geometry& g, std::int64_t cin, std::int64_t cout) {
     return WinogradShape{cin, cout, g.in[1], g.in[2], g.out[1], g.out[2], g.pad[1], g.pad[2]};
   }
@@ -437,7 +660,8 @@ class ConvOp : public Op {
   }
 
   void run_dwc(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py, std::int64_t n,
-               std::int64_t channels, const float* bias, float* buffers, const PlaneEpilogue& fin) const {
+               std::int64_t channels, const float* bias, float* buffers, const PlaneEpilogue& fin, bool x_blocked,
+               bool y_blocked) const {
     constexpr std::int64_t C = simd::kChannelBlock;
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
     const std::int64_t taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
@@ -461,7 +685,8 @@ class ConvOp : public Op {
       float* out = in + plan.rows_in(plan.chunk, g) * wp * C;
       kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc, wbuf);
       for (std::int64_t c = 0; c < C; ++c) bbuf[c] = bias && c < static_cast<std::int64_t>(nc) ? bias[c0 + c] : 0.0f;
-      const float* xb = px + (img * channels + c0) * ih * iw;
+      // Blocked input: this block's plane of 16-channel pixels; planes: the block's first plane.
+      const float* xb = x_blocked ? px + (img * blocks + blk) * ih * iw * C : px + (img * channels + c0) * ih * iw;
       for (std::int64_t j = 0; j < plan.rows_in(rows, g); ++j) {
         float* row = in + j * wp * C;
         const std::int64_t iy = y0 * g.stride[1] - pt + j;
@@ -470,8 +695,11 @@ class ConvOp : public Op {
           continue;
         }
         std::fill(row, row + lo * C, 0.0f);
-        kernels_.nc16_pack_f32(static_cast<std::size_t>(hi - lo), xb + iy * iw + (lo - pl),
-                               static_cast<std::size_t>(ih * iw), nc, row + lo * C);
+        if (x_blocked)
+          std::copy(xb + (iy * iw + lo - pl) * C, xb + (iy * iw + hi - pl) * C, row + lo * C);
+        else
+          kernels_.nc16_pack_f32(static_cast<std::size_t>(hi - lo), xb + iy * iw + (lo - pl),
+                                 static_cast<std::size_t>(ih * iw), nc, row + lo * C);
         std::fill(row + hi * C, row + wp * C, 0.0f);
       }
       simd::DwcArgs a;
@@ -479,7 +707,9 @@ class ConvOp : public Op {
       a.wp = static_cast<std::size_t>(wp);
       a.w = wbuf;
       a.bias = bbuf;
-      a.y = out;
+      // Blocked output: straight into the block's rows; the residual there has the same layout.
+      const std::int64_t at = ((img * blocks + blk) * oh + y0) * ow * C;
+      a.y = y_blocked ? py + at : out;
       a.rows = static_cast<std::size_t>(rows);
       a.ow = static_cast<std::size_t>(ow);
       a.kh = static_cast<std::size_t>(g.k[1]);
@@ -490,6 +720,14 @@ class ConvOp : public Op {
       a.dx = static_cast<std::size_t>(g.dil[2]);
       if (act_in_kernel) a.act = fin.act;
       kernels_.dwc_f32(a);
+      if (y_blocked) {
+        if (!act_in_kernel) {
+          static const float one = 1.0f, zero = 0.0f;
+          kernels_.affine_act_nchw_f32(1, 1, static_cast<std::size_t>(rows * ow * C), py + at, fin.residual + at,
+                                       py + at, &one, &zero, fin.act, fin.residual_first);
+        }
+        return;
+      }
       const std::int64_t first = img * channels + c0;  // first output plane
       kernels_.nc16_unpack_f32(static_cast<std::size_t>(rows * ow), out, nc, py + first * oh * ow + y0 * ow,
                                static_cast<std::size_t>(oh * ow));
@@ -719,8 +957,10 @@ class ConvOp : public Op {
   const Node& node_;
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
-  std::vector<PackedA> packed_;       // per group; empty when W is not a packed constant
-  std::unique_ptr<Winograd23> wino_;  // set instead of packed_ for 3x3 stride-1 weights it suits
+  std::vector<PackedA> packed_;         // per group; empty when W is not a packed constant
+  std::unique_ptr<Winograd23> wino_;    // set instead of packed_ for 3x3 stride-1 weights it suits
+  int layout_ = 0;                      // kLayoutInput / kLayoutOutput bits
+  std::unique_ptr<float[]> pw_panels_;  // B panels of a pointwise convolution writing blocks
   simd::ActParams act_;
   bool residual_first_ = true;
 };

@@ -40,6 +40,9 @@ struct InferContext {
   /// Per input: is its data fixed for every run with these input shapes (constants and
   /// values computed from them)? Data of other inputs may change between runs.
   std::vector<char> fixed;
+  /// To fill when output i needs more bytes than its shape holds (the blocked layout pads
+  /// channels to whole blocks): storage[i] bytes; see output_bytes.
+  std::vector<std::size_t> storage;
 
   std::size_t num_inputs() const { return inputs.size(); }
   bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
@@ -49,6 +52,13 @@ struct InferContext {
   const Tensor& value(std::size_t i) const;
   /// Declares output i.
   void set_output(std::size_t i, DataType dtype, Shape shape);
+  /// Sets output i's storage to `bytes` (checked against the tensor size limit).
+  void set_output_storage(std::size_t i, std::size_t bytes);
+  /// The bytes output i's buffer needs: its shape's, or more when set_output_storage said so.
+  std::size_t output_bytes(std::size_t i) const {
+    const std::size_t shape_bytes = outputs[i].nbytes();
+    return i < storage.size() && storage[i] > shape_bytes ? storage[i] : shape_bytes;
+  }
   [[noreturn]] void error(const std::string& what) const;
 };
 

@@ -51,6 +51,14 @@ void InferContext::set_output(std::size_t i, DataType dtype, Shape shape) {
   outputs[i] = Tensor(dtype, std::move(shape));
 }
 
+void InferContext::set_output_storage(std::size_t i, std::size_t bytes) {
+  if (bytes > max_tensor_bytes)
+    fail(ErrorCode::out_of_memory, node.label(), ": output ", i, " needs ", bytes,
+         " bytes, beyond the tensor size limit of ", max_tensor_bytes, " bytes");
+  if (storage.size() <= i) storage.resize(i + 1, 0);
+  storage[i] = bytes;
+}
+
 void InferContext::error(const std::string& what) const { fail(ErrorCode::shape, node.label(), ": ", what); }
 
 std::int64_t normalize_axis(const Node& node, std::int64_t axis, std::int64_t rank) {

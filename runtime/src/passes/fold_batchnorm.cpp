@@ -169,7 +169,7 @@ class Folder {
       static ThreadPool pool(1);
       const CreateContext cc{n, g_, simd::kernels_up_to(simd::Isa::scalar)};
       const std::unique_ptr<Op> op = create_op(cc);
-      InferContext ic{n, ins, {}, 0, std::size_t{64} << 20, 1, std::vector<char>(ins.size(), 1)};
+      InferContext ic{n, ins, {}, 0, std::size_t{64} << 20, 1, std::vector<char>(ins.size(), 1), {}};
       op->infer(ic);
       Tensor out = Tensor::allocate(ic.outputs.at(0).dtype(), ic.outputs.at(0).shape());
       std::shared_ptr<void> scratch;

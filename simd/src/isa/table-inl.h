@@ -8,6 +8,7 @@
 #include "../kernels/dwc-inl.h"
 #include "../kernels/elementwise-inl.h"
 #include "../kernels/gemm-inl.h"
+#include "../kernels/pointwise-inl.h"
 #include "../kernels/reduce-inl.h"
 #include "../kernels/winograd-inl.h"
 #include "edgert/simd/kernels.h"
@@ -35,7 +36,8 @@
                                       kern::dwc_f32<A>,             \
                                       kern::strided_copy_f32<A>,    \
                                       kern::wino23_input_f32<A>,    \
-                                      kern::wino23_output_f32<A>};  \
+                                      kern::wino23_output_f32<A>,   \
+                                      kern::Pointwise<A>::run};     \
     return &table;                                                  \
   }                                                                 \
   }

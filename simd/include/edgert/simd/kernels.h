@@ -149,6 +149,35 @@ struct DwcArgs {
 };
 using DwcF32 = void (*)(const DwcArgs& a);
 
+/// One tile of a pointwise (1x1) convolution whose output is in the channel-blocked layout:
+/// pixels i < mr_valid (at most gemm_mr) by output channels j < nr_valid (at most gemm_nr):
+///   Y(i, j) = act(sum over p < k of A(i, p) * b[p * ldb + j] + bias[j] (+ R(i, j))),
+/// p summed in order, the residual R added before the activation when `residual_first`.
+/// The input A(i, p) is a[(p / 16) * a_stride + i * 16 + p % 16] when `a_blocked` (the
+/// blocked layout; a_stride = 16 * pixels of the plane) and a[p * a_stride + i] otherwise
+/// (planes of a_stride pixels). Rows i < gemm_mr of A are read whatever mr_valid is (they do
+/// not change the valid rows). b is a gemm_pack_b_f32 panel (ldb = gemm_nr) or any rows of
+/// nr_valid readable floats. Y(i, j) is y[((lane0 + j) / 16) * y_stride + i * 16 +
+/// (lane0 + j) % 16], R(i, j) the same place in `residual` (null: none); bias may be null.
+/// lane0 (< 16) and nr_valid are multiples of min(gemm_nr / 2, 16). Only rows i < mr_valid of
+/// Y are written.
+struct PointwiseArgs {
+  std::size_t k = 0;
+  const float* a = nullptr;
+  std::size_t a_stride = 0;
+  int a_blocked = 1;
+  const float* b = nullptr;
+  std::size_t ldb = 0;
+  float* y = nullptr;
+  std::size_t y_stride = 0, lane0 = 0;
+  std::size_t mr_valid = 0, nr_valid = 0;
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  ActParams act;
+  int residual_first = 1;
+};
+using PointwiseNc16F32 = void (*)(const PointwiseArgs& a);
+
 struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
@@ -170,6 +199,7 @@ struct KernelTable {
   StridedCopyF32 strided_copy_f32;
   Wino23InputF32 wino23_input_f32;
   Wino23OutputF32 wino23_output_f32;
+  PointwiseNc16F32 pointwise_nc16_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -222,6 +252,7 @@ void dwc_f32(const DwcArgs& a);
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst);
 void wino23_input_f32(std::size_t n, const float* const* p, float* const* v);
 void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
+void pointwise_nc16_f32(const PointwiseArgs& a);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference

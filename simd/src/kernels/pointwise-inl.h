@@ -1,0 +1,98 @@
+// pointwise_nc16_f32: one tile of a 1x1 convolution written in the channel-blocked layout,
+// computed as the transposed product (rows = pixels, columns = output channels): every row
+// of the tile is one pixel, so each vector of the result is 16 / L of one pixel's block and
+// is stored whole, aligned, with the bias and activation applied in registers. A (the input)
+// is read in place, one broadcast per pixel and channel, from either layout.
+// Included only by the per-ISA translation units.
+#pragma once
+
+#include <cstddef>
+#include <xsimd/xsimd.hpp>
+
+#include "gemm-inl.h"
+
+namespace edgert::simd::kern {
+
+template <class Arch>
+struct Pointwise {
+  using B = xsimd::batch<float, Arch>;
+  static constexpr std::size_t L = B::size, C = kChannelBlock;
+  static constexpr std::size_t MR = Gemm<Arch>::MR;
+
+  static void run(const PointwiseArgs& a) {
+    if (a.a_blocked)
+      rows<true>(a);
+    else
+      rows<false>(a);
+  }
+
+ private:
+  template <bool Blocked>
+  static void rows(const PointwiseArgs& a) {
+    if (a.mr_valid <= MR / 3)
+      columns<Blocked, MR / 3>(a);
+    else if (a.mr_valid <= 2 * MR / 3)
+      columns<Blocked, 2 * MR / 3>(a);
+    else
+      columns<Blocked, MR>(a);
+  }
+  template <bool Blocked, std::size_t R>
+  static void columns(const PointwiseArgs& a) {
+    if (a.nr_valid <= L)
+      tile<Blocked, R, 1>(a);
+    else
+      tile<Blocked, R, 2>(a);
+  }
+
+  // R pixels by NV vectors of output channels. In the blocked layout the R pixels of a
+  // channel are 16 floats apart and the address steps by one per channel; in planes they
+  // are adjacent and the address steps by the plane size.
+  template <bool Blocked, std::size_t R, std::size_t NV>
+  static void tile(const PointwiseArgs& a) {
+    B acc[R][NV];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < R; ++i)
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
+    constexpr std::size_t row = Blocked ? C : 1;
+    const std::size_t step = Blocked ? 1 : a.a_stride;
+    const float* bp = a.b;
+    for (std::size_t p0 = 0; p0 < a.k; p0 += C) {
+      const float* ab = a.a + (Blocked ? p0 / C : p0) * a.a_stride;
+      const std::size_t kk = a.k - p0 < C ? a.k - p0 : C;
+      for (std::size_t q = 0; q < kk; ++q) {
+        const float* ap = ab + q * step;
+        B bv[NV];
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_unaligned(bp + v * L);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          const B x(ap[i * row]);
+#pragma GCC unroll 2
+          for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(x, bv[v], acc[i][v]);
+        }
+        bp += a.ldb;
+      }
+    }
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < NV; ++v) {
+      const std::size_t lane = a.lane0 + v * L;
+      const std::size_t off = lane / C * a.y_stride + lane % C;
+      const B bias = a.bias ? B::load_unaligned(a.bias + v * L) : B(0.0f);
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < R; ++i) {
+        if (i == a.mr_valid) break;
+        B y = acc[i][v] + bias;
+        if (a.residual) {
+          const B r = B::load_unaligned(a.residual + off + i * C);
+          y = a.residual_first ? act_any_v<Arch>(y + r, a.act) : act_any_v<Arch>(y, a.act) + r;
+        } else {
+          y = act_any_v<Arch>(y, a.act);
+        }
+        y.store_unaligned(a.y + off + i * C);
+      }
+    }
+  }
+};
+
+}  // namespace edgert::simd::kern

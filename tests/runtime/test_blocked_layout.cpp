@@ -1,0 +1,158 @@
+// The channel-blocked activation layout between pointwise and depthwise convolutions: which
+// tensors the pass blocks, and that a graph runs to the same result with the layout on and
+// off (the planes path is the reference), for every thread count.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "../../runtime/src/passes/blocked_layout.h"
+#include "test_util.h"
+
+namespace edgert::test {
+namespace {
+
+Attributes conv_attrs(std::int64_t k, std::int64_t s, std::int64_t dil, std::int64_t group) {
+  const std::int64_t pad = (k - 1) * dil / 2;
+  return {{"strides", Attribute::of(std::vector<std::int64_t>{s, s})},
+          {"dilations", Attribute::of(std::vector<std::int64_t>{dil, dil})},
+          {"pads", Attribute::of(std::vector<std::int64_t>{pad, pad, pad, pad})},
+          {"group", Attribute::of(group)}};
+}
+
+// MobileNetV2-like: A = relu(pw(x)), B = clip(pw(A)), D = hardswish(dw(B)), P = pw(D) (+ A at
+// stride 1), Q = leakyrelu(dw3x3(P)), the output. With `spill`, A is also read by a MaxPool
+// (a second output), which cannot read blocks.
+struct Chain {
+  std::int64_t n, c0, c, e, h, w, k, s, dil;
+  bool spill;
+};
+
+Net build(const Chain& p, unsigned seed) {
+  Net net;
+  net.input("x", random({p.n, p.c0, p.h, p.w}, seed));
+  auto conv = [&](const std::string& name, const std::string& in, std::int64_t cin, std::int64_t cout, std::int64_t k,
+                  std::int64_t s, std::int64_t dil, bool depthwise, const std::string& out) {
+    net.constant(name + "_w", random({cout, depthwise ? 1 : cin, k, k}, ++seed, -0.5f, 0.5f));
+    net.constant(name + "_b", random({cout}, ++seed));
+    net.node("Conv", {in, name + "_w", name + "_b"}, {out}, conv_attrs(k, s, dil, depthwise ? cout : 1));
+  };
+  conv("A", "x", p.c0, p.c, 1, 1, 1, false, "a0");
+  net.node("Relu", {"a0"}, {"A"});
+  conv("B", "A", p.c, p.e, 1, 1, 1, false, "b0");
+  net.constant("lo", make({}, {0.0f})).constant("hi", make({}, {6.0f}));
+  net.node("Clip", {"b0", "lo", "hi"}, {"B"});
+  conv("D", "B", p.e, p.e, p.k, p.s, p.dil, true, "d0");
+  net.node("HardSwish", {"d0"}, {"D"}, {});
+  if (p.s == 1) {
+    conv("P", "D", p.e, p.c, 1, 1, 1, false, "p0");
+    net.node("Add", {"A", "p0"}, {"P"});
+  } else {
+    conv("P", "D", p.e, p.c, 1, 1, 1, false, "P");
+  }
+  conv("Q", "P", p.c, p.c, 3, 1, 1, true, "q0");
+  net.node("LeakyRelu", {"q0"}, {"Q"}, {{"alpha", Attribute::of(0.1f)}});
+  if (p.spill) net.node("MaxPool", {"A"}, {"M"}, {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})}});
+  return net;
+}
+
+// What the pass should decide, per Conv (named by its weight): kLayoutInput / kLayoutOutput.
+std::map<std::string, std::int64_t> expected_layout(const Chain& p) {
+  const bool a_blocked = !p.spill;
+  // P writes blocks when its residual A does, or when it has none.
+  const bool p_blocked = p.s != 1 || a_blocked;
+  return {{"A_w", a_blocked ? kLayoutOutput : 0},
+          {"B_w", (a_blocked ? kLayoutInput : 0) | kLayoutOutput},
+          {"D_w", kLayoutInput | (p_blocked ? kLayoutOutput : 0)},
+          {"P_w", p_blocked ? kLayoutInput | kLayoutOutput : 0},
+          {"Q_w", p_blocked ? kLayoutInput : 0}};
+}
+
+std::vector<Tensor> run(Net& net, const Chain& p, bool blocked, int threads) {
+  ModelOptions o;
+  o.blocked_layout = blocked;
+  o.num_threads = threads;
+  std::vector<std::string> outs = {"Q"};
+  if (p.spill) outs.push_back("M");
+  return net.run(outs, o);
+}
+
+TEST(BlockedLayout, PassBlocksTheChainsConvolutionsCanShare) {
+  for (bool spill : {false, true})
+    for (std::int64_t s : {1, 2}) {
+      const Chain p{1, 5, 24, 40, 9, 9, 3, s, 1, spill};
+      Net net = build(p, 1);
+      Graph g = net.graph();
+      g.add_output("Q");
+      if (spill) g.add_output("M");
+      ModelOptions o;
+      auto model = Model::compile(g, o);
+      const auto want = expected_layout(p);
+      std::size_t seen = 0;
+      for (const Node& n : model->graph().nodes) {
+        if (n.op_type != "Conv") continue;
+        const std::string& w = model->graph().values[n.inputs[1]].name;
+        ASSERT_TRUE(want.count(w)) << w;
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), want.at(w)) << w << " spill " << spill << " stride " << s;
+        ++seen;
+      }
+      EXPECT_EQ(seen, 5u);
+      o.blocked_layout = false;
+      for (const Node& n : Model::compile(g, o)->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr));
+    }
+}
+
+TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
+  const Chain chains[] = {
+      {1, 3, 16, 32, 7, 7, 3, 1, 1, false},    // whole blocks
+      {2, 5, 24, 40, 9, 11, 3, 1, 1, false},   // partial blocks, batch 2, residual
+      {1, 7, 7, 33, 13, 10, 3, 2, 1, false},   // fewer channels than a block, stride 2
+      {2, 4, 33, 17, 6, 5, 5, 1, 2, true},     // 5x5 dilated, A also read by a MaxPool
+      {1, 16, 20, 48, 15, 15, 3, 2, 1, true},  // stride 2 with the spill
+      {1, 3, 12, 24, 1, 1, 3, 1, 1, false},    // a 1x1 map: fewer pixels than a tile
+      {1, 2, 18, 96, 17, 23, 3, 1, 1, false},  // several pixel chunks and column panels
+  };
+  unsigned seed = 100;
+  for (const Chain& p : chains) {
+    Net net = build(p, seed += 10);
+    const std::vector<Tensor> planes = run(net, p, false, 1);
+    const std::vector<Tensor> one = run(net, p, true, 1), two = run(net, p, true, 2);
+    for (std::size_t o = 0; o < planes.size(); ++o) {
+      expect_near(tensor_to_doubles(planes[o]), one[o], 1e-4);
+      // Each output element is computed by one kernel call whatever the thread count.
+      ASSERT_EQ(values(one[o]), values(two[o])) << "output " << o << " c " << p.c << " e " << p.e;
+    }
+  }
+}
+
+// A fused residual that broadcasts in the blocked layout runs on planes, converted on the way
+// in and out: the Add fuses into the Conv listed first, so either the residual ([n, c, 1, 1])
+// broadcasts onto the convolution's map, or the convolution's [n, c, 1, 1] onto the residual.
+TEST(BlockedLayout, BroadcastingResidualRunsThroughPlanes) {
+  for (bool small_conv_first : {false, true}) {
+    Net net;
+    net.input("x", random({2, 6, 5, 7}, 1));
+    net.constant("g_w", random({24, 6, 1, 1}, 2)).constant("r_w", random({24, 6, 1, 1}, 3));
+    net.constant("q_w", random({24, 1, 3, 3}, 4)).constant("e_w", random({24, 24, 1, 1}, 5));
+    net.constant("e_b", random({24}, 6));
+    net.node("GlobalAveragePool", {"x"}, {"gx"});
+    net.node("Conv", {"x", "g_w"}, {"G"});
+    if (small_conv_first) net.node("Conv", {"gx", "r_w"}, {"R"});  // [2, 24, 1, 1]
+    net.node("Conv", {"G", "e_w", "e_b"}, {"e0"});
+    if (!small_conv_first) net.node("Conv", {"gx", "r_w"}, {"R"});
+    net.node("Add", {"e0", "R"}, {"E"});
+    net.node("Relu", {"E"}, {"Er"});
+    net.node("Conv", {"Er", "q_w"}, {"Q"}, conv_attrs(3, 1, 1, 24));
+    ModelOptions off;
+    off.blocked_layout = false;
+    const Tensor want = net.run1("Q", off), got = net.run1("Q");
+    expect_near(tensor_to_doubles(want), got, 1e-4);
+    Graph g = net.graph();
+    g.add_output("Q");
+    std::size_t blocked = 0;
+    for (const Node& n : Model::compile(g, {})->graph().nodes) blocked += n.attr_int(kLayoutAttr, 0) != 0;
+    EXPECT_EQ(blocked, 4u) << small_conv_first;  // G, R, e0 with the Add and Relu, and Q
+  }
+}
+
+}  // namespace
+}  // namespace edgert::test
