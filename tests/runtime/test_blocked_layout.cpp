@@ -19,12 +19,14 @@ Attributes conv_attrs(std::int64_t k, std::int64_t s, std::int64_t dil, std::int
           {"group", Attribute::of(group)}};
 }
 
-// MobileNetV2-like: A = relu(pw(x)), B = clip(pw(A)), D = hardswish(dw(B)), P = pw(D) (+ A at
+// MobileNetV2-like: A = relu(conv(x)) (1x1, or an ak x ak stride-2 stem that writes blocks
+// through im2col), B = clip(pw(A)), D = hardswish(dw(B)), P = pw(D) (+ A at
 // stride 1), Q = leakyrelu(dw3x3(P)), the output. With `spill`, A is also read by a MaxPool
 // (a second output), which cannot read blocks.
 struct Chain {
   std::int64_t n, c0, c, e, h, w, k, s, dil;
   bool spill;
+  std::int64_t ak = 1;
 };
 
 Net build(const Chain& p, unsigned seed) {
@@ -36,7 +38,7 @@ Net build(const Chain& p, unsigned seed) {
     net.constant(name + "_b", random({cout}, ++seed));
     net.node("Conv", {in, name + "_w", name + "_b"}, {out}, conv_attrs(k, s, dil, depthwise ? cout : 1));
   };
-  conv("A", "x", p.c0, p.c, 1, 1, 1, false, "a0");
+  conv("A", "x", p.c0, p.c, p.ak, p.ak == 1 ? 1 : 2, 1, false, "a0");
   net.node("Relu", {"a0"}, {"A"});
   conv("B", "A", p.c, p.e, 1, 1, 1, false, "b0");
   net.constant("lo", make({}, {0.0f})).constant("hi", make({}, {6.0f}));
@@ -77,39 +79,43 @@ std::vector<Tensor> run(Net& net, const Chain& p, bool blocked, int threads) {
 }
 
 TEST(BlockedLayout, PassBlocksTheChainsConvolutionsCanShare) {
-  for (bool spill : {false, true})
-    for (std::int64_t s : {1, 2}) {
-      const Chain p{1, 5, 24, 40, 9, 9, 3, s, 1, spill};
-      Net net = build(p, 1);
-      Graph g = net.graph();
-      g.add_output("Q");
-      if (spill) g.add_output("M");
-      ModelOptions o;
-      auto model = Model::compile(g, o);
-      const auto want = expected_layout(p);
-      std::size_t seen = 0;
-      for (const Node& n : model->graph().nodes) {
-        if (n.op_type != "Conv") continue;
-        const std::string& w = model->graph().values[n.inputs[1]].name;
-        ASSERT_TRUE(want.count(w)) << w;
-        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), want.at(w)) << w << " spill " << spill << " stride " << s;
-        ++seen;
+  for (std::int64_t ak : {1, 3})
+    for (bool spill : {false, true})
+      for (std::int64_t s : {1, 2}) {
+        const Chain p{1, 5, 24, 40, 9, 9, 3, s, 1, spill, ak};
+        Net net = build(p, 1);
+        Graph g = net.graph();
+        g.add_output("Q");
+        if (spill) g.add_output("M");
+        ModelOptions o;
+        auto model = Model::compile(g, o);
+        const auto want = expected_layout(p);
+        std::size_t seen = 0;
+        for (const Node& n : model->graph().nodes) {
+          if (n.op_type != "Conv") continue;
+          const std::string& w = model->graph().values[n.inputs[1]].name;
+          ASSERT_TRUE(want.count(w)) << w;
+          EXPECT_EQ(n.attr_int(kLayoutAttr, 0), want.at(w))
+              << w << " spill " << spill << " stride " << s << " ak " << ak;
+          ++seen;
+        }
+        EXPECT_EQ(seen, 5u);
+        o.blocked_layout = false;
+        for (const Node& n : Model::compile(g, o)->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr));
       }
-      EXPECT_EQ(seen, 5u);
-      o.blocked_layout = false;
-      for (const Node& n : Model::compile(g, o)->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr));
-    }
 }
 
 TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
   const Chain chains[] = {
-      {1, 3, 16, 32, 7, 7, 3, 1, 1, false},    // whole blocks
-      {2, 5, 24, 40, 9, 11, 3, 1, 1, false},   // partial blocks, batch 2, residual
-      {1, 7, 7, 33, 13, 10, 3, 2, 1, false},   // fewer channels than a block, stride 2
-      {2, 4, 33, 17, 6, 5, 5, 1, 2, true},     // 5x5 dilated, A also read by a MaxPool
-      {1, 16, 20, 48, 15, 15, 3, 2, 1, true},  // stride 2 with the spill
-      {1, 3, 12, 24, 1, 1, 3, 1, 1, false},    // a 1x1 map: fewer pixels than a tile
-      {1, 2, 18, 96, 17, 23, 3, 1, 1, false},  // several pixel chunks and column panels
+      {1, 3, 16, 32, 7, 7, 3, 1, 1, false},       // whole blocks
+      {2, 5, 24, 40, 9, 11, 3, 1, 1, false},      // partial blocks, batch 2, residual
+      {1, 7, 7, 33, 13, 10, 3, 2, 1, false},      // fewer channels than a block, stride 2
+      {2, 4, 33, 17, 6, 5, 5, 1, 2, true},        // 5x5 dilated, A also read by a MaxPool
+      {1, 16, 20, 48, 15, 15, 3, 2, 1, true},     // stride 2 with the spill
+      {1, 3, 12, 24, 1, 1, 3, 1, 1, false},       // a 1x1 map: fewer pixels than a tile
+      {1, 2, 18, 96, 17, 23, 3, 1, 1, false},     // several pixel chunks and column panels
+      {1, 3, 32, 48, 31, 29, 3, 1, 1, false, 3},  // a 3x3 stride-2 stem writing blocks
+      {2, 5, 20, 24, 12, 9, 3, 2, 1, true, 5},    // a 5x5 stem, batch 2, spilled
   };
   unsigned seed = 100;
   for (const Chain& p : chains) {

@@ -238,7 +238,7 @@ class ConvOp : public Op {
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
   bool releases_constant(std::size_t input) const override {
-    return input == 1 && (!packed_.empty() || wino_ || pw_panels_);
+    return input == 1 && (!packed_.empty() || wino_ || blocked_panels_);
   }
 
   void infer(InferContext& ctx) const override {
@@ -266,9 +266,9 @@ class ConvOp : public Op {
     if (layout_ & kLayoutOutput) ctx.set_output_storage(0, blocked_bytes(ctx.outputs[0].shape()));
     if (layout_) {
       const bool residual_fits = !ctx.has(3) || ctx.in(3).shape() == out;
-      if (residual_fits && pw_panels_) {
+      if (residual_fits && blocked_panels_) {
         ctx.scratch_bytes = align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
-                            static_cast<std::size_t>(ctx.threads) * pw_temp_floats(cin) * sizeof(float);
+                            static_cast<std::size_t>(ctx.threads) * blocked_temp_floats(geo, cin) * sizeof(float);
         return;
       }
       if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
@@ -280,12 +280,12 @@ class ConvOp : public Op {
       tmp += (layout_ & kLayoutInput ? align64(static_cast<std::size_t>(x.numel()) * sizeof(float)) : 0) +
              (layout_ & kLayoutOutput ? align64(ctx.outputs[0].nbytes()) : 0) +
              (layout_ & kLayoutOutput && ctx.has(3) ? align64(ctx.in(3).nbytes()) : 0);
-      if (pw_panels_ || blocked_dwc(geo, x.shape(), w.shape())) {
+      if (blocked_panels_ || blocked_dwc(geo, x.shape(), w.shape())) {
         const std::size_t product = static_cast<std::size_t>(shape_numel(out)) * sizeof(float);
-        ctx.scratch_bytes =
-            tmp + align64(product) + align64(blocked_bytes(out)) +
-            align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
-            static_cast<std::size_t>(ctx.threads) * std::max(pw_temp_floats(cin), dwc_plan(geo).floats) * sizeof(float);
+        ctx.scratch_bytes = tmp + align64(product) + align64(blocked_bytes(out)) +
+                            align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
+                            static_cast<std::size_t>(ctx.threads) *
+                                std::max(blocked_temp_floats(geo, cin), dwc_plan(geo).floats) * sizeof(float);
         return;
       }
     }
@@ -319,9 +319,9 @@ class ConvOp : public Op {
     const bool residual_fits = !r || (r->shape() == cshape && y.shape() == cshape);
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const bool x_blocked = layout_ & kLayoutInput, y_blocked = layout_ & kLayoutOutput;
-    if (residual_fits && pw_panels_) {
-      run_pw_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y,
-                     static_cast<float*>(ctx.scratch));
+    if (residual_fits && blocked_panels_) {
+      run_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y,
+                  static_cast<float*>(ctx.scratch));
       return;
     }
     if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
@@ -352,12 +352,12 @@ class ConvOp : public Op {
       }
     }
     const Tensor* rp = r ? (y_blocked ? &rv : r) : nullptr;
-    if (!residual_fits && (pw_panels_ || blocked_dwc(geo, x.shape(), w.shape()))) {
+    if (!residual_fits && (blocked_panels_ || blocked_dwc(geo, x.shape(), w.shape()))) {
       // These kernels keep no planes weights: the product and bias on planes first.
       float* cp = take(static_cast<std::size_t>(shape_numel(cshape)) * sizeof(float));
-      if (pw_panels_) {
+      if (blocked_panels_) {
         Tensor cb = Tensor::view(DataType::float32, cshape, take(blocked_bytes(cshape)));
-        run_pw_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, reinterpret_cast<float*>(scratch));
+        run_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, reinterpret_cast<float*>(scratch));
         from_blocked(kernels_, cshape, cb.data<float>(), cp);
       } else {
         const PlaneEpilogue fin{bias, nullptr, geo.out_size(), w.dim(0), {}, 1};
@@ -485,48 +485,63 @@ class ConvOp : public Op {
     auto ones = [](const std::vector<std::int64_t>& v) {
       return std::all_of(v.begin(), v.end(), [](std::int64_t e) { return e == 1; });
     };
+    // A convolution writing the blocked layout runs the transposed product (pixels x output
+    // channels): its weights become B panels, row p = (input channel, ky, kx), column = output
+    // channel, padded to whole blocks.
+    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4) {
+      const std::size_t kdim = static_cast<std::size_t>(w->numel() / cout), co = static_cast<std::size_t>(cout);
+      const std::size_t nr = kernels_.gemm_nr, n16 = round_up(co, kBlock);
+      blocked_panels_.reset(new float[round_up(n16, nr) * kdim]);
+      simd::gemm_pack_b_f32(nr, kdim, co, w->data<float>(), 1, static_cast<std::ptrdiff_t>(kdim),
+                            blocked_panels_.get());
+      // With panels narrower than a block (nr = 8) the padding can need one more panel.
+      if (round_up(n16, nr) > round_up(co, nr))
+        std::fill(blocked_panels_.get() + round_up(co, nr) * kdim, blocked_panels_.get() + round_up(n16, nr) * kdim,
+                  0.0f);
+      return;
+    }
     if (g == 1 && w->rank() == 4 && w->dim(2) == 3 && w->dim(3) == 3 && ones(attrs_.strides) &&
         ones(attrs_.dilations) && Winograd23::suits(cout, w->dim(1))) {
       wino_ = std::make_unique<Winograd23>(kernels_, w->data<float>(), cout, w->dim(1));
       return;
     }
     if (g < 1 || cout % g != 0 || (g > 1 && w->dim(1) == 1)) return;
-    // A pointwise convolution writing the blocked layout runs the transposed product: its
-    // weights become B panels (input channel p, output channel j at row p, column j).
-    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4 && w->dim(2) == 1 && w->dim(3) == 1) {
-      const std::size_t cin = static_cast<std::size_t>(w->dim(1)), co = static_cast<std::size_t>(cout);
-      const std::size_t nr = kernels_.gemm_nr, n16 = round_up(co, kBlock);
-      pw_panels_.reset(new float[round_up(n16, nr) * cin]);
-      simd::gemm_pack_b_f32(nr, cin, co, w->data<float>(), 1, static_cast<std::ptrdiff_t>(cin), pw_panels_.get());
-      // With panels narrower than a block (nr = 8) the padding can need one more panel.
-      if (round_up(n16, nr) > round_up(co, nr))
-        std::fill(pw_panels_.get() + round_up(co, nr) * cin, pw_panels_.get() + round_up(n16, nr) * cin, 0.0f);
-      return;
-    }
     const std::int64_t cout_g = cout / g, kdim = w->numel() / cout;
     packed_.reserve(static_cast<std::size_t>(g));
     for (std::int64_t gi = 0; gi < g; ++gi)
       packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
                                     MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
   }
-  // Floats of one worker's copy of a partial tile's input for run_pw_blocked.
-  std::size_t pw_temp_floats(std::int64_t cin) const {
-    return round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr;
+  // Pixels per task chunk of run_blocked (about 96: a chunk's input stays in L2 while the
+  // panels pass over it).
+  std::size_t blocked_chunk_pixels() const {
+    return std::max<std::size_t>(1, 96 / kernels_.gemm_mr) * kernels_.gemm_mr;
+  }
+  // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise) or the
+  // chunk's im2col rows.
+  std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin) const {
+    const std::size_t c = static_cast<std::size_t>(cin);
+    return pointwise(g) ? round_up(c, kBlock) * kernels_.gemm_mr
+                        : c * static_cast<std::size_t>(g.k_size()) * blocked_chunk_pixels();
   }
 
-  // A 1x1 convolution writing the blocked layout: per image, the transposed product
-  // Y[pixel, out channel] = X[pixel, in channel] * W^T by simd::pointwise_nc16_f32 tiles
-  // (gemm_mr pixels by gemm_nr channels), the input read in place from either layout. The
-  // channels are padded to whole blocks (zero weights and bias), so every lane is written.
-  // A task takes a chunk of pixel tiles and a group of column panels; each output element is
-  // one kernel call, so the result does not depend on the thread count.
-  void run_pw_blocked(const RunContext& ctx, const Geometry& g, const Tensor& x, bool x_blocked, const float* bias,
-                      const float* residual, const simd::ActParams& act, Tensor& y, float* scratch) const {
+  // A convolution writing the blocked layout: per image, the transposed product
+  // Y[pixel, out channel] = X[pixel, k] * W^T by simd::pointwise_nc16_f32 tiles (gemm_mr
+  // pixels by gemm_nr channels). A 1x1 reads its input in place from either layout; any other
+  // kernel gathers the chunk's im2col rows (planes input). The channels are padded to whole
+  // blocks (zero weights and bias), so every lane is written. A task takes a chunk of pixel
+  // tiles and a group of column panels; each output element is one kernel call, so the
+  // result does not depend on the thread count.
+  void run_blocked(const RunContext& ctx, const Geometry& g, const Tensor& x, bool x_blocked, const float* bias,
+                   const float* residual, const simd::ActParams& act, Tensor& y, float* scratch) const {
     const std::size_t mr = kernels_.gemm_mr, nr = kernels_.gemm_nr;
     const std::size_t n = static_cast<std::size_t>(x.dim(0)), cin = static_cast<std::size_t>(x.dim(1));
     const std::size_t cout = static_cast<std::size_t>(y.dim(1)), pixels = static_cast<std::size_t>(g.out_size());
     const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
     const std::size_t tiles = (pixels + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
+    const bool im2col = !pointwise(g);
+    if (im2col && x_blocked) fail(ErrorCode::internal, node_.label(), ": im2col reads planes only");
+    const std::size_t kdim = cin * static_cast<std::size_t>(g.k_size());
     float* bpad = nullptr;
     if (bias) {
       bpad = scratch;
@@ -534,15 +549,15 @@ class ConvOp : public Op {
       std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
     }
     float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
-    // About 96 pixels per chunk keeps a chunk's input in L2 while the panels pass over it.
-    const std::size_t chunk = std::max<std::size_t>(1, 96 / mr), chunks = (tiles + chunk - 1) / chunk;
+    const std::size_t chunk = blocked_chunk_pixels() / mr, chunks = (tiles + chunk - 1) / chunk;
     const std::size_t threads = static_cast<std::size_t>(ctx.pool->size());
     const std::size_t groups =
         std::min(panels, std::max<std::size_t>(1, (2 * threads + n * chunks - 1) / (n * chunks)));
     const std::size_t tasks = n * chunks * groups;
     const float* px = x.data<float>();
     float* py = y.data<float>();
-    const std::size_t x_image = (x_blocked ? cin16 : cin) * pixels, y_image = n16 * pixels;
+    const std::size_t x_image = (x_blocked ? cin16 : cin) * static_cast<std::size_t>(g.in_size()),
+                      y_image = n16 * pixels;
     const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
     ctx.pool->parallel_tasks(tasks, [&](std::size_t t, std::size_t worker) {
       const std::size_t img = t / (chunks * groups), ch = t / groups % chunks, gq = t % groups;
@@ -552,8 +567,14 @@ class ConvOp : public Op {
       // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
       // the blocked layout (the kernel reads whole tiles, which could run past the input).
       const std::size_t last = t1 - 1, last_rows = pixels - last * mr;
-      float* temp = temps + worker * pw_temp_floats(static_cast<std::int64_t>(cin));
-      if (last_rows < mr) {
+      float* temp = temps + worker * blocked_temp_floats(g, static_cast<std::int64_t>(cin));
+      const std::size_t chunk_pixels = chunk * mr;
+      if (im2col) {
+        // Rows of im2col for the chunk's pixels; a partial last tile reads within the buffer.
+        const Im2col source{xa, &g, &kernels_};
+        const std::size_t np = std::min(pixels, t1 * mr) - t0 * mr;
+        for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
+      } else if (last_rows < mr) {
         std::fill(temp, temp + cin16 * mr, 0.0f);
         for (std::size_t c = 0; c < cin; ++c)
           for (std::size_t i = 0; i < last_rows; ++i)
@@ -562,24 +583,30 @@ class ConvOp : public Op {
                           : xa[c * a_stride + last * mr + i];
       }
       simd::PointwiseArgs a;
-      a.k = cin;
+      a.k = kdim;
       a.ldb = nr;
       a.y_stride = pixels * kBlock;
       a.act = act;
       a.residual_first = residual_first_;
       for (std::size_t q = q0; q < q1; ++q) {
         const std::size_t j0 = q * nr;
-        a.b = pw_panels_.get() + q * nr * cin;
+        a.b = blocked_panels_.get() + q * nr * kdim;
         a.nr_valid = std::min(nr, n16 - j0);
         a.lane0 = j0 % kBlock;
         a.bias = bpad ? bpad + j0 : nullptr;
         for (std::size_t tile = t0; tile < t1; ++tile) {
           const std::size_t p0 = tile * mr;
           a.mr_valid = std::min(mr, pixels - p0);
-          const bool copied = a.mr_valid < mr;
-          a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
-          a.a_stride = copied ? mr * kBlock : a_stride;
-          a.a_blocked = copied || x_blocked;
+          const bool copied = !im2col && a.mr_valid < mr;
+          if (im2col) {
+            a.a = temp + (p0 - t0 * mr);
+            a.a_stride = chunk_pixels;
+            a.a_blocked = 0;
+          } else {
+            a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
+            a.a_stride = copied ? mr * kBlock : a_stride;
+            a.a_blocked = copied || x_blocked;
+          }
           const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
           a.y = py + at;
           a.residual = residual ? residual + at : nullptr;
@@ -957,10 +984,10 @@ class ConvOp : public Op {
   const Node& node_;
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
-  std::vector<PackedA> packed_;         // per group; empty when W is not a packed constant
-  std::unique_ptr<Winograd23> wino_;    // set instead of packed_ for 3x3 stride-1 weights it suits
-  int layout_ = 0;                      // kLayoutInput / kLayoutOutput bits
-  std::unique_ptr<float[]> pw_panels_;  // B panels of a pointwise convolution writing blocks
+  std::vector<PackedA> packed_;              // per group; empty when W is not a packed constant
+  std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
+  int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
+  std::unique_ptr<float[]> blocked_panels_;  // B panels of a convolution writing blocks
   simd::ActParams act_;
   bool residual_first_ = true;
 };

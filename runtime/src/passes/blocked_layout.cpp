@@ -2,17 +2,22 @@
 
 #include <algorithm>
 
+#include "../ops/winograd.h"
+
 namespace edgert {
 namespace {
 
-enum class Kind { other, pointwise, depthwise };
+// pointwise and depthwise Convs read and write blocks; `writer`: any other 2-D Conv of one
+// group writes them (im2col into the pointwise tile kernel) from planes.
+enum class Kind { other, pointwise, depthwise, writer };
 
 bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
   return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == want; });
 }
 
 // What the Conv kernels can run in the blocked layout: 2-D, constant float weights, either
-// 1x1 at stride 1 without padding and one group, or one filter per input channel.
+// 1x1 at stride 1 without padding and one group, or one filter per input channel, or (as a
+// writer) one group with any kernel except the 3x3s Winograd runs faster on planes.
 Kind kind_of(const Graph& g, const Node& n) {
   if ((!n.domain.empty() && n.domain != "ai.onnx") || n.op_type != "Conv" || n.inputs.size() < 2 ||
       n.inputs.size() > 4 || n.outputs.empty() || n.outputs[0] == kNoValue || !g.is_constant(n.inputs[1]))
@@ -27,7 +32,10 @@ Kind kind_of(const Graph& g, const Node& n) {
   if (group == 1 && w->dim(2) == 1 && w->dim(3) == 1 && all_equal(n.attr_ints("strides"), 1) &&
       (pad != "NOTSET" || all_equal(n.attr_ints("pads"), 0)))
     return Kind::pointwise;
-  return Kind::other;
+  if (group != 1) return Kind::other;
+  const bool winograd = w->dim(2) == 3 && w->dim(3) == 3 && all_equal(n.attr_ints("strides"), 1) &&
+                        all_equal(n.attr_ints("dilations"), 1) && Winograd23::suits(w->dim(0), w->dim(1));
+  return winograd ? Kind::other : Kind::writer;
 }
 
 }  // namespace
@@ -49,6 +57,7 @@ void choose_blocked_layout(Graph& g) {
     const bool out_blocked = blocked[n.outputs[0]] != 0;
     if (kind[c] == Kind::depthwise) return slot == 0 || (slot == 3 && out_blocked);
     if (kind[c] == Kind::pointwise) return (slot == 0 || slot == 3) && out_blocked;
+    if (kind[c] == Kind::writer) return slot == 3 && out_blocked;
     return false;
   };
   for (bool changed = true; changed;) {

@@ -12,10 +12,11 @@ namespace edgert {
 inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 
-/// A tensor is blocked when its producer is a Conv that can write it so (a 2-D pointwise or
-/// depthwise convolution with constant weights) and every reader can read it so: input 0 of
-/// such a depthwise Conv, or of such a pointwise Conv whose own output is blocked, or the
-/// fused residual of a Conv whose output is blocked. Graph outputs stay planes.
+/// A tensor is blocked when its producer is a Conv that can write it so (a 2-D convolution
+/// with constant weights: pointwise, depthwise, or any other of one group but the 3x3s that
+/// run Winograd) and every reader can read it so: input 0 of such a depthwise Conv, or of such
+/// a pointwise Conv whose own output is blocked, or the fused residual of a Conv whose output
+/// is blocked. Graph outputs stay planes.
 void choose_blocked_layout(Graph& g);
 
 }  // namespace edgert
