@@ -101,7 +101,8 @@ TEST(BlockedLayout, PassBlocksTheChainsConvolutionsCanShare) {
         }
         EXPECT_EQ(seen, 5u);
         o.blocked_layout = false;
-        for (const Node& n : Model::compile(g, o)->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr));
+        const auto planes = Model::compile(g, o);  // held: the loop reads its graph
+        for (const Node& n : planes->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr));
       }
 }
 
@@ -155,7 +156,8 @@ TEST(BlockedLayout, BroadcastingResidualRunsThroughPlanes) {
     Graph g = net.graph();
     g.add_output("Q");
     std::size_t blocked = 0;
-    for (const Node& n : Model::compile(g, {})->graph().nodes) blocked += n.attr_int(kLayoutAttr, 0) != 0;
+    const auto model = Model::compile(g, {});  // held: the loop reads its graph
+    for (const Node& n : model->graph().nodes) blocked += n.attr_int(kLayoutAttr, 0) != 0;
     EXPECT_EQ(blocked, 4u) << small_conv_first;  // G, R, e0 with the Add and Relu, and Q
   }
 }
