@@ -1,6 +1,9 @@
 // Convolution layers at ResNet-50 and MobileNetV2 shapes (batch 1, 224x224 input), each a
 // one-node model run through a Session as edgert runs it (weights packed at load, bias and
-// ReLU fused), reporting GFLOP/s and the fraction of this core's measured FMA peak.
+// ReLU fused), reporting GFLOP/s and the fraction of this core's measured FMA peak. The
+// `.../blocked` variants of one-group layers put the convolution between two 1x1 depthwise
+// convolutions, so it reads and writes the channel-blocked layout as inside a network; they
+// time the layer's node alone (the session's profile).
 //   build/bench/bench_conv --benchmark_min_time=0.5 [--benchmark_filter=resnet]
 #include <benchmark/benchmark.h>
 
@@ -53,19 +56,25 @@ Tensor random_tensor(const edgert::Shape& s, unsigned seed) {
   return t;
 }
 
-void bm_conv(benchmark::State& st, const Layer& l) {
+void bm_conv(benchmark::State& st, const Layer& l, bool blocked) {
   const std::int64_t pad = l.k / 2;
   edgert::Graph g;
   g.add_input("x", DataType::float32, {1, l.cin, l.hw, l.hw});
   g.add_constant("w", random_tensor({l.cout, l.cin / l.group, l.k, l.k}, 1));
   g.add_constant("b", random_tensor({l.cout}, 2));
-  g.add_node("Conv", {"x", "w", "b"}, {"c"},
+  auto scale = [&](const char* in, std::int64_t c, const char* w, const char* out) {
+    g.add_constant(w, random_tensor({c, 1, 1, 1}, 4));
+    g.add_node("Conv", {in, w}, {out}, {{"group", Attribute::of(c)}}, "", 13);
+  };
+  if (blocked) scale("x", l.cin, "pre_w", "xb");
+  g.add_node("Conv", {blocked ? "xb" : "x", "w", "b"}, {"c"},
              {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{l.k, l.k})},
               {"strides", Attribute::of(std::vector<std::int64_t>{l.stride, l.stride})},
               {"pads", Attribute::of(std::vector<std::int64_t>{pad, pad, pad, pad})},
               {"group", Attribute::of(l.group)}},
              "", 13);
-  g.add_node("Relu", {"c"}, {"y"}, {}, "", 13);
+  g.add_node("Relu", {"c"}, {blocked ? "r" : "y"}, {}, "", 13);
+  if (blocked) scale("r", l.cout, "post_w", "y");
   g.add_output("y");
   edgert::ModelOptions o;
   o.num_threads = static_cast<int>(st.range(0));
@@ -75,9 +84,20 @@ void bm_conv(benchmark::State& st, const Layer& l) {
   s.run();
   const std::int64_t out = (l.hw + 2 * pad - l.k) / l.stride + 1;
   const double flops = 2.0 * static_cast<double>(l.cout * (l.cin / l.group) * l.k * l.k * out * out);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : st) s.run();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double secs = 0;
+  if (blocked) {
+    s.set_profiling(true);
+    for (auto _ : st) {
+      s.run();
+      const double ms = s.profile().at(1).ms;  // pre, the layer, (Relu fused), post
+      st.SetIterationTime(ms / 1e3);
+      secs += ms / 1e3;
+    }
+  } else {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : st) s.run();
+    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   const double gflops = flops * static_cast<double>(st.iterations()) / secs / 1e9;
   st.counters["GFLOP/s"] = gflops;
   // Fraction of the peak of the cores used: the layer's rate over threads x one core's peak.
@@ -88,12 +108,20 @@ void bm_conv(benchmark::State& st, const Layer& l) {
 
 const int kRegistered = [] {
   for (const Layer& l : kLayers)
-    benchmark::RegisterBenchmark(l.name, [&l](benchmark::State& st) { bm_conv(st, l); })
-        ->ArgName("threads")
-        ->Arg(1)
-        ->Arg(2)
-        ->Unit(benchmark::kMicrosecond)
-        ->UseRealTime();
+    for (bool blocked : {false, true}) {
+      if (blocked && l.group != 1) continue;
+      const std::string name = std::string(l.name) + (blocked ? "/blocked" : "");
+      auto* b =
+          benchmark::RegisterBenchmark(name.c_str(), [&l, blocked](benchmark::State& st) { bm_conv(st, l, blocked); })
+              ->ArgName("threads")
+              ->Arg(1)
+              ->Arg(2)
+              ->Unit(benchmark::kMicrosecond);
+      if (blocked)
+        b->UseManualTime();
+      else
+        b->UseRealTime();
+    }
   return 0;
 }();
 

@@ -1,4 +1,4 @@
-// The channel-blocked activation layout between pointwise and depthwise convolutions: which
+// The channel-blocked activation layout between convolutions: which
 // tensors the pass blocks, and that a graph runs to the same result with the layout on and
 // off (the planes path is the reference), for every thread count.
 #include <gtest/gtest.h>
@@ -129,6 +129,94 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
       ASSERT_EQ(values(one[o]), values(two[o])) << "output " << o << " c " << p.c << " e " << p.e;
     }
   }
+}
+
+// ResNet-like: R0 = relu(pw(x)); a bottleneck a = relu(pw(R0)), b = relu(3x3(a)),
+// R1 = relu(pw(b) + R0); a downsampling block d = relu(3x3 s2(R1)), R2 = relu(pw(d) + 1x1 s2(R1));
+// Q = dw3x3(R2), the output. With m >= 16 the 3x3 at stride 1 runs Winograd (converting its
+// input and output); otherwise it, like the stride-2 convolutions, gathers im2col from blocks.
+Net resnet_like(std::int64_t n, std::int64_t c0, std::int64_t c, std::int64_t m, std::int64_t c2, std::int64_t h,
+                std::int64_t w, unsigned seed) {
+  Net net;
+  net.input("x", random({n, c0, h, w}, seed));
+  auto conv = [&](const std::string& name, const std::string& in, std::int64_t cin, std::int64_t cout, std::int64_t k,
+                  std::int64_t s, std::int64_t group, const std::string& out) {
+    net.constant(name + "_w", random({cout, cin / group, k, k}, ++seed, -0.3f, 0.3f));
+    net.constant(name + "_b", random({cout}, ++seed));
+    net.node("Conv", {in, name + "_w", name + "_b"}, {out}, conv_attrs(k, s, 1, group));
+  };
+  conv("R0", "x", c0, c, 1, 1, 1, "r0");
+  net.node("Relu", {"r0"}, {"R0"});
+  conv("A", "R0", c, m, 1, 1, 1, "a0");
+  net.node("Relu", {"a0"}, {"A"});
+  conv("B", "A", m, m, 3, 1, 1, "b0");
+  net.node("Relu", {"b0"}, {"B"});
+  conv("E", "B", m, c, 1, 1, 1, "e0");
+  net.node("Add", {"e0", "R0"}, {"e1"});
+  net.node("Relu", {"e1"}, {"R1"});
+  conv("D", "R1", c, m, 3, 2, 1, "d0");
+  net.node("Relu", {"d0"}, {"D"});
+  conv("S", "R1", c, c2, 1, 2, 1, "S");
+  conv("F", "D", m, c2, 1, 1, 1, "f0");
+  net.node("Add", {"f0", "S"}, {"f1"});
+  net.node("Relu", {"f1"}, {"R2"});
+  conv("Q", "R2", c2, c2, 3, 1, c2, "Q");
+  return net;
+}
+
+TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions) {
+  struct Case {
+    std::int64_t n, c0, c, m, c2, h, w;
+  };
+  const Case cases[] = {
+      {1, 3, 32, 24, 48, 14, 14},  // Winograd bottleneck
+      {2, 5, 20, 8, 36, 9, 11},    // an im2col 3x3, partial blocks, batch 2
+      {1, 16, 64, 16, 64, 7, 7},   // Winograd at the smallest width, odd map
+      {1, 3, 48, 40, 96, 30, 26},  // several pixel chunks, k in several parts
+      {1, 4, 160, 130, 20, 6, 5},  // k = 9 x 144 from blocks: several parts, partial block
+  };
+  unsigned seed = 500;
+  for (const Case& p : cases) {
+    Net net = resnet_like(p.n, p.c0, p.c, p.m, p.c2, p.h, p.w, seed += 20);
+    Graph g = net.graph();
+    g.add_output("Q");
+    const auto model = Model::compile(g, {});  // held: the loop reads its graph
+    const std::map<std::string, std::int64_t> want = {{"R0_w", kLayoutOutput},
+                                                      {"A_w", kLayoutInput | kLayoutOutput},
+                                                      {"B_w", kLayoutInput | kLayoutOutput},
+                                                      {"E_w", kLayoutInput | kLayoutOutput},
+                                                      {"D_w", kLayoutInput | kLayoutOutput},
+                                                      {"S_w", kLayoutInput | kLayoutOutput},
+                                                      {"F_w", kLayoutInput | kLayoutOutput},
+                                                      {"Q_w", kLayoutInput}};
+    for (const Node& n : model->graph().nodes) {
+      if (n.op_type != "Conv") continue;
+      const std::string& w = model->graph().values[n.inputs[1]].name;
+      EXPECT_EQ(n.attr_int(kLayoutAttr, 0), want.at(w)) << w << " m " << p.m;
+    }
+    ModelOptions off, two;
+    off.blocked_layout = false;
+    two.num_threads = 2;
+    const Tensor planes = net.run1("Q", off), one = net.run1("Q"), both = net.run1("Q", two);
+    expect_near(tensor_to_doubles(planes), one, 1e-4);
+    ASSERT_EQ(values(one), values(both)) << "m " << p.m;
+  }
+}
+
+// Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be
+// Winograd convolutions (or a pointwise one reading planes) stays planes.
+TEST(BlockedLayout, TensorsOnlyConvertingConvolutionsTouchStayPlanes) {
+  Net net;
+  net.input("x", random({1, 16, 10, 10}, 1));
+  net.constant("p_w", random({32, 16, 1, 1}, 2)).constant("w1_w", random({32, 32, 3, 3}, 3));
+  net.constant("w2_w", random({24, 32, 3, 3}, 4));
+  net.node("Conv", {"x", "p_w"}, {"P"});
+  net.node("Conv", {"P", "w1_w"}, {"W1"}, conv_attrs(3, 1, 1, 1));
+  net.node("Conv", {"W1", "w2_w"}, {"W2"}, conv_attrs(3, 1, 1, 1));
+  Graph g = net.graph();
+  g.add_output("W2");
+  const auto model = Model::compile(g, {});
+  for (const Node& n : model->graph().nodes) EXPECT_FALSE(n.has_attr(kLayoutAttr)) << n.label();
 }
 
 // A fused residual that broadcasts in the blocked layout runs on planes, converted on the way

@@ -415,7 +415,7 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
     }
 }
 
-TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceAndWritesOnlyItsTile) {
+TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnlyItsTile) {
   REQUIRE_TABLE(t);
   constexpr std::size_t C = edgert::simd::kChannelBlock;
   std::mt19937 rng(11);
@@ -465,6 +465,24 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceAndWritesOnlyItsTile) {
               ASSERT_NEAR(want[i], got[i], 1e-5f * (1 + std::abs(want[i])))
                   << "blocked " << blocked << " k " << k << " rows " << mv << " cols " << nv << " lane0 " << lane0
                   << " at " << i;
+            if (k <= C) continue;
+            // The same sum in two parts split at a block: the plain sum of the first C rows of
+            // k, then the rest accumulated onto it and finished.
+            std::vector<float> split(blocks_out * y_stride, -7.0f);
+            edgert::simd::PointwiseArgs first = args, rest = args;
+            first.y = rest.y = split.data() + C;
+            first.k = C;
+            first.finish = 0;
+            rest.k = k - C;
+            rest.a = args.a + (blocked ? a_stride : C * a_stride);
+            rest.b = args.b + C * nv;
+            rest.accumulate = 1;
+            t->pointwise_nc16_f32(first);
+            t->pointwise_nc16_f32(rest);
+            for (std::size_t i = 0; i < split.size(); ++i)
+              ASSERT_NEAR(want[i], split[i], 1e-5f * (1 + std::abs(want[i])))
+                  << "in two parts: blocked " << blocked << " k " << k << " rows " << mv << " cols " << nv << " at "
+                  << i;
           }
 }
 

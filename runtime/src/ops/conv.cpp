@@ -97,19 +97,26 @@ std::size_t blocked_bytes(const Shape& s) {
   return static_cast<std::size_t>(s[0]) * round_up(static_cast<std::size_t>(s[1]), kBlock) * pixels_of(s) *
          sizeof(float);
 }
-void to_blocked(const simd::KernelTable& k, const Shape& s, const float* planes, float* blocked) {
+// Planes to blocks (pack) or back, one task per image and block.
+void convert_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, float* planes, float* blocked,
+                     bool pack) {
   const std::size_t n = static_cast<std::size_t>(s[0]), c = static_cast<std::size_t>(s[1]), pixels = pixels_of(s);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c0 = 0; c0 < c; c0 += kBlock)
-      k.nc16_pack_f32(pixels, planes + (i * c + c0) * pixels, pixels, std::min(kBlock, c - c0),
-                      blocked + (i * round_up(c, kBlock) + c0) * pixels);
+  const std::size_t blocks = (c + kBlock - 1) / kBlock;
+  pool->parallel_tasks(n * blocks, [&](std::size_t t, std::size_t) {
+    const std::size_t i = t / blocks, c0 = t % blocks * kBlock;
+    float* p = planes + (i * c + c0) * pixels;
+    float* b = blocked + (i * blocks * kBlock + c0) * pixels;
+    if (pack)
+      k.nc16_pack_f32(pixels, p, pixels, std::min(kBlock, c - c0), b);
+    else
+      k.nc16_unpack_f32(pixels, b, std::min(kBlock, c - c0), p, pixels);
+  });
 }
-void from_blocked(const simd::KernelTable& k, const Shape& s, const float* blocked, float* planes) {
-  const std::size_t n = static_cast<std::size_t>(s[0]), c = static_cast<std::size_t>(s[1]), pixels = pixels_of(s);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c0 = 0; c0 < c; c0 += kBlock)
-      k.nc16_unpack_f32(pixels, blocked + (i * round_up(c, kBlock) + c0) * pixels, std::min(kBlock, c - c0),
-                        planes + (i * c + c0) * pixels, pixels);
+void to_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, const float* planes, float* blocked) {
+  convert_blocked(pool, k, s, const_cast<float*>(planes), blocked, true);
+}
+void from_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, const float* blocked, float* planes) {
+  convert_blocked(pool, k, s, planes, const_cast<float*>(blocked), false);
 }
 
 // The checks Conv and ConvTranspose share: float32 data and weights of matching rank 3-5.
@@ -330,25 +337,21 @@ class ConvOp : public Op {
               static_cast<float*>(ctx.scratch), fin, x_blocked, y_blocked);
       return;
     }
-    // The rest on planes: blocked inputs unpacked into scratch, the result packed back. (Only
-    // a fused residual that broadcasts comes here from graphs the layout pass marks.)
+    // The rest on planes: blocked inputs unpacked into scratch, the result packed back (the
+    // Winograd convolutions, and a fused residual that broadcasts).
     char* scratch = static_cast<char*>(ctx.scratch);
     auto take = [&](std::size_t bytes) {
       float* p = reinterpret_cast<float*>(scratch);
       scratch += align64(bytes);
       return p;
     };
-    Tensor xv = x, rv, yv = y;
-    if (x_blocked) {
-      xv.set_data(take(x.nbytes()));
-      from_blocked(kernels_, x.shape(), x.data<float>(), xv.data<float>());
-    }
+    Tensor rv, yv = y;
     if (y_blocked) {
       yv.set_data(take(y.nbytes()));
       if (r) {
         rv = *r;
         rv.set_data(take(r->nbytes()));
-        from_blocked(kernels_, r->shape(), r->data<float>(), rv.data<float>());
+        from_blocked(ctx.pool, kernels_, r->shape(), r->data<float>(), rv.data<float>());
       }
     }
     const Tensor* rp = r ? (y_blocked ? &rv : r) : nullptr;
@@ -358,7 +361,7 @@ class ConvOp : public Op {
       if (blocked_panels_) {
         Tensor cb = Tensor::view(DataType::float32, cshape, take(blocked_bytes(cshape)));
         run_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, reinterpret_cast<float*>(scratch));
-        from_blocked(kernels_, cshape, cb.data<float>(), cp);
+        from_blocked(ctx.pool, kernels_, cshape, cb.data<float>(), cp);
       } else {
         const PlaneEpilogue fin{bias, nullptr, geo.out_size(), w.dim(0), {}, 1};
         run_dwc(ctx, geo, x.data<float>(), w.data<float>(), cp, x.dim(0), x.dim(1), bias,
@@ -366,9 +369,14 @@ class ConvOp : public Op {
       }
       add_broadcast_residual(cp, cshape, *rp, yv);
     } else {
+      Tensor xv = x;
+      if (x_blocked) {
+        xv.set_data(take(x.nbytes()));
+        from_blocked(ctx.pool, kernels_, x.shape(), x.data<float>(), xv.data<float>());
+      }
       run_planes(ctx, xv, rp, yv, scratch);
     }
-    if (y_blocked) to_blocked(kernels_, y.shape(), yv.data<float>(), y.data<float>());
+    if (y_blocked) to_blocked(ctx.pool, kernels_, y.shape(), yv.data<float>(), y.data<float>());
   }
 
  private:
@@ -482,26 +490,36 @@ class ConvOp : public Op {
     const Tensor* w = c.constant(1);
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
-    auto ones = [](const std::vector<std::int64_t>& v) {
-      return std::all_of(v.begin(), v.end(), [](std::int64_t e) { return e == 1; });
-    };
+    const bool winograd = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations);
     // A convolution writing the blocked layout runs the transposed product (pixels x output
-    // channels): its weights become B panels, row p = (input channel, ky, kx), column = output
-    // channel, padded to whole blocks.
-    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4) {
-      const std::size_t kdim = static_cast<std::size_t>(w->numel() / cout), co = static_cast<std::size_t>(cout);
+    // channels): its weights become B panels, column = output channel, padded to whole
+    // blocks; row p = (input channel, ky, kx) as in the weight, or, when the input is
+    // blocked, (ky, kx, input channel padded to whole blocks).
+    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4 && !winograd) {
+      const std::size_t taps = static_cast<std::size_t>(w->dim(2) * w->dim(3)), co = static_cast<std::size_t>(cout);
+      const std::size_t ci = static_cast<std::size_t>(w->dim(1));
+      const bool regroup = layout_ & kLayoutInput;
+      const std::size_t kdim = regroup ? taps * round_up(ci, kBlock) : ci * taps;
+      const float* src = w->data<float>();
+      std::vector<float> regrouped;
+      if (regroup) {
+        regrouped.assign(co * kdim, 0.0f);
+        for (std::size_t o = 0; o < co; ++o)
+          for (std::size_t c = 0; c < ci; ++c)
+            for (std::size_t t = 0; t < taps; ++t)
+              regrouped[o * kdim + t * round_up(ci, kBlock) + c] = src[(o * ci + c) * taps + t];
+        src = regrouped.data();
+      }
       const std::size_t nr = kernels_.gemm_nr, n16 = round_up(co, kBlock);
       blocked_panels_.reset(new float[round_up(n16, nr) * kdim]);
-      simd::gemm_pack_b_f32(nr, kdim, co, w->data<float>(), 1, static_cast<std::ptrdiff_t>(kdim),
-                            blocked_panels_.get());
+      simd::gemm_pack_b_f32(nr, kdim, co, src, 1, static_cast<std::ptrdiff_t>(kdim), blocked_panels_.get());
       // With panels narrower than a block (nr = 8) the padding can need one more panel.
       if (round_up(n16, nr) > round_up(co, nr))
         std::fill(blocked_panels_.get() + round_up(co, nr) * kdim, blocked_panels_.get() + round_up(n16, nr) * kdim,
                   0.0f);
       return;
     }
-    if (g == 1 && w->rank() == 4 && w->dim(2) == 3 && w->dim(3) == 3 && ones(attrs_.strides) &&
-        ones(attrs_.dilations) && Winograd23::suits(cout, w->dim(1))) {
+    if (winograd) {
       wino_ = std::make_unique<Winograd23>(kernels_, w->data<float>(), cout, w->dim(1));
       return;
     }
@@ -512,6 +530,8 @@ class ConvOp : public Op {
       packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
                                     MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
   }
+  // Rows of k per part of run_blocked's sum (a multiple of the block).
+  static constexpr std::size_t kBlockedKc = 128;
   // Pixels per task chunk of run_blocked (about 96: a chunk's input stays in L2 while the
   // panels pass over it).
   std::size_t blocked_chunk_pixels() const {
@@ -520,15 +540,20 @@ class ConvOp : public Op {
   // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise) or the
   // chunk's im2col rows.
   std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin) const {
-    const std::size_t c = static_cast<std::size_t>(cin);
-    return pointwise(g) ? round_up(c, kBlock) * kernels_.gemm_mr
-                        : c * static_cast<std::size_t>(g.k_size()) * blocked_chunk_pixels();
+    return pointwise(g) ? round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr
+                        : blocked_kdim(g, cin) * blocked_chunk_pixels();
+  }
+  // Rows of the transposed product's weight panels (see pack_constant_weights).
+  std::size_t blocked_kdim(const Geometry& g, std::int64_t cin) const {
+    const std::size_t c = static_cast<std::size_t>(cin), taps = static_cast<std::size_t>(g.k_size());
+    return layout_ & kLayoutInput ? taps * round_up(c, kBlock) : c * taps;
   }
 
   // A convolution writing the blocked layout: per image, the transposed product
   // Y[pixel, out channel] = X[pixel, k] * W^T by simd::pointwise_nc16_f32 tiles (gemm_mr
   // pixels by gemm_nr channels). A 1x1 reads its input in place from either layout; any other
-  // kernel gathers the chunk's im2col rows (planes input). The channels are padded to whole
+  // kernel gathers the chunk's im2col rows, from planes one row per (channel, tap), from
+  // blocks one block of 16 channels per (tap, block, pixel). The channels are padded to whole
   // blocks (zero weights and bias), so every lane is written. A task takes a chunk of pixel
   // tiles and a group of column panels; each output element is one kernel call, so the
   // result does not depend on the thread count.
@@ -540,8 +565,9 @@ class ConvOp : public Op {
     const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
     const std::size_t tiles = (pixels + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
     const bool im2col = !pointwise(g);
-    if (im2col && x_blocked) fail(ErrorCode::internal, node_.label(), ": im2col reads planes only");
-    const std::size_t kdim = cin * static_cast<std::size_t>(g.k_size());
+    if (x_blocked != ((layout_ & kLayoutInput) != 0))
+      fail(ErrorCode::internal, node_.label(), ": weights packed for the other input layout");
+    const std::size_t kdim = blocked_kdim(g, x.dim(1));
     float* bpad = nullptr;
     if (bias) {
       bpad = scratch;
@@ -571,9 +597,13 @@ class ConvOp : public Op {
       const std::size_t chunk_pixels = chunk * mr;
       if (im2col) {
         // Rows of im2col for the chunk's pixels; a partial last tile reads within the buffer.
-        const Im2col source{xa, &g, &kernels_};
         const std::size_t np = std::min(pixels, t1 * mr) - t0 * mr;
-        for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
+        if (x_blocked) {
+          gather_blocked(g, xa, cin16 / kBlock, t0 * mr, np, chunk_pixels, temp);
+        } else {
+          const Im2col source{xa, &g, &kernels_};
+          for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
+        }
       } else if (last_rows < mr) {
         std::fill(temp, temp + cin16 * mr, 0.0f);
         for (std::size_t c = 0; c < cin; ++c)
@@ -583,37 +613,78 @@ class ConvOp : public Op {
                           : xa[c * a_stride + last * mr + i];
       }
       simd::PointwiseArgs a;
-      a.k = kdim;
       a.ldb = nr;
       a.y_stride = pixels * kBlock;
       a.act = act;
       a.residual_first = residual_first_;
-      for (std::size_t q = q0; q < q1; ++q) {
-        const std::size_t j0 = q * nr;
-        a.b = blocked_panels_.get() + q * nr * kdim;
-        a.nr_valid = std::min(nr, n16 - j0);
-        a.lane0 = j0 % kBlock;
-        a.bias = bpad ? bpad + j0 : nullptr;
-        for (std::size_t tile = t0; tile < t1; ++tile) {
-          const std::size_t p0 = tile * mr;
-          a.mr_valid = std::min(mr, pixels - p0);
-          const bool copied = !im2col && a.mr_valid < mr;
-          if (im2col) {
-            a.a = temp + (p0 - t0 * mr);
-            a.a_stride = chunk_pixels;
-            a.a_blocked = 0;
-          } else {
-            a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
-            a.a_stride = copied ? mr * kBlock : a_stride;
-            a.a_blocked = copied || x_blocked;
+      // The sum over k in parts of kc (whole blocks): a panel's part stays in L1 while the
+      // chunk's tiles pass over it.
+      const std::size_t kc = kBlockedKc;
+      for (std::size_t k0 = 0; k0 < kdim; k0 += kc) {
+        a.k = std::min(kc, kdim - k0);
+        a.accumulate = k0 > 0;
+        a.finish = k0 + a.k == kdim;
+        for (std::size_t q = q0; q < q1; ++q) {
+          const std::size_t j0 = q * nr;
+          a.b = blocked_panels_.get() + q * nr * kdim + k0 * nr;
+          a.nr_valid = std::min(nr, n16 - j0);
+          a.lane0 = j0 % kBlock;
+          a.bias = bpad ? bpad + j0 : nullptr;
+          for (std::size_t tile = t0; tile < t1; ++tile) {
+            const std::size_t p0 = tile * mr;
+            a.mr_valid = std::min(mr, pixels - p0);
+            const bool copied = !im2col && a.mr_valid < mr;
+            if (im2col) {
+              a.a = temp + (p0 - t0 * mr) * (x_blocked ? kBlock : 1);
+              a.a_stride = chunk_pixels * (x_blocked ? kBlock : 1);
+              a.a_blocked = x_blocked;
+            } else {
+              a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
+              a.a_stride = copied ? mr * kBlock : a_stride;
+              a.a_blocked = copied || x_blocked;
+            }
+            a.a += a.a_blocked ? k0 / kBlock * a.a_stride : k0 * a.a_stride;
+            const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
+            a.y = py + at;
+            a.residual = residual ? residual + at : nullptr;
+            kernels_.pointwise_nc16_f32(a);
           }
-          const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
-          a.y = py + at;
-          a.residual = residual ? residual + at : nullptr;
-          kernels_.pointwise_nc16_f32(a);
         }
       }
     });
+  }
+
+  // im2col of a blocked input for output pixels [p0, p0 + np): block (tap, b) of the result,
+  // at rows * 16 floats per block, holds per pixel the 16 channels of input block b that
+  // tap reads (zeros outside the image).
+  static void gather_blocked(const Geometry& g, const float* x, std::size_t blocks, std::size_t p0, std::size_t np,
+                             std::size_t rows, float* out) {
+    const std::size_t in_size = static_cast<std::size_t>(g.in_size());
+    std::size_t tap = 0;
+    for (std::int64_t kd = 0; kd < g.k[0]; ++kd)
+      for (std::int64_t kh = 0; kh < g.k[1]; ++kh)
+        for (std::int64_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+          std::int64_t xo = static_cast<std::int64_t>(p0) % g.out[2];
+          std::int64_t yo = static_cast<std::int64_t>(p0) / g.out[2] % g.out[1];
+          std::int64_t zo = static_cast<std::int64_t>(p0) / g.out[2] / g.out[1];
+          for (std::size_t j = 0; j < np; ++j) {
+            const std::int64_t iz = zo * g.stride[0] - g.pad[0] + kd * g.dil[0];
+            const std::int64_t iy = yo * g.stride[1] - g.pad[1] + kh * g.dil[1];
+            const std::int64_t ix = xo * g.stride[2] - g.pad[2] + kw * g.dil[2];
+            float* dst = out + (tap * blocks * rows + j) * kBlock;
+            if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1] || ix < 0 || ix >= g.in[2]) {
+              for (std::size_t b = 0; b < blocks; ++b) std::fill_n(dst + b * rows * kBlock, kBlock, 0.0f);
+            } else {
+              const float* src = x + static_cast<std::size_t>((iz * g.in[1] + iy) * g.in[2] + ix) * kBlock;
+              for (std::size_t b = 0; b < blocks; ++b)
+                std::copy_n(src + b * in_size * kBlock, kBlock, dst + b * rows * kBlock);
+            }
+            if (++xo == g.out[2]) {
+              xo = 0;
+              if (++yo == g.out[1]) yo = 0, ++zo;
+            }
+          }
+        }
   }
 
   // The blocked layout runs depthwise convolutions on the channel-blocked kernel whatever the

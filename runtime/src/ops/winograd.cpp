@@ -14,6 +14,14 @@ bool Winograd23::suits(std::int64_t cout, std::int64_t cin) {
   return cin >= 16 && cout >= 16 && cin * cout <= 256 * 256;
 }
 
+bool Winograd23::suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
+                            const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
+  auto ones = [](const std::vector<std::int64_t>& v) {
+    return std::all_of(v.begin(), v.end(), [](std::int64_t e) { return e == 1; });
+  };
+  return group == 1 && w.size() == 4 && w[2] == 3 && w[3] == 3 && ones(strides) && ones(dilations) && suits(w[0], w[1]);
+}
+
 Winograd23::Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin) : kt_(kt) {
   // U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], laid out as 16 matrices.
   std::vector<float> u(static_cast<std::size_t>(kE * cout * cin));

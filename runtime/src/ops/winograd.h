@@ -26,6 +26,10 @@ class Winograd23 {
   /// dilation 1, one group, and channel counts where the saving outweighs the transforms
   /// (and the transformed weights, 16/9 of the original, stay small).
   static bool suits(std::int64_t cout, std::int64_t cin);
+  /// Whether a Conv of `group` groups, weight shape `w`, strides and dilations (empty: all 1)
+  /// runs here: one group, 3x3 at stride 1 without dilation, and suits(cout, cin).
+  static bool suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
+                         const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations);
 
   /// Transforms and packs weights w [cout, cin, 3, 3].
   Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);

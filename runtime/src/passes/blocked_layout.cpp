@@ -7,17 +7,19 @@
 namespace edgert {
 namespace {
 
-// pointwise and depthwise Convs read and write blocks; `writer`: any other 2-D Conv of one
-// group writes them (im2col into the pointwise tile kernel) from planes.
-enum class Kind { other, pointwise, depthwise, writer };
+// pointwise and depthwise Convs read and write blocks; a `writer` (any other 2-D Conv of one
+// group) gathers im2col rows from either layout into the pointwise tile kernel and writes
+// blocks; a `converter` (a 3x3 that runs Winograd, faster on planes) unpacks a blocked input
+// and packs its result, so the convolutions around it can stay blocked.
+enum class Kind { other, pointwise, depthwise, writer, converter };
 
 bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
   return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == want; });
 }
 
 // What the Conv kernels can run in the blocked layout: 2-D, constant float weights, either
-// 1x1 at stride 1 without padding and one group, or one filter per input channel, or (as a
-// writer) one group with any kernel except the 3x3s Winograd runs faster on planes.
+// 1x1 at stride 1 without padding and one group, or one filter per input channel, or one
+// group with any kernel.
 Kind kind_of(const Graph& g, const Node& n) {
   if ((!n.domain.empty() && n.domain != "ai.onnx") || n.op_type != "Conv" || n.inputs.size() < 2 ||
       n.inputs.size() > 4 || n.outputs.empty() || n.outputs[0] == kNoValue || !g.is_constant(n.inputs[1]))
@@ -33,9 +35,8 @@ Kind kind_of(const Graph& g, const Node& n) {
       (pad != "NOTSET" || all_equal(n.attr_ints("pads"), 0)))
     return Kind::pointwise;
   if (group != 1) return Kind::other;
-  const bool winograd = w->dim(2) == 3 && w->dim(3) == 3 && all_equal(n.attr_ints("strides"), 1) &&
-                        all_equal(n.attr_ints("dilations"), 1) && Winograd23::suits(w->dim(0), w->dim(1));
-  return winograd ? Kind::other : Kind::writer;
+  return Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations")) ? Kind::converter
+                                                                                                     : Kind::writer;
 }
 
 }  // namespace
@@ -52,26 +53,39 @@ void choose_blocked_layout(Graph& g) {
     const ValueId out = g.nodes[i].outputs.empty() ? kNoValue : g.nodes[i].outputs[0];
     if (kind[i] != Kind::other && !g.is_graph_output(out) && !consumers[out].empty()) blocked[out] = 1;
   }
+  // Input 0 of any capable Conv but a pointwise or writer one whose output is planes (their
+  // kernel writes blocks only); a fused residual when the output is blocked.
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
+    const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
+    if (slot == 3) return kind[c] != Kind::other && out_blocked;
+    if (slot != 0) return false;
+    return kind[c] == Kind::depthwise || kind[c] == Kind::converter || out_blocked;
+  };
+  // Whether the blocked layout pays for v: a kernel at one end reads or writes it in place
+  // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
+  // kernel is channel-blocked); a pointwise or writer Conv as a reader (it then writes
+  // blocks too), or as the producer when its own input is blocked. A converter never does
+  // (its input and output are converted either way).
+  auto native = [&](std::size_t c, bool as_producer) {
     const Node& n = g.nodes[c];
-    const bool out_blocked = blocked[n.outputs[0]] != 0;
-    if (kind[c] == Kind::depthwise) return slot == 0 || (slot == 3 && out_blocked);
-    if (kind[c] == Kind::pointwise) return (slot == 0 || slot == 3) && out_blocked;
-    if (kind[c] == Kind::writer) return slot == 3 && out_blocked;
-    return false;
+    if (kind[c] == Kind::other || kind[c] == Kind::converter) return false;
+    return kind[c] == Kind::depthwise || !as_producer || (n.has_input(0) && blocked[n.inputs[0]] != 0);
   };
   for (bool changed = true; changed;) {
     changed = false;
     for (std::size_t v = 0; v < g.values.size(); ++v) {
       if (!blocked[v]) continue;
-      bool ok = true;
+      const std::size_t p = static_cast<std::size_t>(producers[v]);
+      bool ok = true, pays = native(p, true);
       for (std::size_t c : consumers[v])
         for (std::size_t s = 0; s < g.nodes[c].inputs.size(); ++s)
-          if (g.nodes[c].inputs[s] == static_cast<ValueId>(v) && !reads_blocked(c, s)) ok = false;
-      // The writer's fused residual shares the output's layout.
-      const Node& p = g.nodes[static_cast<std::size_t>(producers[v])];
-      if (p.has_input(3) && !blocked[p.inputs[3]]) ok = false;
-      if (!ok) blocked[v] = 0, changed = true;
+          if (g.nodes[c].inputs[s] == static_cast<ValueId>(v)) {
+            if (!reads_blocked(c, s)) ok = false;
+            pays = pays || native(c, false);
+          }
+      // The producer's fused residual shares the output's layout.
+      if (g.nodes[p].has_input(3) && !blocked[g.nodes[p].inputs[3]]) ok = false;
+      if (!ok || !pays) blocked[v] = 0, changed = true;
     }
   }
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {

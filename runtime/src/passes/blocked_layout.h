@@ -13,10 +13,11 @@ inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 
 /// A tensor is blocked when its producer is a Conv that can write it so (a 2-D convolution
-/// with constant weights: pointwise, depthwise, or any other of one group but the 3x3s that
-/// run Winograd) and every reader can read it so: input 0 of such a depthwise Conv, or of such
-/// a pointwise Conv whose own output is blocked, or the fused residual of a Conv whose output
-/// is blocked. Graph outputs stay planes.
+/// with constant weights: pointwise, depthwise, or any other of one group, the 3x3s that run
+/// Winograd converting) and every reader can read it so: input 0 of such a Conv (for a
+/// pointwise or other non-depthwise, non-Winograd one only when its own output is blocked),
+/// or the fused residual of such a Conv whose output is blocked. Graph outputs stay planes,
+/// and so does a tensor only converting Convs would touch (no end reads or writes it in place).
 void choose_blocked_layout(Graph& g);
 
 }  // namespace edgert

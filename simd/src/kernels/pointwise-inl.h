@@ -50,10 +50,21 @@ struct Pointwise {
   template <bool Blocked, std::size_t R, std::size_t NV>
   static void tile(const PointwiseArgs& a) {
     B acc[R][NV];
+    if (a.accumulate) {
 #pragma GCC unroll 16
-    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t i = 0; i < R; ++i)
 #pragma GCC unroll 2
-      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
+        for (std::size_t v = 0; v < NV; ++v) {
+          const std::size_t lane = a.lane0 + v * L;
+          // Rows past mr_valid start from zero: they are never stored.
+          acc[i][v] = i < a.mr_valid ? B::load_unaligned(a.y + lane / C * a.y_stride + lane % C + i * C) : B(0.0f);
+        }
+    } else {
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < R; ++i)
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
+    }
     constexpr std::size_t row = Blocked ? C : 1;
     const std::size_t step = Blocked ? 1 : a.a_stride;
     const float* bp = a.b;
@@ -82,7 +93,12 @@ struct Pointwise {
 #pragma GCC unroll 16
       for (std::size_t i = 0; i < R; ++i) {
         if (i == a.mr_valid) break;
-        B y = acc[i][v] + bias;
+        B y = acc[i][v];
+        if (!a.finish) {
+          y.store_unaligned(a.y + off + i * C);
+          continue;
+        }
+        y += bias;
         if (a.residual) {
           const B r = B::load_unaligned(a.residual + off + i * C);
           y = a.residual_first ? act_any_v<Arch>(y + r, a.act) : act_any_v<Arch>(y, a.act) + r;

@@ -224,12 +224,16 @@ void pointwise_nc16_f32(const PointwiseArgs& a) {
   constexpr std::size_t C = kChannelBlock;
   for (std::size_t i = 0; i < a.mr_valid; ++i)
     for (std::size_t j = 0; j < a.nr_valid; ++j) {
-      float acc = 0.0f;
+      const std::size_t at = (a.lane0 + j) / C * a.y_stride + i * C + (a.lane0 + j) % C;
+      float acc = a.accumulate ? a.y[at] : 0.0f;
       for (std::size_t p = 0; p < a.k; ++p) {
         const float x = a.a_blocked ? a.a[p / C * a.a_stride + i * C + p % C] : a.a[p * a.a_stride + i];
         acc += x * a.b[p * a.ldb + j];
       }
-      const std::size_t at = (a.lane0 + j) / C * a.y_stride + i * C + (a.lane0 + j) % C;
+      if (!a.finish) {
+        a.y[at] = acc;
+        continue;
+      }
       float v = acc + (a.bias ? a.bias[j] : 0.0f);
       if (a.residual && a.residual_first) v += a.residual[at];
       v = apply_act(v, a.act);

@@ -160,7 +160,9 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// nr_valid readable floats. Y(i, j) is y[((lane0 + j) / 16) * y_stride + i * 16 +
 /// (lane0 + j) % 16], R(i, j) the same place in `residual` (null: none); bias may be null.
 /// lane0 (< 16) and nr_valid are multiples of min(gemm_nr / 2, 16). Only rows i < mr_valid of
-/// Y are written.
+/// Y are written. A long sum runs in parts: with `accumulate` the sum starts from Y(i, j)
+/// instead of zero, and without `finish` Y(i, j) is the plain sum (no bias, residual or
+/// activation).
 struct PointwiseArgs {
   std::size_t k = 0;
   const float* a = nullptr;
@@ -175,6 +177,7 @@ struct PointwiseArgs {
   const float* residual = nullptr;
   ActParams act;
   int residual_first = 1;
+  int accumulate = 0, finish = 1;
 };
 using PointwiseNc16F32 = void (*)(const PointwiseArgs& a);
 
