@@ -498,7 +498,10 @@ class ConvOp : public Op {
     if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4 && !winograd) {
       const std::size_t taps = static_cast<std::size_t>(w->dim(2) * w->dim(3)), co = static_cast<std::size_t>(cout);
       const std::size_t ci = static_cast<std::size_t>(w->dim(1));
-      const bool regroup = layout_ & kLayoutInput;
+      const bool ones = std::all_of(attrs_.strides.begin(), attrs_.strides.end(), [](auto e) { return e == 1; });
+      const bool zeros = std::all_of(attrs_.pads.begin(), attrs_.pads.end(), [](auto e) { return e == 0; });
+      // As pointwise(geometry): a 1x1 at stride 1 without padding reads blocks in place.
+      const bool regroup = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
       const std::size_t kdim = regroup ? taps * round_up(ci, kBlock) : ci * taps;
       const float* src = w->data<float>();
       std::vector<float> regrouped;
@@ -546,7 +549,7 @@ class ConvOp : public Op {
   // Rows of the transposed product's weight panels (see pack_constant_weights).
   std::size_t blocked_kdim(const Geometry& g, std::int64_t cin) const {
     const std::size_t c = static_cast<std::size_t>(cin), taps = static_cast<std::size_t>(g.k_size());
-    return layout_ & kLayoutInput ? taps * round_up(c, kBlock) : c * taps;
+    return layout_ & kLayoutInput && !pointwise(g) ? taps * round_up(c, kBlock) : c * taps;
   }
 
   // A convolution writing the blocked layout: per image, the transposed product

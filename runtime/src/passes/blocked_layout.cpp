@@ -43,7 +43,14 @@ Kind kind_of(const Graph& g, const Node& n) {
 
 void choose_blocked_layout(Graph& g) {
   std::vector<Kind> kind(g.nodes.size());
-  for (std::size_t i = 0; i < g.nodes.size(); ++i) kind[i] = kind_of(g, g.nodes[i]);
+  // A writer gathers whole blocks: it reads blocks only when the input channels fill them
+  // (a padded block would multiply the work by up to 16).
+  std::vector<char> whole_blocks(g.nodes.size(), 0);
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    kind[i] = kind_of(g, g.nodes[i]);
+    if (kind[i] == Kind::writer)
+      whole_blocks[i] = g.constant(g.nodes[i].inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
+  }
   const std::vector<int> producers = g.producers();
   const auto consumers = g.consumers();
   // Start from every tensor a capable Conv writes, then drop tensors a reader cannot take
@@ -59,7 +66,8 @@ void choose_blocked_layout(Graph& g) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
-    return kind[c] == Kind::depthwise || kind[c] == Kind::converter || out_blocked;
+    return kind[c] == Kind::depthwise || kind[c] == Kind::converter ||
+           (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c]));
   };
   // Whether the blocked layout pays for v: a kernel at one end reads or writes it in place
   // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
