@@ -88,7 +88,7 @@ class PoolOp : public Op {
     for (std::size_t i = 0; i < kernel_.size(); ++i) out.push_back(g.out[3 - kernel_.size() + i]);
     ctx.set_output(0, x.dtype(), out);
     if (float_rows(x.dtype(), node_.has_output(1)) && rows_path(g))
-      ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads * g.k[1]) * sizeof(const float*);
+      ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * rows_stride(g) * sizeof(const float*);
     if (node_.has_output(1)) {
       if (kind_ != P::max) ctx.error("only MaxPool has a second output");
       ctx.set_output(1, DataType::int64, out);
@@ -109,6 +109,11 @@ class PoolOp : public Op {
  private:
   bool float_rows(DataType t, bool indices) const { return t == DataType::float32 && !indices && kind_ != P::lp; }
   static bool rows_path(const Geo& g) { return g.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1; }
+  // Row pointers per worker, a whole number of cache lines: workers sharing a line rewrite
+  // it for every output row (false sharing made two threads slower than one).
+  static std::size_t rows_stride(const Geo& g) {
+    return align64(static_cast<std::size_t>(g.k[1]) * sizeof(const float*)) / sizeof(const float*);
+  }
 
   // 1-D and 2-D float pooling, one kernel call per output row: the columns whose windows
   // lie wholly inside the image go to simd::pool_row_f32 with the window's rows that are
@@ -136,7 +141,7 @@ class PoolOp : public Op {
     const std::int64_t xb = std::max(xa, last < 0 ? 0 : std::min(ow, last / sw + 1));
     const float** buffers = static_cast<const float**>(ctx.scratch);
     ctx.pool->parallel_tasks(static_cast<std::size_t>(planes), [&](std::size_t plane, std::size_t worker) {
-      const float** rows = buffers + worker * static_cast<std::size_t>(g.k[1]);  // the window's rows inside
+      const float** rows = buffers + worker * rows_stride(g);  // the window's rows inside
       const float* xc = px + static_cast<std::int64_t>(plane) * ih * iw;
       for (std::int64_t y = 0; y < oh; ++y) {
         float* orow = py + (static_cast<std::int64_t>(plane) * oh + y) * ow;
