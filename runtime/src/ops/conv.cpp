@@ -578,10 +578,14 @@ class ConvOp : public Op {
       std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
     }
     float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
-    const std::size_t chunk = blocked_chunk_pixels() / mr, chunks = (tiles + chunk - 1) / chunk;
-    const std::size_t threads = static_cast<std::size_t>(ctx.pool->size());
-    const std::size_t groups =
-        std::min(panels, std::max<std::size_t>(1, (2 * threads + n * chunks - 1) / (n * chunks)));
+    // Chunks of at most blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1).
+    const std::size_t chunks = (tiles + blocked_chunk_pixels() / mr - 1) / (blocked_chunk_pixels() / mr);
+    const std::size_t chunk = (tiles + chunks - 1) / chunks;
+    // Split the panels into groups when there are too few chunks to go round: twice the
+    // threads for balance, but only once per thread for im2col, which every group of a
+    // chunk gathers again.
+    const std::size_t threads = static_cast<std::size_t>(ctx.pool->size()), want = im2col ? threads : 2 * threads;
+    const std::size_t groups = std::min(panels, std::max<std::size_t>(1, (want + n * chunks - 1) / (n * chunks)));
     const std::size_t tasks = n * chunks * groups;
     const float* px = x.data<float>();
     float* py = y.data<float>();
