@@ -501,11 +501,11 @@ class ConvOp : public Op {
       const bool ones = std::all_of(attrs_.strides.begin(), attrs_.strides.end(), [](auto e) { return e == 1; });
       const bool zeros = std::all_of(attrs_.pads.begin(), attrs_.pads.end(), [](auto e) { return e == 0; });
       // As pointwise(geometry): a 1x1 at stride 1 without padding reads blocks in place.
-      const bool regroup = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
-      const std::size_t kdim = regroup ? taps * round_up(ci, kBlock) : ci * taps;
+      regrouped_ = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
+      const std::size_t kdim = regrouped_ ? taps * round_up(ci, kBlock) : ci * taps;
       const float* src = w->data<float>();
       std::vector<float> regrouped;
-      if (regroup) {
+      if (regrouped_) {
         regrouped.assign(co * kdim, 0.0f);
         for (std::size_t o = 0; o < co; ++o)
           for (std::size_t c = 0; c < ci; ++c)
@@ -549,7 +549,7 @@ class ConvOp : public Op {
   // Rows of the transposed product's weight panels (see pack_constant_weights).
   std::size_t blocked_kdim(const Geometry& g, std::int64_t cin) const {
     const std::size_t c = static_cast<std::size_t>(cin), taps = static_cast<std::size_t>(g.k_size());
-    return layout_ & kLayoutInput && !pointwise(g) ? taps * round_up(c, kBlock) : c * taps;
+    return regrouped_ ? taps * round_up(c, kBlock) : c * taps;
   }
 
   // A convolution writing the blocked layout: per image, the transposed product
@@ -1066,6 +1066,7 @@ class ConvOp : public Op {
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
   std::unique_ptr<float[]> blocked_panels_;  // B panels of a convolution writing blocks
+  bool regrouped_ = false;                   // their rows (ky, kx, padded channel): im2col from blocks
   simd::ActParams act_;
   bool residual_first_ = true;
 };
