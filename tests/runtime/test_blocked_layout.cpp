@@ -3,6 +3,9 @@
 // off (the planes path is the reference), for every thread count.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 
 #include "../../runtime/src/passes/blocked_layout.h"
@@ -176,6 +179,7 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
       {1, 3, 48, 40, 96, 30, 26, true},  // several pixel chunks, k in several parts
       {1, 4, 160, 130, 20, 6, 5, true},  // 9 x 160 rows of k from blocks, in parts
       {2, 5, 20, 8, 36, 9, 11, false},   // partial blocks: the 3x3s read planes
+      {1, 8, 64, 48, 96, 3, 3, true},    // more channels than pixels: one chunk, panels split
   };
   unsigned seed = 500;
   for (const Case& p : cases) {
@@ -202,6 +206,50 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
     expect_near(tensor_to_doubles(planes), one, 1e-4);
     ASSERT_EQ(values(one), values(both)) << "m " << p.m;
   }
+}
+
+// A backbone ending in global pooling: the pool reads the last block's output in place, so
+// the chain (a residual block included) stays blocked, and the result equals planes bit for
+// bit (each channel summed or compared over its pixels in the same order), NaN included.
+TEST(BlockedLayout, GlobalPoolingReadsBlocksAsPlanesDo) {
+  for (const char* pool : {"GlobalAveragePool", "GlobalMaxPool"})
+    for (std::int64_t c : {7, 16, 40})
+      for (bool nan : {false, true}) {
+        Net net;
+        Tensor x = random({2, 5, 6, 7}, static_cast<unsigned>(c));
+        if (nan) x.data<float>()[3 * 42 + 11] = std::numeric_limits<float>::quiet_NaN();
+        net.input("x", x);
+        net.constant("a_w", random({c, 5, 1, 1}, 2)).constant("b_w", random({c, c, 1, 1}, 3));
+        net.node("Conv", {"x", "a_w"}, {"a0"});
+        net.node("Relu", {"a0"}, {"A"});
+        net.node("Conv", {"A", "b_w"}, {"b0"});
+        net.node("Add", {"b0", "A"}, {"b1"});
+        net.node("Relu", {"b1"}, {"B"});
+        net.node(pool, {"B"}, {"G"});
+        Graph g = net.graph();
+        g.add_output("G");
+        const auto model = Model::compile(g, {});  // held: the loop reads its graph
+        std::size_t convs = 0;
+        for (const Node& n : model->graph().nodes) {
+          if (n.op_type == "Conv") {
+            EXPECT_EQ(n.attr_int(kLayoutAttr, 0), convs++ == 0 ? kLayoutOutput : kLayoutInput | kLayoutOutput);
+          } else if (n.op_type == pool) {
+            EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput) << pool;
+          }
+        }
+        EXPECT_EQ(convs, 2u);
+        ModelOptions off, two;
+        off.blocked_layout = false;
+        two.num_threads = 2;
+        const Tensor planes = net.run1("G", off), one = net.run1("G"), both = net.run1("G", two);
+        ASSERT_EQ(planes.shape(), one.shape());
+        ASSERT_EQ(planes.nbytes(), one.nbytes());
+        EXPECT_EQ(std::memcmp(planes.data<float>(), one.data<float>(), one.nbytes()), 0) << pool << " c " << c;
+        EXPECT_EQ(std::memcmp(both.data<float>(), one.data<float>(), one.nbytes()), 0) << pool << " c " << c;
+        // A NaN pixel of image 0 reaches every channel of image 0 and none of image 1.
+        for (std::int64_t i = 0; i < 2 * c; ++i)
+          EXPECT_EQ(std::isnan(one.data<float>()[i]), nan && i < c) << pool << " c " << c << " at " << i;
+      }
 }
 
 // Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be

@@ -275,7 +275,7 @@ class ConvOp : public Op {
       const bool residual_fits = !ctx.has(3) || ctx.in(3).shape() == out;
       if (residual_fits && blocked_panels_) {
         ctx.scratch_bytes = align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
-                            static_cast<std::size_t>(ctx.threads) * blocked_temp_floats(geo, cin) * sizeof(float);
+                            static_cast<std::size_t>(ctx.threads) * blocked_temp_floats(geo, cin, cout) * sizeof(float);
         return;
       }
       if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
@@ -292,7 +292,7 @@ class ConvOp : public Op {
         ctx.scratch_bytes = tmp + align64(product) + align64(blocked_bytes(out)) +
                             align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
                             static_cast<std::size_t>(ctx.threads) *
-                                std::max(blocked_temp_floats(geo, cin), dwc_plan(geo).floats) * sizeof(float);
+                                std::max(blocked_temp_floats(geo, cin, cout), dwc_plan(geo).floats) * sizeof(float);
         return;
       }
     }
@@ -535,16 +535,24 @@ class ConvOp : public Op {
   }
   // Rows of k per part of run_blocked's sum (a multiple of the block).
   static constexpr std::size_t kBlockedKc = 128;
-  // Pixels per task chunk of run_blocked (about 96: a chunk's input stays in L2 while the
-  // panels pass over it).
-  std::size_t blocked_chunk_pixels() const {
-    return std::max<std::size_t>(1, 96 / kernels_.gemm_mr) * kernels_.gemm_mr;
+  // Pixels per task chunk of run_blocked. Each chunk reads every weight panel once, so a map
+  // with fewer pixels than output channels (weights outweighing the input) is one chunk when
+  // its input rows fit in twice the L2, split across threads by panels. Otherwise a chunk's
+  // input rows (kdim floats a pixel) fill about half the L2 and stay there while the
+  // panels, each one sequential stream, pass over them.
+  std::size_t blocked_chunk_pixels(std::size_t kdim, std::size_t pixels, std::size_t n16) const {
+    constexpr std::size_t kL2Floats = 256 * 1024;
+    const std::size_t mr = kernels_.gemm_mr, all = round_up(pixels, mr);
+    if (n16 >= pixels && kdim * all <= 4 * kL2Floats) return all;
+    return std::clamp<std::size_t>(kL2Floats / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
   }
   // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise) or the
   // chunk's im2col rows.
-  std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin) const {
+  std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin, std::int64_t cout) const {
+    const std::size_t kdim = blocked_kdim(g, cin);
     return pointwise(g) ? round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr
-                        : blocked_kdim(g, cin) * blocked_chunk_pixels();
+                        : kdim * blocked_chunk_pixels(kdim, static_cast<std::size_t>(g.out_size()),
+                                                      round_up(static_cast<std::size_t>(cout), kBlock));
   }
   // Rows of the transposed product's weight panels (see pack_constant_weights).
   std::size_t blocked_kdim(const Geometry& g, std::int64_t cin) const {
@@ -578,14 +586,18 @@ class ConvOp : public Op {
       std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
     }
     float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
-    // Chunks of at most blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1).
-    const std::size_t chunks = (tiles + blocked_chunk_pixels() / mr - 1) / (blocked_chunk_pixels() / mr);
-    const std::size_t chunk = (tiles + chunks - 1) / chunks;
-    // Split the panels into groups when there are too few chunks to go round: twice the
-    // threads for balance, but only once per thread for im2col, which every group of a
-    // chunk gathers again.
+    // Enough tasks to go round (twice the threads for balance, but once per thread for
+    // im2col, which every group of a chunk gathers again): a map with more pixels than
+    // output channels splits into more chunks, one with fewer into groups of panels, so each
+    // thread reads the smaller of the two operands again. Chunks of at most
+    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1).
     const std::size_t threads = static_cast<std::size_t>(ctx.pool->size()), want = im2col ? threads : 2 * threads;
-    const std::size_t groups = std::min(panels, std::max<std::size_t>(1, (want + n * chunks - 1) / (n * chunks)));
+    const std::size_t most = blocked_chunk_pixels(kdim, pixels, n16) / mr;
+    std::size_t chunks = (tiles + most - 1) / most, groups = 1;
+    if (n16 >= pixels) groups = std::min(panels, std::max<std::size_t>(1, (want + n * chunks - 1) / (n * chunks)));
+    if (n * chunks * groups < want) chunks = std::min(tiles, std::max(chunks, (want + n * groups - 1) / (n * groups)));
+    const std::size_t chunk = (tiles + chunks - 1) / chunks;
+    chunks = (tiles + chunk - 1) / chunk;
     const std::size_t tasks = n * chunks * groups;
     const float* px = x.data<float>();
     float* py = y.data<float>();
@@ -600,7 +612,8 @@ class ConvOp : public Op {
       // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
       // the blocked layout (the kernel reads whole tiles, which could run past the input).
       const std::size_t last = t1 - 1, last_rows = pixels - last * mr;
-      float* temp = temps + worker * blocked_temp_floats(g, static_cast<std::int64_t>(cin));
+      float* temp =
+          temps + worker * blocked_temp_floats(g, static_cast<std::int64_t>(cin), static_cast<std::int64_t>(cout));
       const std::size_t chunk_pixels = chunk * mr;
       if (im2col) {
         // Rows of im2col for the chunk's pixels; a partial last tile reads within the buffer.
@@ -624,20 +637,25 @@ class ConvOp : public Op {
       a.y_stride = pixels * kBlock;
       a.act = act;
       a.residual_first = residual_first_;
-      // The sum over k in parts of kc (whole blocks): a panel's part stays in L1 while the
-      // chunk's tiles pass over it.
+      // Panel by panel (each one sequential stream of weights), the sum over k in parts of
+      // kc (whole blocks): a panel's part stays in L1 while the chunk's tiles pass over it.
       const std::size_t kc = kBlockedKc;
-      for (std::size_t k0 = 0; k0 < kdim; k0 += kc) {
-        a.k = std::min(kc, kdim - k0);
-        a.accumulate = k0 > 0;
-        a.finish = k0 + a.k == kdim;
-        for (std::size_t q = q0; q < q1; ++q) {
-          const std::size_t j0 = q * nr;
+      for (std::size_t q = q0; q < q1; ++q) {
+        const std::size_t j0 = q * nr;
+        a.nr_valid = std::min(nr, n16 - j0);
+        a.lane0 = j0 % kBlock;
+        a.bias = bpad ? bpad + j0 : nullptr;
+        for (std::size_t k0 = 0; k0 < kdim; k0 += kc) {
+          a.k = std::min(kc, kdim - k0);
+          a.accumulate = k0 > 0;
+          a.finish = k0 + a.k == kdim;
           a.b = blocked_panels_.get() + q * nr * kdim + k0 * nr;
-          a.nr_valid = std::min(nr, n16 - j0);
-          a.lane0 = j0 % kBlock;
-          a.bias = bpad ? bpad + j0 : nullptr;
+          // While the first tile runs, the next part of the weights (of this panel, or the
+          // next panel's first: the panels lie one after another) comes into the cache.
+          const float* next = a.b + a.k * nr;
+          const bool more = k0 + a.k < kdim || q + 1 < q1;
           for (std::size_t tile = t0; tile < t1; ++tile) {
+            a.prefetch = tile == t0 && more ? next : nullptr;
             const std::size_t p0 = tile * mr;
             a.mr_valid = std::min(mr, pixels - p0);
             const bool copied = !im2col && a.mr_valid < mr;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../exec/thread_pool.h"
+#include "../passes/blocked_layout.h"
 #include "common.h"
 
 namespace edgert {
@@ -263,9 +264,12 @@ class GlobalPoolOp : public Op {
   explicit GlobalPoolOp(const CreateContext& c) : node_(c.node) {
     kind_ = c.node.op_type == "GlobalMaxPool" ? P::max : c.node.op_type == "GlobalAveragePool" ? P::avg : P::lp;
     p_ = c.node.attr_int("p", 2);
+    blocked_ = (c.node.attr_int(kLayoutAttr, 0) & kLayoutInput) != 0;
   }
   void infer(InferContext& ctx) const override {
     const Tensor& x = ctx.in(0);
+    if (blocked_ && (x.rank() != 4 || x.dtype() != DataType::float32))
+      fail(ErrorCode::internal, node_.label(), ": a blocked input must be a 4-D float32 tensor");
     if (x.rank() < 2) ctx.error(cat("input must have rank 2 or more, got ", shape_str(x.shape())));
     if (x.dtype() != DataType::float32 && x.dtype() != DataType::float64)
       fail(ErrorCode::unsupported, node_.label(), ": element type ", dtype_name(x.dtype()), " is not supported");
@@ -274,6 +278,7 @@ class GlobalPoolOp : public Op {
     ctx.set_output(0, x.dtype(), out);
   }
   void run(const RunContext& ctx) const override {
+    if (blocked_) return run_blocked(ctx);
     dispatch_float(ctx.in(0).dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const Tensor& x = ctx.in(0);
@@ -302,9 +307,42 @@ class GlobalPoolOp : public Op {
   }
 
  private:
+  // The input in the channel-blocked layout ([image][block][pixel][16]): per (image, block)
+  // the 16 channels reduce side by side, each over the pixels in order, as on planes, so the
+  // result is the same bit for bit. Padding lanes past the channels are not written.
+  void run_blocked(const RunContext& ctx) const {
+    constexpr std::size_t C = simd::kChannelBlock;
+    const Tensor& x = ctx.in(0);
+    const std::size_t n = static_cast<std::size_t>(x.dim(0)), c = static_cast<std::size_t>(x.dim(1));
+    const std::size_t sz = static_cast<std::size_t>(x.dim(2) * x.dim(3)), blocks = (c + C - 1) / C;
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    ctx.pool->parallel_for(n * blocks, 4, [&](std::size_t b, std::size_t e) {
+      for (std::size_t nb = b; nb < e; ++nb) {
+        const float* s = px + nb * sz * C;
+        float acc[C];
+        for (std::size_t l = 0; l < C; ++l) acc[l] = kind_ == P::max && sz ? s[l] : 0.0f;
+        if (kind_ == P::max) {
+          for (std::size_t i = 1; i < sz; ++i)
+            for (std::size_t l = 0; l < C; ++l) {
+              const float v = s[i * C + l];
+              acc[l] = v > acc[l] || v != v ? v : acc[l];
+            }
+        } else {
+          for (std::size_t i = 0; i < sz; ++i)
+            for (std::size_t l = 0; l < C; ++l) acc[l] += s[i * C + l];
+          for (std::size_t l = 0; l < C; ++l) acc[l] = sz ? acc[l] / static_cast<float>(sz) : 0.0f;
+        }
+        const std::size_t img = nb / blocks, c0 = nb % blocks * C;
+        for (std::size_t l = 0; l < C && c0 + l < c; ++l) py[img * c + c0 + l] = acc[l];
+      }
+    });
+  }
+
   const Node& node_;
   P kind_;
   std::int64_t p_;
+  bool blocked_ = false;
 };
 
 }  // namespace

@@ -10,8 +10,10 @@ namespace {
 // pointwise and depthwise Convs read and write blocks; a `writer` (any other 2-D Conv of one
 // group) gathers im2col rows from either layout into the pointwise tile kernel and writes
 // blocks; a `converter` (a 3x3 that runs Winograd, faster on planes) unpacks a blocked input
-// and packs its result, so the convolutions around it can stay blocked.
-enum class Kind { other, pointwise, depthwise, writer, converter };
+// and packs its result, so the convolutions around it can stay blocked. A `global_pool`
+// (GlobalAveragePool, GlobalMaxPool) reduces a blocked input to planes, so the chain that
+// ends a classifier's backbone need not be unpacked.
+enum class Kind { other, pointwise, depthwise, writer, converter, global_pool };
 
 bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
   return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == want; });
@@ -21,6 +23,8 @@ bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
 // 1x1 at stride 1 without padding and one group, or one filter per input channel, or one
 // group with any kernel.
 Kind kind_of(const Graph& g, const Node& n) {
+  if ((n.domain.empty() || n.domain == "ai.onnx") && (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool"))
+    return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
   if ((!n.domain.empty() && n.domain != "ai.onnx") || n.op_type != "Conv" || n.inputs.size() < 2 ||
       n.inputs.size() > 4 || n.outputs.empty() || n.outputs[0] == kNoValue || !g.is_constant(n.inputs[1]))
     return Kind::other;
@@ -58,7 +62,8 @@ void choose_blocked_layout(Graph& g) {
   std::vector<char> blocked(g.values.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const ValueId out = g.nodes[i].outputs.empty() ? kNoValue : g.nodes[i].outputs[0];
-    if (kind[i] != Kind::other && !g.is_graph_output(out) && !consumers[out].empty()) blocked[out] = 1;
+    if (kind[i] != Kind::other && kind[i] != Kind::global_pool && !g.is_graph_output(out) && !consumers[out].empty())
+      blocked[out] = 1;
   }
   // Input 0 of any capable Conv but a pointwise or writer one whose output is planes (their
   // kernel writes blocks only); a fused residual when the output is blocked.
@@ -66,7 +71,7 @@ void choose_blocked_layout(Graph& g) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
-    return kind[c] == Kind::depthwise || kind[c] == Kind::converter ||
+    return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
            (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c]));
   };
   // Whether the blocked layout pays for v: a kernel at one end reads or writes it in place
@@ -76,7 +81,7 @@ void choose_blocked_layout(Graph& g) {
   // (its input and output are converted either way).
   auto native = [&](std::size_t c, bool as_producer) {
     const Node& n = g.nodes[c];
-    if (kind[c] == Kind::other || kind[c] == Kind::converter) return false;
+    if (kind[c] == Kind::other || kind[c] == Kind::converter || kind[c] == Kind::global_pool) return false;
     return kind[c] == Kind::depthwise || !as_producer || (n.has_input(0) && blocked[n.inputs[0]] != 0);
   };
   for (bool changed = true; changed;) {

@@ -7,7 +7,7 @@
 
 namespace edgert {
 
-/// Node attribute the pass sets on a Conv: bit kLayoutInput when input 0 is blocked, bit
+/// Node attribute the pass sets on a Conv or global pool: bit kLayoutInput when input 0 is blocked, bit
 /// kLayoutOutput when output 0 (and a fused residual, input 3) is.
 inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
@@ -16,7 +16,8 @@ inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 /// with constant weights: pointwise, depthwise, or any other of one group, the 3x3s that run
 /// Winograd converting) and every reader can read it so: input 0 of such a Conv (for a
 /// pointwise or other non-depthwise, non-Winograd one only when its own output is blocked),
-/// or the fused residual of such a Conv whose output is blocked. Graph outputs stay planes,
+/// the fused residual of such a Conv whose output is blocked, or a GlobalAveragePool /
+/// GlobalMaxPool (which gets kLayoutInput and writes planes). Graph outputs stay planes,
 /// and so does a tensor only converting Convs would touch (no end reads or writes it in place).
 void choose_blocked_layout(Graph& g);
 

@@ -68,6 +68,7 @@ struct Pointwise {
     constexpr std::size_t row = Blocked ? C : 1;
     const std::size_t step = Blocked ? 1 : a.a_stride;
     const float* bp = a.b;
+    const float* pf = a.prefetch;
     for (std::size_t p0 = 0; p0 < a.k; p0 += C) {
       const float* ab = a.a + (Blocked ? p0 / C : p0) * a.a_stride;
       const std::size_t kk = a.k - p0 < C ? a.k - p0 : C;
@@ -83,6 +84,11 @@ struct Pointwise {
           for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(x, bv[v], acc[i][v]);
         }
         bp += a.ldb;
+        if (pf) {
+          // Row p of the next weights, a cache line per 16 floats, while row p is summed.
+          for (std::size_t j = 0; j < a.ldb; j += 16) __builtin_prefetch(pf + j, 0, 2);
+          pf += a.ldb;
+        }
       }
     }
 #pragma GCC unroll 2

@@ -162,7 +162,8 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// lane0 (< 16) and nr_valid are multiples of min(gemm_nr / 2, 16). Only rows i < mr_valid of
 /// Y are written. A long sum runs in parts: with `accumulate` the sum starts from Y(i, j)
 /// instead of zero, and without `finish` Y(i, j) is the plain sum (no bias, residual or
-/// activation).
+/// activation). `prefetch` (may be null) names k rows of ldb floats the caller will want
+/// next: the kernel asks the cache for row p of it while it reads row p of b (a hint only).
 struct PointwiseArgs {
   std::size_t k = 0;
   const float* a = nullptr;
@@ -178,6 +179,7 @@ struct PointwiseArgs {
   ActParams act;
   int residual_first = 1;
   int accumulate = 0, finish = 1;
+  const float* prefetch = nullptr;
 };
 using PointwiseNc16F32 = void (*)(const PointwiseArgs& a);
 
