@@ -502,24 +502,29 @@ class ConvOp : public Op {
       const bool zeros = std::all_of(attrs_.pads.begin(), attrs_.pads.end(), [](auto e) { return e == 0; });
       // As pointwise(geometry): a 1x1 at stride 1 without padding reads blocks in place.
       regrouped_ = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
-      const std::size_t kdim = regrouped_ ? taps * round_up(ci, kBlock) : ci * taps;
+      const std::size_t ci16 = round_up(ci, kBlock), kdim = regrouped_ ? taps * ci16 : ci * taps;
+      const std::size_t nr = kernels_.gemm_nr, size = round_up(round_up(co, kBlock), nr) * kdim;
+      // Straight from the weight: output channel o is column o % nr of panel o / nr (kdim
+      // rows of nr), written 16 rows at a time so both sides stay in L1; padding rows and
+      // columns are zero.
+      blocked_panels_.reset(new float[size]);
       const float* src = w->data<float>();
-      std::vector<float> regrouped;
-      if (regrouped_) {
-        regrouped.assign(co * kdim, 0.0f);
-        for (std::size_t o = 0; o < co; ++o)
-          for (std::size_t c = 0; c < ci; ++c)
-            for (std::size_t t = 0; t < taps; ++t)
-              regrouped[o * kdim + t * round_up(ci, kBlock) + c] = src[(o * ci + c) * taps + t];
-        src = regrouped.data();
+      // Row p = base + c * step of channel c (c < ci: channel c's weight at tap t; beyond,
+      // padding) for each tap t: base and step per layout.
+      const std::size_t step = regrouped_ ? 1 : taps, tap_rows = regrouped_ ? ci16 : 1, rows = regrouped_ ? ci16 : ci;
+      for (std::size_t q = 0; q < size / (nr * kdim); ++q) {
+        float* panel = blocked_panels_.get() + q * nr * kdim;
+        for (std::size_t t = 0; t < taps; ++t)
+          for (std::size_t c0 = 0; c0 < rows; c0 += kBlock)
+            for (std::size_t j = 0; j < nr; ++j) {
+              const std::size_t o = q * nr + j;
+              float* dst = panel + (t * tap_rows + c0 * step) * nr + j;
+              const std::size_t c1 = std::min(rows, c0 + kBlock), real = o < co ? std::min(c1, ci) : c0;
+              std::size_t c = c0;
+              for (; c < real; ++c, dst += step * nr) *dst = src[(o * ci + c) * taps + t];
+              for (; c < c1; ++c, dst += step * nr) *dst = 0.0f;
+            }
       }
-      const std::size_t nr = kernels_.gemm_nr, n16 = round_up(co, kBlock);
-      blocked_panels_.reset(new float[round_up(n16, nr) * kdim]);
-      simd::gemm_pack_b_f32(nr, kdim, co, src, 1, static_cast<std::ptrdiff_t>(kdim), blocked_panels_.get());
-      // With panels narrower than a block (nr = 8) the padding can need one more panel.
-      if (round_up(n16, nr) > round_up(co, nr))
-        std::fill(blocked_panels_.get() + round_up(co, nr) * kdim, blocked_panels_.get() + round_up(n16, nr) * kdim,
-                  0.0f);
       return;
     }
     if (winograd) {
