@@ -290,7 +290,7 @@ class GlobalPoolOp : public Op {
           const T* s = px + static_cast<std::int64_t>(pl) * sz;
           if (kind_ == P::max) {
             T m = sz ? s[0] : T(0);
-            for (std::int64_t i = 1; i < sz; ++i) m = s[i] > m || s[i] != s[i] ? s[i] : m;
+            for (std::int64_t i = 1; i < sz; ++i) m = max_keeping_nan(m, s[i]);
             py[pl] = m;
           } else if (kind_ == P::avg) {
             T acc = 0;
@@ -307,6 +307,11 @@ class GlobalPoolOp : public Op {
   }
 
  private:
+  // The running maximum of both layouts: a NaN, once seen, stays.
+  template <class T>
+  static T max_keeping_nan(T m, T v) {
+    return v > m || v != v ? v : m;
+  }
   // The input in the channel-blocked layout ([image][block][pixel][16]): per (image, block)
   // the 16 channels reduce side by side, each over the pixels in order, as on planes, so the
   // result is the same bit for bit. Padding lanes past the channels are not written.
@@ -324,10 +329,7 @@ class GlobalPoolOp : public Op {
         for (std::size_t l = 0; l < C; ++l) acc[l] = kind_ == P::max && sz ? s[l] : 0.0f;
         if (kind_ == P::max) {
           for (std::size_t i = 1; i < sz; ++i)
-            for (std::size_t l = 0; l < C; ++l) {
-              const float v = s[i * C + l];
-              acc[l] = v > acc[l] || v != v ? v : acc[l];
-            }
+            for (std::size_t l = 0; l < C; ++l) acc[l] = max_keeping_nan(acc[l], s[i * C + l]);
         } else {
           for (std::size_t i = 0; i < sz; ++i)
             for (std::size_t l = 0; l < C; ++l) acc[l] += s[i * C + l];
