@@ -61,6 +61,13 @@ const byOp = (list) => {
   }
   return m;
 };
+// ORT's NCHWc pass turns a BatchNormalization it cannot fold into a 1x1 depthwise Conv; when
+// edgert runs as many standalone BNs as ORT has such Convs, they are matched as BNs.
+const isBnConv = (n) => n.op === 'Conv' && n.shapes[1] && n.shapes[1].length === 4 && n.shapes[1][1] === 1 &&
+                        n.shapes[1][2] === 1 && n.shapes[1][3] === 1 && n.shapes[0] && n.shapes[0][1] === n.shapes[1][0];
+const edBn = edList.filter((n) => n.op === 'BatchNormalization').length;
+if (edBn > 0 && !ortList.some((n) => n.op === 'BatchNormalization') && ortList.filter(isBnConv).length === edBn)
+  for (const n of ortList) if (isBnConv(n)) n.op = 'BatchNormalization';
 const ortByOp = byOp(ortList), edByOp = byOp(edList);
 // A convolution's class from ORT's recorded input and weight shapes.
 const convClass = (n) => {
