@@ -136,8 +136,9 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
 
 // ResNet-like: R0 = relu(pw(x)); a bottleneck a = relu(pw(R0)), b = relu(3x3(a)),
 // R1 = relu(pw(b) + R0); a downsampling block d = relu(3x3 s2(R1)), R2 = relu(pw(d) + 1x1 s2(R1));
-// Q = dw3x3(R2), the output. With m >= 16 the 3x3 at stride 1 runs Winograd (converting its
-// input and output); otherwise it, like the stride-2 convolutions, gathers im2col from blocks.
+// Q = dw3x3(R2), the output. The 3x3 at stride 1 runs Winograd (converting its input and
+// output) with m >= 64, or m >= 16 not filling whole blocks; otherwise it runs shifted on the
+// blocks (ConvOp's Shifted), while the stride-2 convolutions gather im2col from blocks.
 Net resnet_like(std::int64_t n, std::int64_t c0, std::int64_t c, std::int64_t m, std::int64_t c2, std::int64_t h,
                 std::int64_t w, unsigned seed) {
   Net net;
@@ -173,10 +174,12 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
     bool whole;  // c and m (unless Winograd) fill whole blocks
   };
   const Case cases[] = {
-      {1, 3, 32, 24, 48, 14, 14, true},  // Winograd bottleneck
-      {2, 5, 32, 272, 36, 5, 7, true},   // a stride-1 3x3 from blocks (too wide for Winograd), batch 2
-      {1, 16, 64, 16, 64, 7, 7, true},   // Winograd at the smallest width, odd map
-      {1, 3, 48, 40, 96, 30, 26, true},  // several pixel chunks, k in several parts
+      {1, 3, 32, 64, 48, 14, 14, true},  // Winograd bottleneck
+      {1, 3, 32, 24, 48, 14, 14, true},  // Winograd converting partial blocks
+      {1, 3, 32, 32, 48, 14, 13, true},  // a shifted 3x3 (too narrow for Winograd)
+      {2, 5, 32, 272, 36, 5, 7, true},   // a shifted 3x3 too wide for Winograd, batch 2
+      {1, 16, 64, 64, 64, 7, 7, true},   // Winograd at the smallest width, odd map
+      {1, 3, 48, 80, 96, 30, 26, true},  // several pixel chunks, k in several parts
       {1, 4, 160, 130, 20, 6, 5, true},  // 9 x 160 rows of k from blocks, in parts
       {2, 5, 20, 8, 36, 9, 11, false},   // partial blocks: the 3x3s read planes
       {1, 8, 64, 48, 96, 3, 3, true},    // more channels than pixels: one chunk, panels split
@@ -252,13 +255,73 @@ TEST(BlockedLayout, GlobalPoolingReadsBlocksAsPlanesDo) {
       }
 }
 
+// DenseNet-like: P = relu(pw(x)) writes blocks; Y = conv(P), one group at stride 1, reads them
+// in place, shifted (no im2col), whatever its kernel, padding and dilation; Y is the output
+// (written as planes) or, with `after`, read by a pointwise Conv followed by a depthwise one
+// (Y then blocked). Compared with the planes path, and 1 thread with 2 bit for bit.
+TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
+  struct Case {
+    std::int64_t n, c, m, h, w, kh, kw, dil;
+    std::vector<std::int64_t> pads;  // top, left, bottom, right
+    bool after;
+    std::int64_t cout_after = 24;
+  };
+  const Case cases[] = {
+      {1, 32, 32, 14, 14, 3, 3, 1, {1, 1, 1, 1}, false},     // DenseNet's 3x3 growth layer, to planes
+      {1, 32, 32, 7, 7, 3, 3, 1, {1, 1, 1, 1}, true},        // the same writing blocks
+      {2, 16, 20, 9, 11, 5, 5, 1, {2, 1, 0, 3}, false},      // 5x5, uneven pads, partial output block
+      {1, 48, 40, 12, 30, 3, 3, 2, {2, 2, 2, 2}, true, 40},  // dilations 2 and 3, partial blocks written
+      {1, 16, 24, 6, 17, 1, 3, 1, {0, 1, 0, 1}, false},      // 1x3
+      {1, 32, 16, 5, 6, 3, 3, 1, {0, 0, 0, 0}, false},       // no padding
+      {1, 16, 48, 13, 9, 3, 3, 1, {1, 1, 1, 1}, true, 160},  // two panels; Winograd would take it on planes
+      {1, 160, 48, 40, 37, 3, 3, 1, {1, 1, 1, 1}, false},    // k in parts per tap, several chunks
+  };
+  unsigned seed = 900;
+  for (const Case& p : cases) {
+    Net net;
+    seed += 10;
+    net.input("x", random({p.n, 8, p.h, p.w}, seed));
+    net.constant("p_w", random({p.c, 8, 1, 1}, seed + 1)).constant("p_b", random({p.c}, seed + 2));
+    net.constant("y_w", random({p.m, p.c, p.kh, p.kw}, seed + 3, -0.3f, 0.3f)).constant("y_b", random({p.m}, seed + 4));
+    net.node("Conv", {"x", "p_w", "p_b"}, {"p0"});
+    net.node("Relu", {"p0"}, {"P"});
+    net.node("Conv", {"P", "y_w", "y_b"}, {"Y"},
+             {{"pads", Attribute::of(p.pads)},
+              // A dilation of 2 is 2 down and 3 across.
+              {"dilations", Attribute::of(std::vector<std::int64_t>{p.dil, p.dil > 1 ? p.dil + 1 : 1})},
+              {"kernel_shape", Attribute::of(std::vector<std::int64_t>{p.kh, p.kw})}});
+    std::string out = "Y";
+    if (p.after) {
+      net.constant("z_w", random({p.cout_after, p.m, 1, 1}, seed + 5));
+      net.constant("q_w", random({p.cout_after, 1, 3, 3}, seed + 6));
+      net.node("Conv", {"Y", "z_w"}, {"Z"});
+      net.node("Conv", {"Z", "q_w"}, {"Q"}, conv_attrs(3, 1, 1, p.cout_after));
+      out = "Q";
+    }
+    Graph g = net.graph();
+    g.add_output(out);
+    const auto model = Model::compile(g, {});  // held: the loop reads its graph
+    std::map<std::string, std::int64_t> layout;
+    for (const Node& n : model->graph().nodes)
+      layout[model->graph().values[n.inputs[1]].name] = n.attr_int(kLayoutAttr, 0);
+    EXPECT_EQ(layout.at("p_w"), kLayoutOutput) << p.m;
+    EXPECT_EQ(layout.at("y_w"), p.after ? kLayoutInput | kLayoutOutput : kLayoutInput) << p.m;
+    ModelOptions off, two;
+    off.blocked_layout = false;
+    two.num_threads = 2;
+    const Tensor planes = net.run1(out, off), one = net.run1(out), both = net.run1(out, two);
+    expect_near(tensor_to_doubles(planes), one, 1e-4);
+    ASSERT_EQ(values(one), values(both)) << "m " << p.m << " kh " << p.kh;
+  }
+}
+
 // Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be
 // Winograd convolutions (or a pointwise one reading planes) stays planes.
 TEST(BlockedLayout, TensorsOnlyConvertingConvolutionsTouchStayPlanes) {
   Net net;
   net.input("x", random({1, 16, 10, 10}, 1));
-  net.constant("p_w", random({32, 16, 1, 1}, 2)).constant("w1_w", random({32, 32, 3, 3}, 3));
-  net.constant("w2_w", random({24, 32, 3, 3}, 4));
+  net.constant("p_w", random({64, 16, 1, 1}, 2)).constant("w1_w", random({64, 64, 3, 3}, 3));
+  net.constant("w2_w", random({72, 64, 3, 3}, 4));
   net.node("Conv", {"x", "p_w"}, {"P"});
   net.node("Conv", {"P", "w1_w"}, {"W1"}, conv_attrs(3, 1, 1, 1));
   net.node("Conv", {"W1", "w2_w"}, {"W2"}, conv_attrs(3, 1, 1, 1));

@@ -274,8 +274,7 @@ class ConvOp : public Op {
     if (layout_) {
       const bool residual_fits = !ctx.has(3) || ctx.in(3).shape() == out;
       if (residual_fits && blocked_panels_) {
-        ctx.scratch_bytes = align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
-                            static_cast<std::size_t>(ctx.threads) * blocked_temp_floats(geo, cin, cout) * sizeof(float);
+        ctx.scratch_bytes = blocked_scratch_bytes(geo, cin, cout, ctx.has(3), ctx.threads);
         return;
       }
       if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
@@ -290,9 +289,8 @@ class ConvOp : public Op {
       if (blocked_panels_ || blocked_dwc(geo, x.shape(), w.shape())) {
         const std::size_t product = static_cast<std::size_t>(shape_numel(out)) * sizeof(float);
         ctx.scratch_bytes = tmp + align64(product) + align64(blocked_bytes(out)) +
-                            align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) +
-                            static_cast<std::size_t>(ctx.threads) *
-                                std::max(blocked_temp_floats(geo, cin, cout), dwc_plan(geo).floats) * sizeof(float);
+                            std::max(blocked_panels_ ? blocked_scratch_bytes(geo, cin, cout, false, ctx.threads) : 0,
+                                     static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float));
         return;
       }
     }
@@ -327,7 +325,7 @@ class ConvOp : public Op {
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const bool x_blocked = layout_ & kLayoutInput, y_blocked = layout_ & kLayoutOutput;
     if (residual_fits && blocked_panels_) {
-      run_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y,
+      run_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y, y_blocked,
                   static_cast<float*>(ctx.scratch));
       return;
     }
@@ -360,7 +358,7 @@ class ConvOp : public Op {
       float* cp = take(static_cast<std::size_t>(shape_numel(cshape)) * sizeof(float));
       if (blocked_panels_) {
         Tensor cb = Tensor::view(DataType::float32, cshape, take(blocked_bytes(cshape)));
-        run_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, reinterpret_cast<float*>(scratch));
+        run_blocked(ctx, geo, x, x_blocked, bias, nullptr, {}, cb, true, reinterpret_cast<float*>(scratch));
         from_blocked(ctx.pool, kernels_, cshape, cb.data<float>(), cp);
       } else {
         const PlaneEpilogue fin{bias, nullptr, geo.out_size(), w.dim(0), {}, 1};
@@ -490,15 +488,18 @@ class ConvOp : public Op {
     const Tensor* w = c.constant(1);
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
-    const bool winograd = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations);
+    const bool winograd = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations) &&
+                          !(layout_ & kLayoutInput && Winograd23::yields_to_shifted(cout, w->dim(1)));
     // A convolution writing the blocked layout runs the transposed product (pixels x output
     // channels): its weights become B panels, column = output channel, padded to whole
     // blocks; row p = (input channel, ky, kx) as in the weight, or, when the input is
     // blocked, (ky, kx, input channel padded to whole blocks).
-    if (layout_ & kLayoutOutput && g == 1 && w->rank() == 4 && !winograd) {
+    // A shifted convolution (see Shifted) reading blocks may write planes too.
+    const bool ones = std::all_of(attrs_.strides.begin(), attrs_.strides.end(), [](auto e) { return e == 1; });
+    const bool to_planes = layout_ == kLayoutInput && ones && !c.node.has_input(3);
+    if ((layout_ & kLayoutOutput || to_planes) && g == 1 && w->rank() == 4 && !winograd) {
       const std::size_t taps = static_cast<std::size_t>(w->dim(2) * w->dim(3)), co = static_cast<std::size_t>(cout);
       const std::size_t ci = static_cast<std::size_t>(w->dim(1));
-      const bool ones = std::all_of(attrs_.strides.begin(), attrs_.strides.end(), [](auto e) { return e == 1; });
       const bool zeros = std::all_of(attrs_.pads.begin(), attrs_.pads.end(), [](auto e) { return e == 0; });
       // As pointwise(geometry): a 1x1 at stride 1 without padding reads blocks in place.
       regrouped_ = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
@@ -551,13 +552,57 @@ class ConvOp : public Op {
     if (n16 >= pixels && kdim * all <= 4 * kL2Floats) return all;
     return std::clamp<std::size_t>(kL2Floats / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
   }
-  // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise) or the
-  // chunk's im2col rows.
-  std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin, std::int64_t cout) const {
-    const std::size_t kdim = blocked_kdim(g, cin);
-    return pointwise(g) ? round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr
-                        : kdim * blocked_chunk_pixels(kdim, static_cast<std::size_t>(g.out_size()),
-                                                      round_up(static_cast<std::size_t>(cout), kBlock));
+  // A 2-D convolution at stride 1 reading blocks (any kernel, padding and dilation) runs
+  // `shifted`, without im2col: output pixel (oy, ox) is position oy * wp + ox of a zero-padded
+  // copy of the input (hp rows of wp pixels per block, then gemm_mr pixels of zeros for the
+  // kernel's whole tiles), and tap (ky, kx) reads the positions shifted by ky * dy * wp +
+  // kx * dx, so each tap's part of the sum is the pointwise kernel over a run of positions.
+  // The wp - out_w positions past each row's end are computed and dropped (a fused residual,
+  // which would be read there, takes the im2col path).
+  struct Shifted {
+    std::size_t wp, hp, positions, plane;
+  };
+  // Shifted runs where its dropped positions cost less than im2col's gather, which is
+  // spread over the output channels: up to 16 / n16 more tiles (a 7x7 map's 61 positions
+  // against 49 pixels pay at 32 channels, not at 512), and always when writing planes (the
+  // im2col kernel writes blocks only).
+  bool shifted(const Geometry& g, std::size_t cout, bool residual) const {
+    if (!regrouped_ || residual || g.in[0] != 1 || g.k[0] != 1 || g.stride[1] != 1 || g.stride[2] != 1) return false;
+    if (!(layout_ & kLayoutOutput)) return true;
+    const std::size_t mr = kernels_.gemm_mr, n16 = round_up(cout, kBlock);
+    const std::size_t tiles = (shifted_plan(g).positions + mr - 1) / mr;
+    const std::size_t im2col_tiles = (static_cast<std::size_t>(g.out_size()) + mr - 1) / mr;
+    return tiles * n16 <= im2col_tiles * (n16 + kBlock);
+  }
+  Shifted shifted_plan(const Geometry& g) const {
+    Shifted s;
+    s.wp = static_cast<std::size_t>(g.out[2] + (g.k[2] - 1) * g.dil[2]);
+    s.hp = static_cast<std::size_t>(g.out[1] + (g.k[1] - 1) * g.dil[1]);
+    s.positions = (static_cast<std::size_t>(g.out[1]) - 1) * s.wp + static_cast<std::size_t>(g.out[2]);
+    s.plane = s.hp * s.wp + kernels_.gemm_mr;
+    return s;
+  }
+  // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise), the
+  // chunk's im2col rows, or (shifted) one panel's products for the chunk's positions.
+  std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin, std::int64_t cout, bool residual) const {
+    const std::size_t kdim = blocked_kdim(g, cin), n16 = round_up(static_cast<std::size_t>(cout), kBlock);
+    if (pointwise(g)) return round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr;
+    if (shifted(g, static_cast<std::size_t>(cout), residual)) {
+      const std::size_t cin16 = round_up(static_cast<std::size_t>(cin), kBlock);
+      return blocked_chunk_pixels(cin16, shifted_plan(g).positions, n16) * round_up(kernels_.gemm_nr + kBlock, kBlock);
+    }
+    return kdim * blocked_chunk_pixels(kdim, static_cast<std::size_t>(g.out_size()), n16);
+  }
+  // run_blocked's scratch: the padded bias, the workers' buffers and (shifted) one image's
+  // padded input.
+  std::size_t blocked_scratch_bytes(const Geometry& g, std::int64_t cin, std::int64_t cout, bool residual,
+                                    int threads) const {
+    std::size_t floats =
+        align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) / sizeof(float) +
+        static_cast<std::size_t>(std::max(threads, 1)) * blocked_temp_floats(g, cin, cout, residual);
+    if (shifted(g, static_cast<std::size_t>(cout), residual))
+      floats += round_up(static_cast<std::size_t>(cin), kBlock) * shifted_plan(g).plane;
+    return floats * sizeof(float);
   }
   // Rows of the transposed product's weight panels (see pack_constant_weights).
   std::size_t blocked_kdim(const Geometry& g, std::int64_t cin) const {
@@ -567,22 +612,26 @@ class ConvOp : public Op {
 
   // A convolution writing the blocked layout: per image, the transposed product
   // Y[pixel, out channel] = X[pixel, k] * W^T by simd::pointwise_nc16_f32 tiles (gemm_mr
-  // pixels by gemm_nr channels). A 1x1 reads its input in place from either layout; any other
-  // kernel gathers the chunk's im2col rows, from planes one row per (channel, tap), from
-  // blocks one block of 16 channels per (tap, block, pixel). The channels are padded to whole
-  // blocks (zero weights and bias), so every lane is written. A task takes a chunk of pixel
-  // tiles and a group of column panels; each output element is one kernel call, so the
-  // result does not depend on the thread count.
+  // pixels by gemm_nr channels). A 1x1 reads its input in place from either layout; a
+  // stride-1 kernel on blocks runs shifted (see Shifted); any other kernel gathers the
+  // chunk's im2col rows, from planes one row per (channel, tap), from blocks one block of 16
+  // channels per (tap, block, pixel). The channels are padded to whole blocks (zero weights
+  // and bias), so every lane is written. A task takes a chunk of pixel tiles and a group of
+  // column panels; each output element is one kernel call per part of the sum, summed in the
+  // same order whatever the chunks, so the result does not depend on the thread count.
   void run_blocked(const RunContext& ctx, const Geometry& g, const Tensor& x, bool x_blocked, const float* bias,
-                   const float* residual, const simd::ActParams& act, Tensor& y, float* scratch) const {
+                   const float* residual, const simd::ActParams& act, Tensor& y, bool y_blocked, float* scratch) const {
     const std::size_t mr = kernels_.gemm_mr, nr = kernels_.gemm_nr;
     const std::size_t n = static_cast<std::size_t>(x.dim(0)), cin = static_cast<std::size_t>(x.dim(1));
     const std::size_t cout = static_cast<std::size_t>(y.dim(1)), pixels = static_cast<std::size_t>(g.out_size());
     const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
-    const std::size_t tiles = (pixels + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
-    const bool im2col = !pointwise(g);
-    if (x_blocked != ((layout_ & kLayoutInput) != 0))
-      fail(ErrorCode::internal, node_.label(), ": weights packed for the other input layout");
+    const bool shift = shifted(g, cout, residual != nullptr), im2col = !pointwise(g) && !shift;
+    const Shifted sh = shift ? shifted_plan(g) : Shifted{};
+    // The rows the tiles run over: output pixels, or (shifted) positions of the padded input.
+    const std::size_t rows = shift ? sh.positions : pixels;
+    const std::size_t tiles = (rows + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
+    if (x_blocked != ((layout_ & kLayoutInput) != 0) || (!y_blocked && !shift))
+      fail(ErrorCode::internal, node_.label(), ": weights packed for other layouts");
     const std::size_t kdim = blocked_kdim(g, x.dim(1));
     float* bpad = nullptr;
     if (bias) {
@@ -590,36 +639,41 @@ class ConvOp : public Op {
       std::copy(bias, bias + cout, bpad);
       std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
     }
+    const std::size_t threads = static_cast<std::size_t>(ctx.pool->size());
+    const std::size_t temp_floats =
+        blocked_temp_floats(g, static_cast<std::int64_t>(cin), static_cast<std::int64_t>(cout), residual != nullptr);
     float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
+    float* padded = temps + threads * temp_floats;
     // Enough tasks to go round (twice the threads for balance, but once per thread for
     // im2col, which every group of a chunk gathers again): a map with more pixels than
     // output channels splits into more chunks, one with fewer into groups of panels, so each
     // thread reads the smaller of the two operands again. Chunks of at most
-    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1).
-    const std::size_t threads = static_cast<std::size_t>(ctx.pool->size()), want = im2col ? threads : 2 * threads;
-    const std::size_t most = blocked_chunk_pixels(kdim, pixels, n16) / mr;
+    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1). A shifted run goes
+    // one image at a time (the padded copy is of one image).
+    const std::size_t want = im2col ? threads : 2 * threads, images = shift ? 1 : n;
+    const std::size_t most = blocked_chunk_pixels(shift ? cin16 : kdim, rows, n16) / mr;
     std::size_t chunks = (tiles + most - 1) / most, groups = 1;
-    if (n16 >= pixels) groups = std::min(panels, std::max<std::size_t>(1, (want + n * chunks - 1) / (n * chunks)));
-    if (n * chunks * groups < want) chunks = std::min(tiles, std::max(chunks, (want + n * groups - 1) / (n * groups)));
+    if (n16 >= rows)
+      groups = std::min(panels, std::max<std::size_t>(1, (want + images * chunks - 1) / (images * chunks)));
+    if (images * chunks * groups < want)
+      chunks = std::min(tiles, std::max(chunks, (want + images * groups - 1) / (images * groups)));
     const std::size_t chunk = (tiles + chunks - 1) / chunks;
     chunks = (tiles + chunk - 1) / chunk;
-    const std::size_t tasks = n * chunks * groups;
     const float* px = x.data<float>();
     float* py = y.data<float>();
     const std::size_t x_image = (x_blocked ? cin16 : cin) * static_cast<std::size_t>(g.in_size()),
-                      y_image = n16 * pixels;
+                      y_image = (y_blocked ? n16 : cout) * pixels;
     const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
-    ctx.pool->parallel_tasks(tasks, [&](std::size_t t, std::size_t worker) {
-      const std::size_t img = t / (chunks * groups), ch = t / groups % chunks, gq = t % groups;
+    const std::size_t chunk_pixels = chunk * mr, kc = kBlockedKc;
+    // One task: image img's chunk ch of tiles for the panels of group gq.
+    auto task = [&](std::size_t img, std::size_t ch, std::size_t gq, std::size_t worker) {
       const std::size_t q0 = gq * panels / groups, q1 = (gq + 1) * panels / groups;
       const std::size_t t0 = ch * chunk, t1 = std::min(tiles, t0 + chunk);
       const float* xa = px + img * x_image;
       // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
       // the blocked layout (the kernel reads whole tiles, which could run past the input).
       const std::size_t last = t1 - 1, last_rows = pixels - last * mr;
-      float* temp =
-          temps + worker * blocked_temp_floats(g, static_cast<std::int64_t>(cin), static_cast<std::int64_t>(cout));
-      const std::size_t chunk_pixels = chunk * mr;
+      float* temp = temps + worker * temp_floats;
       if (im2col) {
         // Rows of im2col for the chunk's pixels; a partial last tile reads within the buffer.
         const std::size_t np = std::min(pixels, t1 * mr) - t0 * mr;
@@ -629,7 +683,7 @@ class ConvOp : public Op {
           const Im2col source{xa, &g, &kernels_};
           for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
         }
-      } else if (last_rows < mr) {
+      } else if (!shift && last_rows < mr) {
         std::fill(temp, temp + cin16 * mr, 0.0f);
         for (std::size_t c = 0; c < cin; ++c)
           for (std::size_t i = 0; i < last_rows; ++i)
@@ -639,19 +693,21 @@ class ConvOp : public Op {
       }
       simd::PointwiseArgs a;
       a.ldb = nr;
-      a.y_stride = pixels * kBlock;
+      a.y_stride = (shift ? chunk_pixels : pixels) * kBlock;
       a.act = act;
       a.residual_first = residual_first_;
       // Panel by panel (each one sequential stream of weights), the sum over k in parts of
-      // kc (whole blocks): a panel's part stays in L1 while the chunk's tiles pass over it.
-      const std::size_t kc = kBlockedKc;
+      // kc (whole blocks; shifted, also whole taps): a panel's part stays in L1 while the
+      // chunk's tiles pass over it.
+      const std::size_t tap_rows = shift ? cin16 : kdim;
       for (std::size_t q = q0; q < q1; ++q) {
         const std::size_t j0 = q * nr;
         a.nr_valid = std::min(nr, n16 - j0);
         a.lane0 = j0 % kBlock;
         a.bias = bpad ? bpad + j0 : nullptr;
-        for (std::size_t k0 = 0; k0 < kdim; k0 += kc) {
-          a.k = std::min(kc, kdim - k0);
+        for (std::size_t k0 = 0; k0 < kdim; k0 += a.k) {
+          const std::size_t tap = k0 / tap_rows, c0 = k0 % tap_rows;
+          a.k = std::min(kc, tap_rows - c0);
           a.accumulate = k0 > 0;
           a.finish = k0 + a.k == kdim;
           a.b = blocked_panels_.get() + q * nr * kdim + k0 * nr;
@@ -659,31 +715,100 @@ class ConvOp : public Op {
           // next panel's first: the panels lie one after another) comes into the cache.
           const float* next = a.b + a.k * nr;
           const bool more = k0 + a.k < kdim || q + 1 < q1;
+          // Shifted: the padded input at this tap's offset, from block c0 / 16.
+          const float* tap_at =
+              shift ? padded +
+                          ((tap / static_cast<std::size_t>(g.k[2])) * static_cast<std::size_t>(g.dil[1]) * sh.wp +
+                           tap % static_cast<std::size_t>(g.k[2]) * static_cast<std::size_t>(g.dil[2])) *
+                              kBlock +
+                          c0 / kBlock * sh.plane * kBlock
+                    : nullptr;
           for (std::size_t tile = t0; tile < t1; ++tile) {
             a.prefetch = tile == t0 && more ? next : nullptr;
             const std::size_t p0 = tile * mr;
-            a.mr_valid = std::min(mr, pixels - p0);
-            const bool copied = !im2col && a.mr_valid < mr;
-            if (im2col) {
+            a.mr_valid = std::min(mr, rows - p0);
+            const bool copied = !im2col && !shift && a.mr_valid < mr;
+            if (shift) {
+              a.a = tap_at + p0 * kBlock;
+              a.a_stride = sh.plane * kBlock;
+              a.a_blocked = 1;
+            } else if (im2col) {
               a.a = temp + (p0 - t0 * mr) * (x_blocked ? kBlock : 1);
               a.a_stride = chunk_pixels * (x_blocked ? kBlock : 1);
               a.a_blocked = x_blocked;
+              a.a += a.a_blocked ? k0 / kBlock * a.a_stride : k0 * a.a_stride;
             } else {
               a.a = copied ? temp : x_blocked ? xa + p0 * kBlock : xa + p0;
               a.a_stride = copied ? mr * kBlock : a_stride;
               a.a_blocked = copied || x_blocked;
+              a.a += a.a_blocked ? k0 / kBlock * a.a_stride : k0 * a.a_stride;
             }
-            a.a += a.a_blocked ? k0 / kBlock * a.a_stride : k0 * a.a_stride;
             const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
-            a.y = py + at;
+            a.y = shift ? temp + (p0 - t0 * mr) * kBlock : py + at;
             a.residual = residual ? residual + at : nullptr;
             kernels_.pointwise_nc16_f32(a);
           }
         }
+        // Shifted: the panel's lanes of the chunk's positions that are output pixels, row
+        // run by row run, from the products into the output's blocks or planes (lanes past
+        // cout are padding there).
+        if (shift)
+          for (std::size_t j = j0; j < j0 + a.nr_valid;) {
+            const std::size_t b = j / kBlock, l0 = j % kBlock, l1 = std::min(kBlock, l0 + (j0 + a.nr_valid - j));
+            const float* src = temp + (b - j0 / kBlock) * chunk_pixels * kBlock;
+            float* dst = py + img * y_image + b * pixels * kBlock;
+            const std::size_t c0 = b * kBlock + l0, nc = std::min(l1 - l0, cout > c0 ? cout - c0 : 0);
+            const std::size_t ow = static_cast<std::size_t>(g.out[2]), end = std::min(rows, t1 * mr);
+            for (std::size_t p = t0 * mr; p < end;) {
+              const std::size_t oy = p / sh.wp, ox = p % sh.wp, stop = std::min(end, oy * sh.wp + ow);
+              if (ox < ow) {
+                const float* s = src + (p - t0 * mr) * kBlock;
+                const std::size_t at = oy * ow + ox;
+                if (!y_blocked) {
+                  if (nc) kernels_.nc16_unpack_f32(stop - p, s + l0, nc, dst + l0 * pixels + at, pixels);
+                } else if (l0 == 0 && l1 == kBlock) {
+                  std::copy(s, s + (stop - p) * kBlock, dst + at * kBlock);
+                } else {
+                  for (std::size_t i = 0; i < stop - p; ++i)
+                    std::copy(s + i * kBlock + l0, s + i * kBlock + l1, dst + (at + i) * kBlock + l0);
+                }
+              }
+              p = (oy + 1) * sh.wp;
+            }
+            j += l1 - l0;
+          }
       }
-    });
+    };
+    if (!shift) {
+      ctx.pool->parallel_tasks(n * chunks * groups, [&](std::size_t t, std::size_t worker) {
+        task(t / (chunks * groups), t / groups % chunks, t % groups, worker);
+      });
+      return;
+    }
+    const std::size_t blocks = cin16 / kBlock, in_h = static_cast<std::size_t>(g.in[1]),
+                      in_w = static_cast<std::size_t>(g.in[2]);
+    const std::size_t pt = static_cast<std::size_t>(g.pad[1]), pl = static_cast<std::size_t>(g.pad[2]);
+    for (std::size_t img = 0; img < n; ++img) {
+      // The image's padded copy, one task per block: zeros around the input's rows.
+      ctx.pool->parallel_tasks(blocks, [&](std::size_t b, std::size_t) {
+        const float* src = px + img * x_image + b * static_cast<std::size_t>(g.in_size()) * kBlock;
+        float* dst = padded + b * sh.plane * kBlock;
+        const std::size_t lo = std::min(pl, sh.wp), hi = std::min(sh.wp, pl + in_w);
+        for (std::size_t r = 0; r < sh.hp; ++r, dst += sh.wp * kBlock) {
+          if (r < pt || r - pt >= in_h) {
+            std::fill(dst, dst + sh.wp * kBlock, 0.0f);
+            continue;
+          }
+          std::fill(dst, dst + lo * kBlock, 0.0f);
+          std::copy(src + (r - pt) * in_w * kBlock, src + ((r - pt) * in_w + hi - lo) * kBlock, dst + lo * kBlock);
+          std::fill(dst + hi * kBlock, dst + sh.wp * kBlock, 0.0f);
+        }
+        std::fill(dst, dst + mr * kBlock, 0.0f);
+      });
+      ctx.pool->parallel_tasks(chunks * groups,
+                               [&](std::size_t t, std::size_t worker) { task(img, t / groups, t % groups, worker); });
+    }
   }
-
   // im2col of a blocked input for output pixels [p0, p0 + np): block (tap, b) of the result,
   // at rows * 16 floats per block, holds per pixel the 16 channels of input block b that
   // tap reads (zeros outside the image).

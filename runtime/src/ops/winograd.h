@@ -31,6 +31,12 @@ class Winograd23 {
   static bool suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations);
 
+  /// Whether a convolution suits_conv() takes still runs shifted instead when its input is
+  /// channel-blocked (ConvOp's direct kernel over the padded blocks): with fewer than 64
+  /// output channels the input transform, spread over them, outweighs the saving. It needs
+  /// whole input blocks.
+  static bool yields_to_shifted(std::int64_t cout, std::int64_t cin) { return cout < 64 && cin % 16 == 0; }
+
   /// Transforms and packs weights w [cout, cin, 3, 3].
   Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);
 

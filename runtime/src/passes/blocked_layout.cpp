@@ -39,8 +39,8 @@ Kind kind_of(const Graph& g, const Node& n) {
       (pad != "NOTSET" || all_equal(n.attr_ints("pads"), 0)))
     return Kind::pointwise;
   if (group != 1) return Kind::other;
-  return Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations")) ? Kind::converter
-                                                                                                     : Kind::writer;
+  const bool winograd = Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"));
+  return winograd && !Winograd23::yields_to_shifted(w->dim(0), w->dim(1)) ? Kind::converter : Kind::writer;
 }
 
 }  // namespace
@@ -48,12 +48,15 @@ Kind kind_of(const Graph& g, const Node& n) {
 void choose_blocked_layout(Graph& g) {
   std::vector<Kind> kind(g.nodes.size());
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
-  // (a padded block would multiply the work by up to 16).
-  std::vector<char> whole_blocks(g.nodes.size(), 0);
+  // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
+  // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
+  std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
-    kind[i] = kind_of(g, g.nodes[i]);
-    if (kind[i] == Kind::writer)
-      whole_blocks[i] = g.constant(g.nodes[i].inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
+    const Node& n = g.nodes[i];
+    kind[i] = kind_of(g, n);
+    if (kind[i] != Kind::writer) continue;
+    whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
+    shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
   }
   const std::vector<int> producers = g.producers();
   const auto consumers = g.consumers();
@@ -72,7 +75,7 @@ void choose_blocked_layout(Graph& g) {
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
-           (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c]));
+           (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c])) || shifts[c];
   };
   // Whether the blocked layout pays for v: a kernel at one end reads or writes it in place
   // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
