@@ -672,7 +672,7 @@ class ConvOp : public Op {
       const float* xa = px + img * x_image;
       // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
       // the blocked layout (the kernel reads whole tiles, which could run past the input).
-      const std::size_t last = t1 - 1, last_rows = pixels - last * mr;
+      const std::size_t last = t1 - 1, last_rows = rows - last * mr;
       float* temp = temps + worker * temp_floats;
       if (im2col) {
         // Rows of im2col for the chunk's pixels; a partial last tile reads within the buffer.
