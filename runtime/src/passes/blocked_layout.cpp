@@ -9,8 +9,10 @@ namespace {
 
 // pointwise and depthwise Convs read and write blocks; a `writer` (any other 2-D Conv of one
 // group) gathers im2col rows from either layout into the pointwise tile kernel and writes
-// blocks; a `converter` (a 3x3 that runs Winograd, faster on planes) unpacks a blocked input
-// and packs its result, so the convolutions around it can stay blocked. A `global_pool`
+// blocks, or at stride 1 from whole blocks runs shifted (ConvOp's Shifted), writing either
+// layout; a `converter` (a 3x3 that runs Winograd, faster on planes, unless it yields to
+// shifted) unpacks a blocked input and packs its result, so the convolutions around it can
+// stay blocked. A `global_pool`
 // (GlobalAveragePool, GlobalMaxPool) reduces a blocked input to planes, so the chain that
 // ends a classifier's backbone need not be unpacked.
 enum class Kind { other, pointwise, depthwise, writer, converter, global_pool };
@@ -69,7 +71,8 @@ void choose_blocked_layout(Graph& g) {
       blocked[out] = 1;
   }
   // Input 0 of any capable Conv but a pointwise or writer one whose output is planes (their
-  // kernel writes blocks only); a fused residual when the output is blocked.
+  // kernel writes blocks only; a shifting writer's copy-out writes planes too); a fused
+  // residual when the output is blocked.
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
