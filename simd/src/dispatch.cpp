@@ -38,7 +38,8 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::strided_copy_f32,
                              reference::wino23_input_f32,
                              reference::wino23_output_f32,
-                             reference::pointwise_nc16_f32};
+                             reference::pointwise_nc16_f32,
+                             reference::pool_nc16_f32};
 
 const KernelTable* compiled(Isa isa) {
   switch (isa) {

@@ -231,6 +231,69 @@ TEST_P(Kernels, PoolRowMatchesReferenceExactlyAndReadsOnlyItsWindows) {
           }
 }
 
+TEST_P(Kernels, ChannelBlockPoolMatchesReferenceExactlyAndReadsOnlyItsTaps) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (std::size_t n : {1, 3, 4, 5, 9, 13})
+    for (std::size_t sx : {1, 2})
+      for (std::size_t kw : {1, 2, 3})
+        for (std::size_t dx : {1, 2})
+          for (std::size_t pl : {0, 1})
+            for (std::size_t nrows : {0, 1, 3}) {
+              // Taps [lo, hi) per column as a padded border gives them: the first columns
+              // lose the taps left of the row, the last ones those past its end (iw pixels).
+              const std::size_t span = (n - 1) * sx + (kw - 1) * dx + 1;
+              const std::size_t iw = span > pl + 2 ? span - pl - 1 : 1;
+              std::vector<std::uint32_t> lo(n), hi(n);
+              std::vector<float> cdiv(n);
+              for (std::size_t o = 0; o < n; ++o) {
+                std::size_t a = kw, b = 0;
+                for (std::size_t k = 0; k < kw; ++k) {
+                  const std::ptrdiff_t ix =
+                      static_cast<std::ptrdiff_t>(o * sx + k * dx) - static_cast<std::ptrdiff_t>(pl);
+                  if (ix >= 0 && ix < static_cast<std::ptrdiff_t>(iw)) a = std::min(a, k), b = k + 1;
+                }
+                lo[o] = static_cast<std::uint32_t>(a < b ? a : 0);
+                hi[o] = static_cast<std::uint32_t>(a < b ? b : 0);
+                cdiv[o] = static_cast<float>(hi[o] - lo[o]);
+              }
+              // Each row holds exactly iw pixels: a read outside them faults.
+              std::vector<GuardBuffer> bufs;
+              std::vector<const float*> rows;
+              for (std::size_t r = 0; r < nrows; ++r) {
+                bufs.emplace_back(iw * C);
+                for (std::size_t i = 0; i < iw * C; ++i) bufs.back().data()[i] = u(rng);
+                rows.push_back(bufs.back().data());
+              }
+              if (nrows && iw > 1) bufs[0].data()[C + 3] = NAN;
+              for (int max : {0, 1}) {
+                edgert::simd::PoolNc16Args a;
+                a.max = max, a.n = n, a.rows = rows.data(), a.nrows = nrows, a.sx = sx, a.dx = dx, a.pl = pl;
+                a.lo = lo.data(), a.hi = hi.data(), a.rdiv = static_cast<float>(nrows), a.cdiv = cdiv.data();
+                std::vector<float> want(n * C);
+                GuardBuffer y(n * C);
+                a.y = want.data();
+                edgert::simd::reference::pool_nc16_f32(a);
+                a.y = y.data();
+                t->pool_nc16_f32(a);
+                for (std::size_t i = 0; i < n * C; ++i) {
+                  if (std::isnan(want[i]))
+                    EXPECT_TRUE(std::isnan(y.data()[i])) << n << " " << sx << " " << kw << " " << dx << " " << i;
+                  else
+                    EXPECT_EQ(want[i], y.data()[i])
+                        << "n " << n << " sx " << sx << " kw " << kw << " dx " << dx << " pl " << pl << " rows "
+                        << nrows << " max " << max << " at " << i;
+                }
+                // An empty window: -inf for max, 0 for a sum.
+                if (nrows == 0) {
+                  EXPECT_EQ(y.data()[0], max ? -INFINITY : 0.0f);
+                }
+              }
+            }
+}
+
 TEST_P(Kernels, GemvColumnsMatchReferenceAndDoNotDependOnGrouping) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(23);
@@ -389,8 +452,14 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
   };
   const Case cases[] = {{1, 1, 1, 1, 1, 1, 1, 1}, {3, 7, 3, 3, 1, 1, 1, 1},  {2, 14, 3, 3, 2, 2, 1, 1},
                         {4, 9, 5, 5, 1, 1, 1, 1}, {2, 13, 5, 5, 2, 2, 1, 1}, {3, 6, 3, 3, 1, 1, 2, 2},
-                        {2, 5, 3, 2, 3, 1, 1, 3}, {1, 17, 1, 7, 1, 2, 1, 1}};
-  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::clip, 0.0f, 6.0f}};
+                        {2, 5, 3, 2, 3, 1, 1, 3}, {1, 17, 1, 7, 1, 2, 1, 1}, {3, 10, 1, 1, 1, 1, 1, 1},
+                        {2, 5, 1, 1, 2, 3, 1, 1}};
+  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
+                                          {Act::relu, 0, 0},
+                                          {Act::clip, 0.0f, 6.0f},
+                                          {Act::leaky_relu, 0.1f, 0},
+                                          {Act::hard_sigmoid, 0.2f, 0.5f},
+                                          {Act::hard_swish, 0, 0}};
   for (const Case& k : cases)
     for (const auto& act : acts) {
       const std::size_t wp = (k.ow - 1) * k.sx + (k.kw - 1) * k.dx + 1;
@@ -423,18 +492,27 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
   const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, unit = std::min<std::size_t>(nr / 2, C);
   const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::clip, 0.0f, 6.0f}, {Act::hard_swish, 0, 0}};
   int round = 0;
-  for (int blocked : {1, 0})
+  // Input modes: blocked, planes, gathered through offsets with the pixels 1 or 2 apart.
+  for (int mode : {0, 1, 2, 3})
     for (std::size_t k : {1, 5, 16, 17, 40})
       for (std::size_t mv : {std::size_t{1}, std::max<std::size_t>(1, mr / 3), mr - 1, mr})
         for (std::size_t nv = unit; nv <= nr; nv += unit)
           for (std::size_t lane0 = 0; lane0 + std::min(nv, C) <= C && lane0 < C; lane0 += unit) {
             ++round;
+            const int blocked = mode == 0;
+            const std::size_t step = mode >= 2 ? static_cast<std::size_t>(mode - 1) : 0;
             // A plane of `pixels` pixels; the tile starts at pixel 1 and its last readable row
-            // (gemm_mr) ends the input at a guard page.
+            // (gemm_mr) ends the input at a guard page. Gathered: rows at random offsets into
+            // a buffer, the last one's gemm_mr pixels ending it.
             const std::size_t pixels = mr + 1, blocks_in = (k + C - 1) / C;
-            const std::size_t a_stride = blocked ? pixels * C : pixels;
-            GuardBuffer a(blocked ? (blocks_in - 1) * a_stride + pixels * C : (k - 1) * a_stride + pixels);
+            const std::size_t a_stride = blocked ? pixels * C : pixels, span = step * (mr - 1) + 1;
+            GuardBuffer a(step      ? 3 * k + span
+                          : blocked ? (blocks_in - 1) * a_stride + pixels * C
+                                    : (k - 1) * a_stride + pixels);
             for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = u(rng);
+            std::vector<std::uint32_t> offsets(k);
+            for (std::size_t p = 0; p < k; ++p)
+              offsets[p] = static_cast<std::uint32_t>(p + 1 == k ? a.size() - span : rng() % (3 * k));
             GuardBuffer b(k * nv), bias(nv);
             for (GuardBuffer* v : {&b, &bias})
               for (std::size_t i = 0; i < v->size(); ++i) v->data()[i] = u(rng);
@@ -443,9 +521,11 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
             for (auto& v : res) v = u(rng);
             edgert::simd::PointwiseArgs args;
             args.k = k;
-            args.a = a.data() + (blocked ? C : 1);
+            args.a = step ? a.data() : a.data() + (blocked ? C : 1);
             args.a_stride = a_stride;
             args.a_blocked = blocked;
+            args.a_offsets = step ? offsets.data() : nullptr;
+            args.a_step = step ? step : 1;
             args.b = b.data();
             args.ldb = nv;
             args.y_stride = y_stride;
@@ -463,8 +543,8 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
             edgert::simd::reference::pointwise_nc16_f32(args);
             for (std::size_t i = 0; i < got.size(); ++i)
               ASSERT_NEAR(want[i], got[i], 1e-5f * (1 + std::abs(want[i])))
-                  << "blocked " << blocked << " k " << k << " rows " << mv << " cols " << nv << " lane0 " << lane0
-                  << " at " << i;
+                  << "mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " lane0 " << lane0 << " at "
+                  << i;
             if (k <= C) continue;
             // The same sum in two parts split at a block: the plain sum of the first C rows of
             // k, then the rest accumulated onto it and finished.
@@ -474,15 +554,15 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
             first.k = C;
             first.finish = 0;
             rest.k = k - C;
-            rest.a = args.a + (blocked ? a_stride : C * a_stride);
+            rest.a = step ? args.a : args.a + (blocked ? a_stride : C * a_stride);
+            rest.a_offsets = step ? offsets.data() + C : nullptr;
             rest.b = args.b + C * nv;
             rest.accumulate = 1;
             t->pointwise_nc16_f32(first);
             t->pointwise_nc16_f32(rest);
             for (std::size_t i = 0; i < split.size(); ++i)
               ASSERT_NEAR(want[i], split[i], 1e-5f * (1 + std::abs(want[i])))
-                  << "in two parts: blocked " << blocked << " k " << k << " rows " << mv << " cols " << nv << " at "
-                  << i;
+                  << "in two parts: mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " at " << i;
           }
 }
 

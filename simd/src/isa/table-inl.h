@@ -37,7 +37,8 @@
                                       kern::strided_copy_f32<A>,    \
                                       kern::wino23_input_f32<A>,    \
                                       kern::wino23_output_f32<A>,   \
-                                      kern::Pointwise<A>::run};     \
+                                      kern::Pointwise<A>::run,      \
+                                      kern::pool_nc16_f32<A>};      \
     return &table;                                                  \
   }                                                                 \
   }

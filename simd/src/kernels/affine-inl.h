@@ -40,7 +40,7 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
 // affine_act_nchw_f32: y = act(x * scale[c] + shift[c] (+ r)), r before or after act.
 // One pass over memory; activation and residual choices are compile-time in the loops.
 template <class Arch, Act A>
-inline xsimd::batch<float, Arch> act_v(xsimd::batch<float, Arch> v, const ActParams& p) {
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> act_v(xsimd::batch<float, Arch> v, const ActParams& p) {
   using B = xsimd::batch<float, Arch>;
   const B zero(0.0f);
   if constexpr (A == Act::relu) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
@@ -93,10 +94,43 @@ inline void dwc_pixels(const DwcArgs& a, const float* xrow, float* y) {
     for (std::size_t v = 0; v < V; ++v) act_any_v<Arch>(acc[p][v], a.act).store_unaligned(y + p * C + v * L);
 }
 
+// A 1x1 kernel is a per-lane affine map (an inference BatchNormalization on blocks): the
+// weights and bias stay in registers and the activation is chosen once, not per vector.
+template <class Arch, Act A>
+void dwc_1x1(const DwcArgs& a) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
+  B w[V], b[V];
+  for (std::size_t v = 0; v < V; ++v) w[v] = B::load_unaligned(a.w + v * L), b[v] = B::load_unaligned(a.bias + v * L);
+  for (std::size_t r = 0; r < a.rows; ++r) {
+    const float* x = a.x + r * a.sy * a.wp * C;
+    float* y = a.y + r * a.ow * C;
+    for (std::size_t o = 0; o < a.ow; ++o, x += a.sx * C, y += C)
+      for (std::size_t v = 0; v < V; ++v)
+        act_v<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
+  }
+}
+
 template <class Arch>
 void dwc_f32(const DwcArgs& a) {
   constexpr std::size_t L = xsimd::batch<float, Arch>::size, C = kChannelBlock, V = C / L;
   constexpr std::size_t P = V == 1 ? 8 : V == 2 ? 4 : 2;
+  if (a.kh == 1 && a.kw == 1) {
+    switch (a.act.kind) {
+      case Act::none:
+        return dwc_1x1<Arch, Act::none>(a);
+      case Act::relu:
+        return dwc_1x1<Arch, Act::relu>(a);
+      case Act::clip:
+        return dwc_1x1<Arch, Act::clip>(a);
+      case Act::leaky_relu:
+        return dwc_1x1<Arch, Act::leaky_relu>(a);
+      case Act::hard_sigmoid:
+        return dwc_1x1<Arch, Act::hard_sigmoid>(a);
+      case Act::hard_swish:
+        return dwc_1x1<Arch, Act::hard_swish>(a);
+    }
+  }
   for (std::size_t r = 0; r < a.rows; ++r) {
     const float* xrow = a.x + r * a.sy * a.wp * C;
     float* y = a.y + r * a.ow * C;
@@ -109,6 +143,62 @@ void dwc_f32(const DwcArgs& a) {
       if (o + 2 <= a.ow) dwc_pixels<Arch, 2>(a, xrow + o * a.sx * C, y + o * C), o += 2;
     if (o < a.ow) dwc_pixels<Arch, 1>(a, xrow + o * a.sx * C, y + o * C);
   }
+}
+
+// P output pixels of pool_nc16_f32 sharing one tap range [t0, t1): P * V independent
+// chains, so the max's compare-and-select latency overlaps.
+template <class Arch, bool Max, std::size_t P>
+__attribute__((always_inline)) inline void pool_pixels(const PoolNc16Args& a, std::size_t o, std::size_t t0,
+                                                       std::size_t t1) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
+  B acc[P][V];
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t v = 0; v < V; ++v) acc[p][v] = B(Max ? -std::numeric_limits<float>::infinity() : 0.0f);
+  for (std::size_t r = 0; r < a.nrows; ++r) {
+    const float* x = a.rows[r] + (o * a.sx + t0 * a.dx - a.pl) * C;
+    for (std::size_t t = t0; t < t1; ++t, x += a.dx * C)
+      for (std::size_t p = 0; p < P; ++p)
+        for (std::size_t v = 0; v < V; ++v) {
+          const B e = B::load_unaligned(x + p * a.sx * C + v * L);
+          if constexpr (Max)
+            acc[p][v] = xsimd::select(e > acc[p][v], e, acc[p][v]);
+          else
+            acc[p][v] += e;
+        }
+  }
+  for (std::size_t p = 0; p < P; ++p) {
+    if constexpr (!Max) {
+      const B d(std::max(1.0f, a.rdiv * a.cdiv[o + p]));
+      for (std::size_t v = 0; v < V; ++v) acc[p][v] /= d;
+    }
+    for (std::size_t v = 0; v < V; ++v) acc[p][v].store_unaligned(a.y + (o + p) * C + v * L);
+  }
+}
+
+template <class Arch, bool Max>
+void pool_nc16_row(const PoolNc16Args& a) {
+  constexpr std::size_t P = 4;
+  for (std::size_t o = 0; o < a.n;) {
+    const std::size_t t0 = a.lo[o], t1 = a.hi[o];
+    std::size_t same = 1;
+    while (same < P && o + same < a.n && a.lo[o + same] == t0 && a.hi[o + same] == t1) ++same;
+    if (same == P) {
+      pool_pixels<Arch, Max, P>(a, o, t0, t1);
+      o += P;
+    } else {
+      pool_pixels<Arch, Max, 1>(a, o, t0, t1);
+      ++o;
+    }
+  }
+}
+
+template <class Arch>
+void pool_nc16_f32(const PoolNc16Args& a) {
+  if (a.max)
+    pool_nc16_row<Arch, true>(a);
+  else
+    pool_nc16_row<Arch, false>(a);
 }
 
 }  // namespace edgert::simd::kern

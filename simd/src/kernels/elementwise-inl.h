@@ -15,7 +15,8 @@
 namespace edgert::simd::kern {
 
 template <class Arch, Unary F>
-inline xsimd::batch<float, Arch> unary_v(xsimd::batch<float, Arch> v, float alpha, float beta) {
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> unary_v(xsimd::batch<float, Arch> v, float alpha,
+                                                                        float beta) {
   using B = xsimd::batch<float, Arch>;
   if constexpr (F == Unary::relu)
     return act_v<Arch, Act::relu>(v, ActParams{Act::relu, alpha, beta});

@@ -17,8 +17,12 @@
 
 namespace edgert::simd::kern {
 
+// The helpers the tile kernels call per vector are always inlined: each ISA's translation
+// unit is large enough that GCC's unit-growth limit otherwise turns them into calls inside
+// the tiles (a new kernel in the unit once made the Winograd GEMM 60% slower that way).
 template <class Arch>
-inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v, const ActParams& p) {
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v,
+                                                                          const ActParams& p) {
   switch (p.kind) {
     case Act::none:
       return v;
@@ -116,7 +120,8 @@ struct Gemm {
   }
 
   // The epilogue on columns [j, j + lanes) of row i.
-  static B epilogue(B v, const GemmEpilogue& ep, std::size_t i, std::size_t j, std::size_t lanes) {
+  __attribute__((always_inline)) static B epilogue(B v, const GemmEpilogue& ep, std::size_t i, std::size_t j,
+                                                   std::size_t lanes) {
     v = xsimd::fma(v, B(ep.scale ? ep.scale[i] : 1.0f), B(ep.shift ? ep.shift[i] : 0.0f));
     if (!ep.residual) return act_any_v<Arch>(v, ep.act);
     const float* r = ep.residual + i * ep.ldr + j;

@@ -19,35 +19,39 @@ struct Pointwise {
   static constexpr std::size_t L = B::size, C = kChannelBlock;
   static constexpr std::size_t MR = Gemm<Arch>::MR;
 
+  // a_offsets: the pixels 1 or 2 floats apart (the callers' only steps).
   static void run(const PointwiseArgs& a) {
-    if (a.a_blocked)
-      rows<true>(a);
+    if (a.a_offsets)
+      a.a_step == 1 ? rows<false, 1>(a) : rows<false, 2>(a);
+    else if (a.a_blocked)
+      rows<true, 0>(a);
     else
-      rows<false>(a);
+      rows<false, 0>(a);
   }
 
  private:
-  template <bool Blocked>
+  template <bool Blocked, std::size_t S>
   static void rows(const PointwiseArgs& a) {
     if (a.mr_valid <= MR / 3)
-      columns<Blocked, MR / 3>(a);
+      columns<Blocked, S, MR / 3>(a);
     else if (a.mr_valid <= 2 * MR / 3)
-      columns<Blocked, 2 * MR / 3>(a);
+      columns<Blocked, S, 2 * MR / 3>(a);
     else
-      columns<Blocked, MR>(a);
+      columns<Blocked, S, MR>(a);
   }
-  template <bool Blocked, std::size_t R>
+  template <bool Blocked, std::size_t S, std::size_t R>
   static void columns(const PointwiseArgs& a) {
     if (a.nr_valid <= L)
-      tile<Blocked, R, 1>(a);
+      tile<Blocked, S, R, 1>(a);
     else
-      tile<Blocked, R, 2>(a);
+      tile<Blocked, S, R, 2>(a);
   }
 
   // R pixels by NV vectors of output channels. In the blocked layout the R pixels of a
   // channel are 16 floats apart and the address steps by one per channel; in planes they
-  // are adjacent and the address steps by the plane size.
-  template <bool Blocked, std::size_t R, std::size_t NV>
+  // are adjacent and the address steps by the plane size; gathered (S > 0), row p starts at
+  // a_offsets[p] and the pixels are S floats apart.
+  template <bool Blocked, std::size_t S, std::size_t R, std::size_t NV>
   static void tile(const PointwiseArgs& a) {
     B acc[R][NV];
     if (a.accumulate) {
@@ -65,7 +69,7 @@ struct Pointwise {
 #pragma GCC unroll 2
         for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
     }
-    constexpr std::size_t row = Blocked ? C : 1;
+    constexpr std::size_t row = S ? S : Blocked ? C : 1;
     const std::size_t step = Blocked ? 1 : a.a_stride;
     const float* bp = a.b;
     const float* pf = a.prefetch;
@@ -73,7 +77,7 @@ struct Pointwise {
       const float* ab = a.a + (Blocked ? p0 / C : p0) * a.a_stride;
       const std::size_t kk = a.k - p0 < C ? a.k - p0 : C;
       for (std::size_t q = 0; q < kk; ++q) {
-        const float* ap = ab + q * step;
+        const float* ap = S ? a.a + a.a_offsets[p0 + q] : ab + q * step;
         B bv[NV];
 #pragma GCC unroll 2
         for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_unaligned(bp + v * L);

@@ -1,4 +1,5 @@
 // Scalar oracles: the plainest correct form of every kernel, also the scalar tier.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -220,6 +221,20 @@ void dwc_f32(const DwcArgs& a) {
       }
 }
 
+void pool_nc16_f32(const PoolNc16Args& a) {
+  constexpr std::size_t C = kChannelBlock;
+  for (std::size_t o = 0; o < a.n; ++o)
+    for (std::size_t c = 0; c < C; ++c) {
+      float acc = a.max ? -std::numeric_limits<float>::infinity() : 0.0f;
+      for (std::size_t r = 0; r < a.nrows; ++r)
+        for (std::size_t t = a.lo[o]; t < a.hi[o]; ++t) {
+          const float v = a.rows[r][(o * a.sx + t * a.dx - a.pl) * C + c];
+          acc = a.max ? (v > acc ? v : acc) : acc + v;
+        }
+      a.y[o * C + c] = a.max ? acc : acc / std::max(1.0f, a.rdiv * a.cdiv[o]);
+    }
+}
+
 void pointwise_nc16_f32(const PointwiseArgs& a) {
   constexpr std::size_t C = kChannelBlock;
   for (std::size_t i = 0; i < a.mr_valid; ++i)
@@ -227,7 +242,9 @@ void pointwise_nc16_f32(const PointwiseArgs& a) {
       const std::size_t at = (a.lane0 + j) / C * a.y_stride + i * C + (a.lane0 + j) % C;
       float acc = a.accumulate ? a.y[at] : 0.0f;
       for (std::size_t p = 0; p < a.k; ++p) {
-        const float x = a.a_blocked ? a.a[p / C * a.a_stride + i * C + p % C] : a.a[p * a.a_stride + i];
+        const float x = a.a_offsets   ? a.a[a.a_offsets[p] + i * a.a_step]
+                        : a.a_blocked ? a.a[p / C * a.a_stride + i * C + p % C]
+                                      : a.a[p * a.a_stride + i];
         acc += x * a.b[p * a.ldb + j];
       }
       if (!a.finish) {

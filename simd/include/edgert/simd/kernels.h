@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "edgert/simd/isa.h"
 
@@ -164,11 +165,17 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// instead of zero, and without `finish` Y(i, j) is the plain sum (no bias, residual or
 /// activation). `prefetch` (may be null) names k rows of ldb floats the caller will want
 /// next: the kernel asks the cache for row p of it while it reads row p of b (a hint only).
+/// With `a_offsets` (not null) the input is gathered instead, A(i, p) = a[a_offsets[p] +
+/// i * a_step] (a direct convolution over zero-padded planes: offset p is that of
+/// channel and tap p, the pixels a_step apart: 1 or 2), and a_stride and a_blocked are
+/// ignored.
 struct PointwiseArgs {
   std::size_t k = 0;
   const float* a = nullptr;
   std::size_t a_stride = 0;
   int a_blocked = 1;
+  const std::uint32_t* a_offsets = nullptr;
+  std::size_t a_step = 1;
   const float* b = nullptr;
   std::size_t ldb = 0;
   float* y = nullptr;
@@ -182,6 +189,27 @@ struct PointwiseArgs {
   const float* prefetch = nullptr;
 };
 using PointwiseNc16F32 = void (*)(const PointwiseArgs& a);
+
+/// One output row of a 2-D max or average pooling of one block of 16 channels in the
+/// blocked layout: for o < n and c < 16,
+///   y[o * 16 + c] = the max or the sum over r < nrows, t in [lo[o], hi[o]) of
+///                   rows[r][(o * sx + t * dx - pl) * 16 + c],
+/// taken row by row and tap by tap from -inf or 0 (a max takes a value only when it is
+/// greater, so NaN inputs are passed over), a sum then divided by max(1, rdiv * cdiv[o]).
+/// The caller hands over the window's rows inside the input and, per output column, the
+/// taps inside the row (o * sx + t * dx >= pl for every t in [lo[o], hi[o])).
+struct PoolNc16Args {
+  int max = 1;
+  std::size_t n = 0;
+  const float* const* rows = nullptr;
+  std::size_t nrows = 0, sx = 1, dx = 1, pl = 0;
+  const std::uint32_t* lo = nullptr;
+  const std::uint32_t* hi = nullptr;
+  float rdiv = 1.0f;
+  const float* cdiv = nullptr;  ///< average only
+  float* y = nullptr;
+};
+using PoolNc16F32 = void (*)(const PoolNc16Args& a);
 
 struct KernelTable {
   Isa isa;
@@ -205,6 +233,7 @@ struct KernelTable {
   Wino23InputF32 wino23_input_f32;
   Wino23OutputF32 wino23_output_f32;
   PointwiseNc16F32 pointwise_nc16_f32;
+  PoolNc16F32 pool_nc16_f32;
 };
 
 /// The table for `isa`, or nullptr when that tier is not compiled in or the CPU lacks it.
@@ -258,6 +287,7 @@ void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float
 void wino23_input_f32(std::size_t n, const float* const* p, float* const* v);
 void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
 void pointwise_nc16_f32(const PointwiseArgs& a);
+void pool_nc16_f32(const PoolNc16Args& a);
 inline constexpr std::size_t kGemmMr = 4;
 inline constexpr std::size_t kGemmNr = 8;
 }  // namespace reference
