@@ -315,6 +315,147 @@ TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
   }
 }
 
+// An image's first layer: Y = conv(x) on planes of fewer channels than a block, read by a
+// depthwise Conv (so Y is blocked), runs direct (the kernel gathers the padded planes
+// through offsets, no im2col) at column stride 1 or 2, and through im2col otherwise.
+// Compared with the planes path, and 1 thread with 2 bit for bit.
+TEST(BlockedLayout, DirectConvolutionsGatherPlanesIntoBlocks) {
+  struct Case {
+    std::int64_t n, c, m, h, w, kh, kw, sy, sx, dy, dx;
+    std::vector<std::int64_t> pads;  // top, left, bottom, right
+  };
+  const Case cases[] = {
+      {1, 3, 64, 37, 35, 7, 7, 2, 2, 1, 1, {3, 3, 3, 3}},  // ResNet's stem (a partial last tile per row)
+      {2, 3, 32, 20, 21, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}},  // MobileNetV2's, batch 2
+      {1, 1, 20, 9, 30, 5, 5, 1, 1, 2, 1, {2, 0, 1, 3}},   // one channel, dilated rows, uneven pads
+      {1, 15, 40, 11, 8, 3, 3, 3, 2, 1, 2, {0, 1, 2, 0}},  // 15 channels, row stride 3, narrow map
+      {1, 4, 24, 10, 16, 3, 3, 1, 3, 1, 1, {1, 1, 1, 1}},  // column stride 3: im2col
+      {1, 2, 16, 40, 3, 11, 3, 1, 1, 1, 1, {5, 1, 5, 1}},  // fewer output columns than a tile
+  };
+  unsigned seed = 1300;
+  for (const Case& p : cases) {
+    Net net;
+    seed += 10;
+    net.input("x", random({p.n, p.c, p.h, p.w}, seed));
+    net.constant("y_w", random({p.m, p.c, p.kh, p.kw}, seed + 1, -0.3f, 0.3f)).constant("y_b", random({p.m}, seed + 2));
+    net.node("Conv", {"x", "y_w", "y_b"}, {"y0"},
+             {{"pads", Attribute::of(p.pads)},
+              {"strides", Attribute::of(std::vector<std::int64_t>{p.sy, p.sx})},
+              {"dilations", Attribute::of(std::vector<std::int64_t>{p.dy, p.dx})},
+              {"kernel_shape", Attribute::of(std::vector<std::int64_t>{p.kh, p.kw})}});
+    net.node("Relu", {"y0"}, {"Y"});
+    net.constant("q_w", random({p.m, 1, 3, 3}, seed + 3));
+    net.node("Conv", {"Y", "q_w"}, {"Q"}, conv_attrs(3, 1, 1, p.m));
+    Graph g = net.graph();
+    g.add_output("Q");
+    const auto model = Model::compile(g, {});
+    for (const Node& n : model->graph().nodes)
+      if (model->graph().values[n.inputs[1]].name == "y_w") {
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutOutput);
+      }
+    ModelOptions off, two;
+    off.blocked_layout = false;
+    two.num_threads = 2;
+    const Tensor planes = net.run1("Q", off), one = net.run1("Q"), both = net.run1("Q", two);
+    expect_near(tensor_to_doubles(planes), one, 1e-4);
+    ASSERT_EQ(values(one), values(both)) << "c " << p.c << " kh " << p.kh;
+  }
+}
+
+// ResNet's and DenseNet's glue in the blocked layout: a stem writes blocks, a pool reads and
+// writes them, a BatchNormalization (with its Relu) and a channel Concat pass them on, and a
+// second pool feeds a pointwise Conv; each of them runs on blocks (layout bits both set) and
+// the result equals the planes path's. Pools of every kind the kernel handles: max with
+// padding, ceil_mode and dilation, average with and without counting the padding.
+TEST(BlockedLayout, PoolsBatchNormalizationAndConcatCarryBlocks) {
+  struct Pool {
+    std::string op;
+    std::int64_t k, s, pad, dil, ceil, include_pad;
+  };
+  const Pool pools[] = {{"MaxPool", 3, 2, 1, 1, 0, 0},     {"AveragePool", 2, 2, 0, 1, 0, 0},
+                        {"AveragePool", 3, 1, 1, 1, 0, 1}, {"MaxPool", 2, 2, 0, 1, 1, 0},
+                        {"AveragePool", 3, 2, 1, 1, 1, 0}, {"MaxPool", 3, 1, 2, 2, 0, 0}};
+  unsigned seed = 1400;
+  for (const Pool& q : pools)
+    for (std::int64_t extra : {32, 24}) {  // the Concat's last input: whole blocks or not
+      Net net;
+      seed += 10;
+      auto pool_attrs = [&](const Pool& pp) {
+        Attributes a = {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{pp.k, pp.k})},
+                        {"strides", Attribute::of(std::vector<std::int64_t>{pp.s, pp.s})},
+                        {"pads", Attribute::of(std::vector<std::int64_t>{pp.pad, pp.pad, pp.pad, pp.pad})},
+                        {"ceil_mode", Attribute::of(pp.ceil)}};
+        if (pp.op == "MaxPool") a["dilations"] = Attribute::of(std::vector<std::int64_t>{pp.dil, pp.dil});
+        if (pp.op == "AveragePool") a["count_include_pad"] = Attribute::of(pp.include_pad);
+        return a;
+      };
+      auto bn = [&](const std::string& in, std::int64_t c, const std::string& out) {
+        for (const char* p : {"s", "b", "m"}) net.constant(out + p, random({c}, ++seed));
+        net.constant(out + "v", random({c}, ++seed, 0.5f, 1.5f));
+        net.node("BatchNormalization", {in, out + "s", out + "b", out + "m", out + "v"}, {out + "0"});
+        net.node("Relu", {out + "0"}, {out});
+      };
+      net.input("x", random({2, 3, 23, 26}, seed));
+      net.constant("s_w", random({32, 3, 3, 3}, ++seed, -0.3f, 0.3f));
+      net.node("Conv", {"x", "s_w"}, {"S"}, conv_attrs(3, 2, 1, 1));
+      net.node(q.op, {"S"}, {"M"}, pool_attrs(q));
+      bn("M", 32, "B1");
+      net.constant("a_w", random({extra, 32, 1, 1}, ++seed, -0.3f, 0.3f));
+      net.node("Conv", {"B1", "a_w"}, {"A"});
+      net.node("Concat", {"M", "A"}, {"C"}, {{"axis", Attribute::of(std::int64_t{1})}});
+      bn("C", 32 + extra, "B2");
+      net.node("AveragePool", {"B2"}, {"V"}, pool_attrs({"AveragePool", 2, 2, 0, 1, 0, 0}));
+      net.constant("z_w", random({16, 32 + extra, 1, 1}, ++seed, -0.3f, 0.3f));
+      net.node("Conv", {"V", "z_w"}, {"Z"});
+      net.constant("d_w", random({16, 1, 3, 3}, ++seed));
+      net.node("Conv", {"Z", "d_w"}, {"D"}, conv_attrs(3, 1, 1, 16));  // so Z is blocked
+      Graph g = net.graph();
+      g.add_output("D");
+      const auto model = Model::compile(g, {});
+      for (const Node& n : model->graph().nodes)
+        if (n.op_type != "Conv") {
+          EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput | kLayoutOutput) << n.label() << " " << q.op;
+        }
+      ModelOptions off, two;
+      off.blocked_layout = false;
+      two.num_threads = 2;
+      const Tensor planes = net.run1("D", off), one = net.run1("D"), both = net.run1("D", two);
+      expect_near(tensor_to_doubles(planes), one, 1e-4);
+      ASSERT_EQ(values(one), values(both)) << q.op << " " << q.k;
+    }
+}
+
+// A Concat whose inputs but the last do not fill whole blocks, a pool whose output is the
+// graph's, and a BatchNormalization with a non-constant parameter keep planes; so does what
+// only they would read.
+TEST(BlockedLayout, NodesThatCannotCarryBlocksKeepPlanes) {
+  Net net;
+  net.input("x", random({1, 8, 12, 12}, 1)).input("mean", random({24}, 9));
+  net.constant("a_w", random({24, 8, 1, 1}, 2)).constant("b_w", random({32, 8, 1, 1}, 3));
+  net.constant("d_w", random({24, 1, 3, 3}, 4)).constant("e_w", random({32, 1, 3, 3}, 5));
+  for (const char* p : {"s", "b", "v"}) net.constant(std::string("n") + p, random({24}, 6, 0.5f, 1.5f));
+  net.node("Conv", {"x", "a_w"}, {"A"});  // 24 channels: not whole blocks
+  net.node("Conv", {"x", "b_w"}, {"B"});
+  net.node("Concat", {"A", "B"}, {"C"}, {{"axis", Attribute::of(std::int64_t{1})}});
+  net.constant("f_w", random({56, 1, 3, 3}, 7));
+  net.node("Conv", {"C", "f_w"}, {"F"}, conv_attrs(3, 1, 1, 56));
+  net.node("Conv", {"B", "e_w"}, {"E"}, conv_attrs(3, 1, 1, 32));
+  net.node("MaxPool", {"E"}, {"M"}, {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})}});
+  net.node("Conv", {"x", "a_w"}, {"A2"});
+  net.node("BatchNormalization", {"A2", "ns", "nb", "mean", "nv"}, {"N"});
+  net.node("Conv", {"N", "d_w"}, {"D"}, conv_attrs(3, 1, 1, 24));
+  Graph g = net.graph();
+  for (const char* o : {"F", "M", "D"}) g.add_output(o);
+  const auto model = Model::compile(g, {});
+  for (const Node& n : model->graph().nodes)
+    if (n.op_type == "Concat" || n.op_type == "MaxPool" || n.op_type == "BatchNormalization") {
+      EXPECT_FALSE(n.has_attr(kLayoutAttr)) << n.label();
+    }
+  ModelOptions off;
+  off.blocked_layout = false;
+  for (const char* o : {"F", "M", "D"}) expect_near(tensor_to_doubles(net.run1(o, off)), net.run1(o), 1e-5);
+}
+
 // Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be
 // Winograd convolutions (or a pointwise one reading planes) stays planes.
 TEST(BlockedLayout, TensorsOnlyConvertingConvolutionsTouchStayPlanes) {

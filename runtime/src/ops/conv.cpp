@@ -84,19 +84,6 @@ void epilogue(const RunContext& ctx, const float* x, const float* r, float* y, c
   });
 }
 
-// The channel-blocked layout of a [n, c, spatial...] float tensor: [n][ceil(c / 16)][pixel][16],
-// the lanes past c in the last block of each image present but not part of the value.
-constexpr std::size_t kBlock = simd::kChannelBlock;
-// Pixels per channel of a [n, c, spatial...] tensor.
-std::size_t pixels_of(const Shape& s) {
-  std::size_t p = 1;
-  for (std::size_t i = 2; i < s.size(); ++i) p *= static_cast<std::size_t>(s[i]);
-  return p;
-}
-std::size_t blocked_bytes(const Shape& s) {
-  return static_cast<std::size_t>(s[0]) * round_up(static_cast<std::size_t>(s[1]), kBlock) * pixels_of(s) *
-         sizeof(float);
-}
 // Planes to blocks (pack) or back, one task per image and block.
 void convert_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, float* planes, float* blocked,
                      bool pack) {
@@ -582,25 +569,53 @@ class ConvOp : public Op {
     s.plane = s.hp * s.wp + kernels_.gemm_mr;
     return s;
   }
+  // A 2-D convolution at column stride 1 or 2 reading planes of fewer channels than a block
+  // (an image's first layer: RGB in, blocks out) runs `direct`, without im2col: its tiles
+  // are runs of gemm_mr pixels of one output row, and the pointwise kernel gathers A through
+  // one offset per (channel, ky, kx) into a zero-padded copy of the image's planes (hp rows
+  // of wp pixels each, the pixels of a tile stride apart; gemm_mr * stride floats of zeros
+  // after the last plane for the reads of a partial tile's rows that are not stored).
+  struct Direct {
+    std::size_t wp, hp, plane, floats, tiles_per_row;
+  };
+  bool direct(const Geometry& g, std::size_t cin) const {
+    if (regrouped_ || layout_ & kLayoutInput || pointwise(g) || g.in[0] != 1 || g.k[0] != 1 || cin >= kBlock ||
+        (g.stride[2] != 1 && g.stride[2] != 2))
+      return false;
+    return cin * direct_plan(g).plane < (std::size_t{1} << 31);
+  }
+  Direct direct_plan(const Geometry& g) const {
+    Direct d;
+    d.wp = static_cast<std::size_t>((g.out[2] - 1) * g.stride[2] + (g.k[2] - 1) * g.dil[2] + 1);
+    d.hp = static_cast<std::size_t>((g.out[1] - 1) * g.stride[1] + (g.k[1] - 1) * g.dil[1] + 1);
+    d.plane = d.hp * d.wp;
+    d.floats = d.plane + kernels_.gemm_mr * static_cast<std::size_t>(g.stride[2]);
+    d.tiles_per_row = (static_cast<std::size_t>(g.out[2]) + kernels_.gemm_mr - 1) / kernels_.gemm_mr;
+    return d;
+  }
   // Floats of one worker's buffer for run_blocked: a partial tile's input (pointwise), the
-  // chunk's im2col rows, or (shifted) one panel's products for the chunk's positions.
+  // chunk's im2col rows, or (shifted) one panel's products for the chunk's positions; none
+  // for a direct run.
   std::size_t blocked_temp_floats(const Geometry& g, std::int64_t cin, std::int64_t cout, bool residual) const {
     const std::size_t kdim = blocked_kdim(g, cin), n16 = round_up(static_cast<std::size_t>(cout), kBlock);
     if (pointwise(g)) return round_up(static_cast<std::size_t>(cin), kBlock) * kernels_.gemm_mr;
+    if (direct(g, static_cast<std::size_t>(cin))) return 0;
     if (shifted(g, static_cast<std::size_t>(cout), residual)) {
       const std::size_t cin16 = round_up(static_cast<std::size_t>(cin), kBlock);
       return blocked_chunk_pixels(cin16, shifted_plan(g).positions, n16) * round_up(kernels_.gemm_nr + kBlock, kBlock);
     }
     return kdim * blocked_chunk_pixels(kdim, static_cast<std::size_t>(g.out_size()), n16);
   }
-  // run_blocked's scratch: the padded bias, the workers' buffers and (shifted) one image's
-  // padded input.
+  // run_blocked's scratch: the padded bias, the workers' buffers and (shifted, direct) one
+  // image's padded input (direct: then the offsets).
   std::size_t blocked_scratch_bytes(const Geometry& g, std::int64_t cin, std::int64_t cout, bool residual,
                                     int threads) const {
     std::size_t floats =
         align64(round_up(static_cast<std::size_t>(cout), kernels_.gemm_nr) * sizeof(float)) / sizeof(float) +
         static_cast<std::size_t>(std::max(threads, 1)) * blocked_temp_floats(g, cin, cout, residual);
-    if (shifted(g, static_cast<std::size_t>(cout), residual))
+    if (direct(g, static_cast<std::size_t>(cin)))
+      floats += static_cast<std::size_t>(cin) * direct_plan(g).floats + blocked_kdim(g, cin);
+    else if (shifted(g, static_cast<std::size_t>(cout), residual))
       floats += round_up(static_cast<std::size_t>(cin), kBlock) * shifted_plan(g).plane;
     return floats * sizeof(float);
   }
@@ -625,11 +640,15 @@ class ConvOp : public Op {
     const std::size_t n = static_cast<std::size_t>(x.dim(0)), cin = static_cast<std::size_t>(x.dim(1));
     const std::size_t cout = static_cast<std::size_t>(y.dim(1)), pixels = static_cast<std::size_t>(g.out_size());
     const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
-    const bool shift = shifted(g, cout, residual != nullptr), im2col = !pointwise(g) && !shift;
+    const bool gather = direct(g, cin);
+    const bool shift = !gather && shifted(g, cout, residual != nullptr), im2col = !pointwise(g) && !shift && !gather;
     const Shifted sh = shift ? shifted_plan(g) : Shifted{};
-    // The rows the tiles run over: output pixels, or (shifted) positions of the padded input.
+    const Direct dp = gather ? direct_plan(g) : Direct{};
+    // The rows the tiles run over: output pixels, or (shifted) positions of the padded input;
+    // direct tiles are runs along output rows.
     const std::size_t rows = shift ? sh.positions : pixels;
-    const std::size_t tiles = (rows + mr - 1) / mr, panels = (n16 + nr - 1) / nr;
+    const std::size_t tiles = gather ? static_cast<std::size_t>(g.out[1]) * dp.tiles_per_row : (rows + mr - 1) / mr;
+    const std::size_t panels = (n16 + nr - 1) / nr;
     if (x_blocked != ((layout_ & kLayoutInput) != 0) || (!y_blocked && !shift))
       fail(ErrorCode::internal, node_.label(), ": weights packed for other layouts");
     const std::size_t kdim = blocked_kdim(g, x.dim(1));
@@ -644,13 +663,21 @@ class ConvOp : public Op {
         blocked_temp_floats(g, static_cast<std::int64_t>(cin), static_cast<std::int64_t>(cout), residual != nullptr);
     float* temps = scratch + align64(round_up(cout, nr) * sizeof(float)) / sizeof(float);
     float* padded = temps + threads * temp_floats;
+    // Direct: offset of row p = (channel, ky, kx) of the weights in the padded planes.
+    std::uint32_t* offsets = reinterpret_cast<std::uint32_t*>(padded + (gather ? cin * dp.floats : 0));
+    if (gather)
+      for (std::size_t c = 0, p = 0; c < cin; ++c)
+        for (std::int64_t ky = 0; ky < g.k[1]; ++ky)
+          for (std::int64_t kx = 0; kx < g.k[2]; ++kx, ++p)
+            offsets[p] = static_cast<std::uint32_t>(c * dp.floats + static_cast<std::size_t>(ky * g.dil[1]) * dp.wp +
+                                                    static_cast<std::size_t>(kx * g.dil[2]));
     // Enough tasks to go round (twice the threads for balance, but once per thread for
     // im2col, which every group of a chunk gathers again): a map with more pixels than
     // output channels splits into more chunks, one with fewer into groups of panels, so each
     // thread reads the smaller of the two operands again. Chunks of at most
     // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1). A shifted run goes
     // one image at a time (the padded copy is of one image).
-    const std::size_t want = im2col ? threads : 2 * threads, images = shift ? 1 : n;
+    const std::size_t want = im2col ? threads : 2 * threads, images = shift || gather ? 1 : n;
     const std::size_t most = blocked_chunk_pixels(shift ? cin16 : kdim, rows, n16) / mr;
     std::size_t chunks = (tiles + most - 1) / most, groups = 1;
     if (n16 >= rows)
@@ -664,7 +691,8 @@ class ConvOp : public Op {
     const std::size_t x_image = (x_blocked ? cin16 : cin) * static_cast<std::size_t>(g.in_size()),
                       y_image = (y_blocked ? n16 : cout) * pixels;
     const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
-    const std::size_t chunk_pixels = chunk * mr, kc = kBlockedKc;
+    // A direct sum of up to two parts' rows runs in one part (an RGB stem's 147).
+    const std::size_t chunk_pixels = chunk * mr, kc = gather && kdim <= 2 * kBlockedKc ? kdim : kBlockedKc;
     // One task: image img's chunk ch of tiles for the panels of group gq.
     auto task = [&](std::size_t img, std::size_t ch, std::size_t gq, std::size_t worker) {
       const std::size_t q0 = gq * panels / groups, q1 = (gq + 1) * panels / groups;
@@ -683,7 +711,7 @@ class ConvOp : public Op {
           const Im2col source{xa, &g, &kernels_};
           for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
         }
-      } else if (!shift && last_rows < mr) {
+      } else if (!shift && !gather && last_rows < mr) {
         std::fill(temp, temp + cin16 * mr, 0.0f);
         for (std::size_t c = 0; c < cin; ++c)
           for (std::size_t i = 0; i < last_rows; ++i)
@@ -725,10 +753,19 @@ class ConvOp : public Op {
                     : nullptr;
           for (std::size_t tile = t0; tile < t1; ++tile) {
             a.prefetch = tile == t0 && more ? next : nullptr;
-            const std::size_t p0 = tile * mr;
+            std::size_t p0 = tile * mr;
             a.mr_valid = std::min(mr, rows - p0);
-            const bool copied = !im2col && !shift && a.mr_valid < mr;
-            if (shift) {
+            const bool copied = !im2col && !shift && !gather && a.mr_valid < mr;
+            if (gather) {
+              const std::size_t oy = tile / dp.tiles_per_row, ox = tile % dp.tiles_per_row * mr;
+              const std::size_t ow = static_cast<std::size_t>(g.out[2]);
+              a.mr_valid = std::min(mr, ow - ox);
+              a.a = padded + oy * static_cast<std::size_t>(g.stride[1]) * dp.wp +
+                    ox * static_cast<std::size_t>(g.stride[2]);
+              a.a_offsets = offsets + k0;
+              a.a_step = static_cast<std::size_t>(g.stride[2]);
+              p0 = oy * ow + ox;
+            } else if (shift) {
               a.a = tap_at + p0 * kBlock;
               a.a_stride = sh.plane * kBlock;
               a.a_blocked = 1;
@@ -779,6 +816,31 @@ class ConvOp : public Op {
           }
       }
     };
+    if (gather) {
+      const std::size_t in_h = static_cast<std::size_t>(g.in[1]), in_w = static_cast<std::size_t>(g.in[2]);
+      const std::size_t pt = static_cast<std::size_t>(g.pad[1]), pl = static_cast<std::size_t>(g.pad[2]);
+      for (std::size_t img = 0; img < n; ++img) {
+        // The image's padded planes, one task per channel: zeros around the input's rows.
+        ctx.pool->parallel_tasks(cin, [&](std::size_t c, std::size_t) {
+          const float* src = px + (img * cin + c) * static_cast<std::size_t>(g.in_size());
+          float* dst = padded + c * dp.floats;
+          const std::size_t lo = std::min(pl, dp.wp), hi = std::min(dp.wp, pl + in_w);
+          for (std::size_t r = 0; r < dp.hp; ++r, dst += dp.wp) {
+            if (r < pt || r - pt >= in_h || hi <= lo) {
+              std::fill(dst, dst + dp.wp, 0.0f);
+              continue;
+            }
+            std::fill(dst, dst + lo, 0.0f);
+            std::copy(src + (r - pt) * in_w, src + (r - pt) * in_w + (hi - lo), dst + lo);
+            std::fill(dst + hi, dst + dp.wp, 0.0f);
+          }
+          std::fill(dst, dst + (dp.floats - dp.plane), 0.0f);
+        });
+        ctx.pool->parallel_tasks(chunks * groups,
+                                 [&](std::size_t t, std::size_t worker) { task(img, t / groups, t % groups, worker); });
+      }
+      return;
+    }
     if (!shift) {
       ctx.pool->parallel_tasks(n * chunks * groups, [&](std::size_t t, std::size_t worker) {
         task(t / (chunks * groups), t / groups % chunks, t % groups, worker);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "../exec/thread_pool.h"
+#include "../passes/blocked_layout.h"
 #include "common.h"
 
 namespace edgert {
@@ -34,6 +35,17 @@ class BatchNormOp : public Op {
       compute(*p[0], *p[1], *p[2], *p[3], scale_, shift_);
       constant_ = true;
     }
+    blocked_ = (n.attr_int(kLayoutAttr, 0) & kLayoutInput) != 0;
+    if (blocked_) {
+      // The layout pass picks spatial BatchNormalizations with constant parameters only.
+      if (!constant_ || !spatial_ || n.has_input(5))
+        fail(ErrorCode::internal, n.label(), ": a blocked BatchNormalization needs constant parameters");
+      const std::size_t c16 = round_up(scale_.size(), kBlock);
+      scale16_.assign(c16, 0.0f);
+      shift16_.assign(c16, 0.0f);
+      std::copy(scale_.begin(), scale_.end(), scale16_.begin());
+      std::copy(shift_.begin(), shift_.end(), shift16_.begin());
+    }
   }
 
   // With a broadcasting residual the output is larger than X, and the planner keeps them apart.
@@ -51,6 +63,13 @@ class BatchNormOp : public Op {
         ctx.error(cat("parameter ", i, " has shape ", shape_str(ctx.in(i).shape()), " but the input ",
                       shape_str(x.shape()), " needs ", expect, " values"));
     if (!constant_) check_params(ctx.in(1).shape(), ctx.in(2).shape(), ctx.in(3).shape(), ctx.in(4).shape());
+    if (blocked_) {
+      if (x.rank() != 4 || x.dtype() != DataType::float32)
+        fail(ErrorCode::internal, node_.label(), ": a blocked input must be a 4-D float32 tensor");
+      ctx.set_output(0, x.dtype(), x.shape());
+      ctx.set_output_storage(0, blocked_bytes(x.shape()));
+      return;
+    }
     if (ctx.has(5)) {
       if (ctx.in(5).dtype() != x.dtype()) ctx.error("the fused residual's type differs from the input's");
       ctx.set_output(0, x.dtype(), broadcast_shapes(node_, {&x.shape(), &ctx.in(5).shape()}));
@@ -61,6 +80,7 @@ class BatchNormOp : public Op {
   }
 
   void run(const RunContext& ctx) const override {
+    if (blocked_) return run_blocked(ctx);
     const Tensor& x = ctx.in(0);
     const float* a = scale_.data();
     const float* b = shift_.data();
@@ -103,6 +123,31 @@ class BatchNormOp : public Op {
   }
 
  private:
+  // The channel-blocked layout in and out: the per-channel affine map and activation are
+  // simd::dwc_f32 at a 1x1 kernel (weights = scale, bias = shift, 16 channels a vector),
+  // over runs of pixels of one block. Padding lanes get act(0).
+  void run_blocked(const RunContext& ctx) const {
+    const Tensor& x = ctx.in(0);
+    const std::size_t n = static_cast<std::size_t>(x.dim(0)), pixels = pixels_of(x.shape());
+    const std::size_t blocks = scale16_.size() / kBlock;
+    constexpr std::size_t kRun = 2048;  // pixels per task
+    const std::size_t runs = (pixels + kRun - 1) / kRun;
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    ctx.pool->parallel_tasks(n * blocks * runs, [&](std::size_t t, std::size_t) {
+      const std::size_t nb = t / runs, p0 = t % runs * kRun, b = nb % blocks;
+      simd::DwcArgs a;
+      a.x = px + (nb * pixels + p0) * kBlock;
+      a.y = py + (nb * pixels + p0) * kBlock;
+      a.ow = a.wp = std::min(kRun, pixels - p0);
+      a.rows = a.kh = a.kw = 1;
+      a.w = scale16_.data() + b * kBlock;
+      a.bias = shift16_.data() + b * kBlock;
+      a.act = act_;
+      kernels_.dwc_f32(a);
+    });
+  }
+
   // The fused activation in double precision (the kernels' formulas).
   double act_double(double v) const {
     switch (act_.kind) {
@@ -180,10 +225,11 @@ class BatchNormOp : public Op {
   const Node& node_;
   const simd::KernelTable& kernels_;
   float eps_;
-  bool spatial_ = true, constant_ = false;
+  bool spatial_ = true, constant_ = false, blocked_ = false;
   simd::ActParams act_;
   bool residual_first_ = true;
   std::vector<float> scale_, shift_;
+  std::vector<float> scale16_, shift16_;  // blocked: padded to whole blocks with zeros
 };
 
 class LrnOp : public Op {

@@ -18,6 +18,7 @@ class PoolOp : public Op {
  public:
   explicit PoolOp(const CreateContext& c) : node_(c.node) {
     const Node& n = c.node;
+    blocked_ = (n.attr_int(kLayoutAttr, 0) & kLayoutInput) != 0;
     kind_ = n.op_type == "MaxPool" ? P::max : n.op_type == "AveragePool" ? P::avg : P::lp;
     auto_pad_ = n.attr_string("auto_pad", "NOTSET");
     kernel_ = n.attr_ints("kernel_shape");
@@ -88,6 +89,15 @@ class PoolOp : public Op {
     Shape out = {x.dim(0), x.dim(1)};
     for (std::size_t i = 0; i < kernel_.size(); ++i) out.push_back(g.out[3 - kernel_.size() + i]);
     ctx.set_output(0, x.dtype(), out);
+    if (blocked_) {
+      // The layout pass picks 2-D float pools without indices only.
+      if (x.rank() != 4 || x.dtype() != DataType::float32 || kind_ == P::lp || node_.has_output(1))
+        fail(ErrorCode::internal, node_.label(), ": a blocked pool must be a 2-D float32 MaxPool or AveragePool");
+      ctx.set_output_storage(0, blocked_bytes(out));
+      ctx.scratch_bytes =
+          blocked_columns_bytes(g) + static_cast<std::size_t>(ctx.threads) * rows_stride(g) * sizeof(const float*);
+      return;
+    }
     if (float_rows(x.dtype(), node_.has_output(1)) && rows_path(g))
       ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * rows_stride(g) * sizeof(const float*);
     if (node_.has_output(1)) {
@@ -97,6 +107,7 @@ class PoolOp : public Op {
   }
 
   void run(const RunContext& ctx) const override {
+    if (blocked_) return run_blocked(ctx, geometry(ctx.in(0).shape()));
     if (float_rows(ctx.in(0).dtype(), node_.has_output(1))) {
       const Geo g = geometry(ctx.in(0).shape());
       if (rows_path(g)) return run_rows(ctx, g);
@@ -183,6 +194,71 @@ class PoolOp : public Op {
     });
   }
 
+  // Per output column of a blocked run: the taps inside the row [lo, hi) and, for an
+  // average, how many taps count (as run_rows's cols).
+  static std::size_t blocked_columns_bytes(const Geo& g) { return 3 * align64(static_cast<std::size_t>(g.out[2]) * 4); }
+
+  // A 2-D float pool in the channel-blocked layout ([image][block][pixel][16]) in and out:
+  // one simd::pool_nc16_f32 call per output row of a block, the window's rows and each
+  // column's taps inside the image handed over, so borders need no special case. Values
+  // are combined in run_rows's order and divided by the same counts, so the result is the
+  // planes path's bit for bit.
+  void run_blocked(const RunContext& ctx, const Geo& g) const {
+    const Tensor& x = ctx.in(0);
+    const std::size_t n = static_cast<std::size_t>(x.dim(0)),
+                      blocks = (static_cast<std::size_t>(x.dim(1)) + kBlock - 1) / kBlock;
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2];
+    const std::int64_t kw = g.k[2], sw = g.s[2], dw = g.d[2], pl = g.pb[2];
+    const bool max = kind_ == P::max;
+    char* scratch = static_cast<char*>(ctx.scratch);
+    const std::size_t col_bytes = align64(static_cast<std::size_t>(ow) * 4);
+    auto* lo = reinterpret_cast<std::uint32_t*>(scratch);
+    auto* hi = reinterpret_cast<std::uint32_t*>(scratch + col_bytes);
+    auto* cdiv = reinterpret_cast<float*>(scratch + 2 * col_bytes);
+    const float** buffers = reinterpret_cast<const float**>(scratch + blocked_columns_bytes(g));
+    for (std::int64_t xo = 0; xo < ow; ++xo) {
+      std::int64_t a = kw, b = 0, counted = 0;
+      for (std::int64_t t = 0; t < kw; ++t) {
+        const std::int64_t ix = xo * sw - pl + t * dw;
+        if (ix >= 0 && ix < iw) a = std::min(a, t), b = t + 1;
+        if (include_pad_ ? ix < iw + g.pe[2] : ix >= 0 && ix < iw) ++counted;
+      }
+      lo[xo] = static_cast<std::uint32_t>(a < b ? a : 0);
+      hi[xo] = static_cast<std::uint32_t>(a < b ? b : 0);
+      cdiv[xo] = static_cast<float>(counted);
+    }
+    const std::size_t in_plane = static_cast<std::size_t>(ih * iw) * kBlock,
+                      out_plane = static_cast<std::size_t>(oh * ow) * kBlock;
+    const float* px = x.data<float>();
+    float* py = ctx.out(0).data<float>();
+    // One task per output row of a block (the pool splits them into contiguous ranges).
+    ctx.pool->parallel_tasks(n * blocks * static_cast<std::size_t>(oh), [&](std::size_t i, std::size_t worker) {
+      const float** rows = buffers + worker * rows_stride(g);
+      simd::PoolNc16Args a;
+      a.max = max;
+      a.n = static_cast<std::size_t>(ow);
+      a.rows = rows;
+      a.sx = static_cast<std::size_t>(sw), a.dx = static_cast<std::size_t>(dw), a.pl = static_cast<std::size_t>(pl);
+      a.lo = lo, a.hi = hi, a.cdiv = cdiv;
+      {
+        const std::size_t plane = i / static_cast<std::size_t>(oh);
+        const std::int64_t y = static_cast<std::int64_t>(i % static_cast<std::size_t>(oh));
+        const float* xc = px + plane * in_plane;
+        std::size_t nr = 0;
+        std::int64_t rows_padded = 0;
+        for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+          const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
+          if (iy < ih + g.pe[1]) ++rows_padded;
+          if (iy >= 0 && iy < ih) rows[nr++] = xc + static_cast<std::size_t>(iy * iw) * kBlock;
+        }
+        a.nrows = nr;
+        a.rdiv = static_cast<float>(include_pad_ ? rows_padded : static_cast<std::int64_t>(nr));
+        a.y = py + plane * out_plane + static_cast<std::size_t>(y * ow) * kBlock;
+        ctx.kernels.pool_nc16_f32(a);
+      }
+    });
+  }
+
   template <class T>
   void run_typed(const RunContext& ctx) const {
     const Tensor& x = ctx.in(0);
@@ -255,7 +331,7 @@ class PoolOp : public Op {
   P kind_;
   std::string auto_pad_;
   std::vector<std::int64_t> kernel_, strides_, dilations_, pads_;
-  bool ceil_ = false, include_pad_ = false;
+  bool ceil_ = false, include_pad_ = false, blocked_ = false;
   std::int64_t storage_order_ = 0, p_ = 2;
 };
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "../passes/blocked_layout.h"
 #include "common.h"
 
 namespace edgert {
@@ -203,6 +204,7 @@ class ConcatOp : public Op {
     if (!c.node.has_attr("axis") && c.node.opset >= 4)
       fail(ErrorCode::parse, c.node.label(), ": attribute 'axis' is required");
     axis_ = c.node.attr_int("axis", 1);
+    blocked_ = (c.node.attr_int(kLayoutAttr, 0) & kLayoutOutput) != 0;
   }
   void infer(InferContext& ctx) const override {
     const Tensor& x0 = ctx.in(0);
@@ -220,19 +222,32 @@ class ConcatOp : public Op {
       out[axis] += x.dim(axis);
     }
     ctx.set_output(0, x0.dtype(), out);
+    if (blocked_) {
+      // The layout pass picks channel Concats whose inputs but the last fill whole blocks.
+      if (x0.rank() != 4 || x0.dtype() != DataType::float32 || axis != 1)
+        fail(ErrorCode::internal, node_.label(), ": a blocked Concat must join the channels of 4-D float32 tensors");
+      for (std::size_t i = 0; i + 1 < ctx.num_inputs(); ++i)
+        if (ctx.in(i).dim(1) % static_cast<std::int64_t>(kBlock) != 0)
+          fail(ErrorCode::internal, node_.label(), ": input ", i, " of a blocked Concat does not fill whole blocks");
+      ctx.set_output_storage(0, blocked_bytes(out));
+    }
   }
   void run(const RunContext& ctx) const override {
     Tensor& y = ctx.out(0);
     const std::int64_t axis = normalize_axis(node_, axis_, static_cast<std::int64_t>(y.rank()));
     std::int64_t outer = 1;
     for (std::int64_t d = 0; d < axis; ++d) outer *= y.dim(d);
-    const std::size_t es = dtype_size(y.dtype());
-    const std::size_t out_row = static_cast<std::size_t>(y.numel() / std::max<std::int64_t>(outer, 1)) * es;
+    // Blocked (axis 1): an image's blocks of every input follow one another, each input's
+    // whole blocks (and the last input's padded one) copied as they are.
+    auto bytes = [&](const Tensor& t) {
+      return blocked_ ? blocked_bytes(t.shape()) : static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
+    };
+    const std::size_t out_row = bytes(y) / static_cast<std::size_t>(std::max<std::int64_t>(outer, 1));
     char* py = static_cast<char*>(y.raw());
     std::size_t col = 0;
     for (std::size_t i = 0; i < ctx.num_inputs; ++i) {
       const Tensor& x = ctx.in(i);
-      const std::size_t row = static_cast<std::size_t>(x.numel() / std::max<std::int64_t>(outer, 1)) * es;
+      const std::size_t row = bytes(x) / static_cast<std::size_t>(std::max<std::int64_t>(outer, 1));
       const char* px = static_cast<const char*>(x.raw());
       for (std::int64_t o = 0; o < outer; ++o)
         if (row)
@@ -244,6 +259,7 @@ class ConcatOp : public Op {
  private:
   const Node& node_;
   std::int64_t axis_;
+  bool blocked_ = false;
 };
 
 class SplitOp : public Op {

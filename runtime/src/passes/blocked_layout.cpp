@@ -14,24 +14,57 @@ namespace {
 // shifted) unpacks a blocked input and packs its result, so the convolutions around it can
 // stay blocked. A `global_pool`
 // (GlobalAveragePool, GlobalMaxPool) reduces a blocked input to planes, so the chain that
-// ends a classifier's backbone need not be unpacked.
-enum class Kind { other, pointwise, depthwise, writer, converter, global_pool };
+// ends a classifier's backbone need not be unpacked. A `same` node reads and writes one
+// layout: a 2-D MaxPool or AveragePool, an inference BatchNormalization with constant
+// parameters (its fused activation included), or a Concat of channels whose inputs but the
+// last fill whole blocks; blocked, its data inputs and its output all are.
+enum class Kind { other, pointwise, depthwise, writer, converter, global_pool, same };
 
 bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
   return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == want; });
 }
 
+bool one_output(const Node& n) {
+  if (n.outputs.empty() || n.outputs[0] == kNoValue) return false;
+  for (std::size_t o = 1; o < n.outputs.size(); ++o)
+    if (n.outputs[o] != kNoValue) return false;
+  return true;
+}
+
+// A node the blocked layout can pass through unchanged (Kind::same). `channels` holds
+// the channel count of each value a Conv or such a node writes (-1: unknown).
+bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>& channels) {
+  if (n.inputs.empty() || !one_output(n)) return false;
+  for (ValueId v : n.inputs)
+    if (v == kNoValue) return false;
+  if (n.op_type == "MaxPool" || n.op_type == "AveragePool")
+    return n.inputs.size() == 1 && n.attr_ints("kernel_shape").size() == 2;
+  if (n.op_type == "BatchNormalization") {
+    if (n.inputs.size() != 5 || (n.opset < 9 && n.attr_int("spatial", 1) == 0) || n.attr_int("training_mode", 0))
+      return false;
+    for (std::size_t i = 1; i < 5; ++i)
+      if (!g.is_constant(n.inputs[i])) return false;
+    return true;
+  }
+  if (n.op_type == "Concat") {
+    const std::int64_t axis = n.attr_int("axis", 1);
+    if (axis != 1 && axis != -3) return false;
+    for (std::size_t i = 0; i + 1 < n.inputs.size(); ++i)
+      if (channels[n.inputs[i]] < 0 || channels[n.inputs[i]] % static_cast<std::int64_t>(kBlock) != 0) return false;
+    return true;
+  }
+  return false;
+}
+
 // What the Conv kernels can run in the blocked layout: 2-D, constant float weights, either
 // 1x1 at stride 1 without padding and one group, or one filter per input channel, or one
-// group with any kernel.
-Kind kind_of(const Graph& g, const Node& n) {
-  if ((n.domain.empty() || n.domain == "ai.onnx") && (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool"))
+// group with any kernel; and the nodes that pass the layout through.
+Kind kind_of(const Graph& g, const Node& n, const std::vector<std::int64_t>& channels) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
+  if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
-  if ((!n.domain.empty() && n.domain != "ai.onnx") || n.op_type != "Conv" || n.inputs.size() < 2 ||
-      n.inputs.size() > 4 || n.outputs.empty() || n.outputs[0] == kNoValue || !g.is_constant(n.inputs[1]))
-    return Kind::other;
-  for (std::size_t o = 1; o < n.outputs.size(); ++o)
-    if (n.outputs[o] != kNoValue) return Kind::other;
+  if (n.op_type != "Conv") return same_layout(g, n, channels) ? Kind::same : Kind::other;
+  if (n.inputs.size() < 2 || n.inputs.size() > 4 || !one_output(n) || !g.is_constant(n.inputs[1])) return Kind::other;
   const Tensor* w = g.constant(n.inputs[1]);
   if (!w || w->dtype() != DataType::float32 || w->rank() != 4 || w->numel() == 0) return Kind::other;
   const std::int64_t group = n.attr_int("group", 1);
@@ -47,15 +80,42 @@ Kind kind_of(const Graph& g, const Node& n) {
 
 }  // namespace
 
+// Channels of the values Convs write (the weights' first dimension) and of those pools,
+// BatchNormalizations and channel Concats make from them; -1 where not known.
+std::vector<std::int64_t> known_channels(const Graph& g) {
+  std::vector<std::int64_t> c(g.values.size(), -1);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& n : g.nodes) {
+      if (!one_output(n) || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.empty() || c[n.outputs[0]] >= 0)
+        continue;
+      std::int64_t v = -1;
+      if (n.op_type == "Conv" && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
+        const Tensor* w = g.constant(n.inputs[1]);
+        if (w && w->rank() >= 1) v = w->dim(0);
+      } else if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "BatchNormalization") &&
+                 n.inputs[0] != kNoValue) {
+        v = c[n.inputs[0]];
+      } else if (n.op_type == "Concat") {
+        v = 0;
+        for (ValueId in : n.inputs) v = in == kNoValue || c[in] < 0 || v < 0 ? -1 : v + c[in];
+      }
+      if (v >= 0) c[n.outputs[0]] = v, changed = true;
+    }
+  }
+  return c;
+}
+
 void choose_blocked_layout(Graph& g) {
   std::vector<Kind> kind(g.nodes.size());
+  const std::vector<std::int64_t> channels = known_channels(g);
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
   std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    kind[i] = kind_of(g, n);
+    kind[i] = kind_of(g, n, channels);
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
@@ -75,6 +135,7 @@ void choose_blocked_layout(Graph& g) {
   // residual when the output is blocked.
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
+    if (kind[c] == Kind::same) return out_blocked && (slot == 0 || g.nodes[c].op_type == "Concat");
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
@@ -84,11 +145,13 @@ void choose_blocked_layout(Graph& g) {
   // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
   // kernel is channel-blocked); a pointwise or writer Conv as a reader (it then writes
   // blocks too), or as the producer when its own input is blocked. A converter never does
-  // (its input and output are converted either way).
+  // (its input and output are converted either way). A `same` node does: it carries the
+  // layout from one end to the other (and pools vectorise across the channels of a block).
   auto native = [&](std::size_t c, bool as_producer) {
     const Node& n = g.nodes[c];
     if (kind[c] == Kind::other || kind[c] == Kind::converter || kind[c] == Kind::global_pool) return false;
-    return kind[c] == Kind::depthwise || !as_producer || (n.has_input(0) && blocked[n.inputs[0]] != 0);
+    return kind[c] == Kind::depthwise || kind[c] == Kind::same || !as_producer ||
+           (n.has_input(0) && blocked[n.inputs[0]] != 0);
   };
   for (bool changed = true; changed;) {
     changed = false;
@@ -102,8 +165,12 @@ void choose_blocked_layout(Graph& g) {
             if (!reads_blocked(c, s)) ok = false;
             pays = pays || native(c, false);
           }
-      // The producer's fused residual shares the output's layout.
-      if (g.nodes[p].has_input(3) && !blocked[g.nodes[p].inputs[3]]) ok = false;
+      // The producer's fused residual shares the output's layout; so do a `same` node's
+      // data inputs (a BatchNormalization's parameters are constants).
+      if (kind[p] != Kind::same && g.nodes[p].has_input(3) && !blocked[g.nodes[p].inputs[3]]) ok = false;
+      if (kind[p] == Kind::same)
+        for (std::size_t s = 0; s < (g.nodes[p].op_type == "Concat" ? g.nodes[p].inputs.size() : 1); ++s)
+          if (!blocked[g.nodes[p].inputs[s]]) ok = false;
       if (!ok || !pays) blocked[v] = 0, changed = true;
     }
   }

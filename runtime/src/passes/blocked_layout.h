@@ -4,6 +4,7 @@
 #pragma once
 
 #include "edgert/graph.h"
+#include "edgert/simd/kernels.h"
 
 namespace edgert {
 
@@ -12,6 +13,21 @@ namespace edgert {
 inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 
+/// The channel-blocked layout of a [n, c, spatial...] float tensor: [n][ceil(c / 16)][pixel][16],
+/// the lanes past c in the last block of each image present but not part of the value.
+inline constexpr std::size_t kBlock = simd::kChannelBlock;
+/// Pixels per channel of a [n, c, spatial...] tensor.
+inline std::size_t pixels_of(const Shape& s) {
+  std::size_t p = 1;
+  for (std::size_t i = 2; i < s.size(); ++i) p *= static_cast<std::size_t>(s[i]);
+  return p;
+}
+/// Bytes of a [n, c, spatial...] float tensor in the blocked layout.
+inline std::size_t blocked_bytes(const Shape& s) {
+  const std::size_t c16 = (static_cast<std::size_t>(s[1]) + kBlock - 1) / kBlock * kBlock;
+  return static_cast<std::size_t>(s[0]) * c16 * pixels_of(s) * sizeof(float);
+}
+
 /// A tensor is blocked when its producer is a Conv that can write it so (a 2-D convolution
 /// with constant weights: pointwise, depthwise, or any other of one group, the 3x3s that run
 /// Winograd converting) and every reader can read it so: input 0 of such a Conv (for a
@@ -19,9 +35,12 @@ inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 /// except a one-group Conv at stride 1 with whole input blocks and no fused residual, which
 /// runs shifted and may write planes; a narrow 3x3 Winograd would take on planes runs so too,
 /// see Winograd23::yields_to_shifted), the fused residual of such a Conv whose output is
-/// blocked, or a GlobalAveragePool /
-/// GlobalMaxPool (which gets kLayoutInput and writes planes). Graph outputs stay planes,
-/// and so does a tensor only converting Convs would touch (no end reads or writes it in place).
+/// blocked, or a GlobalAveragePool / GlobalMaxPool (which gets kLayoutInput and writes
+/// planes). A 2-D MaxPool or AveragePool, an inference BatchNormalization with constant
+/// parameters, and a channel Concat whose inputs but the last fill whole blocks carry the
+/// layout: blocked in and out (both bits) when all their data inputs and their output can be.
+/// Graph outputs stay planes, and so does a tensor only converting Convs would touch (no end
+/// reads or writes it in place).
 void choose_blocked_layout(Graph& g);
 
 }  // namespace edgert
