@@ -628,7 +628,8 @@ class ConvOp : public Op {
   // A convolution writing the blocked layout: per image, the transposed product
   // Y[pixel, out channel] = X[pixel, k] * W^T by simd::pointwise_nc16_f32 tiles (gemm_mr
   // pixels by gemm_nr channels). A 1x1 reads its input in place from either layout; a
-  // stride-1 kernel on blocks runs shifted (see Shifted); any other kernel gathers the
+  // stride-1 kernel on blocks runs shifted (see Shifted), a stem on planes direct (see
+  // Direct); any other kernel gathers the
   // chunk's im2col rows, from planes one row per (channel, tap), from blocks one block of 16
   // channels per (tap, block, pixel). The channels are padded to whole blocks (zero weights
   // and bias), so every lane is written. A task takes a chunk of pixel tiles and a group of
@@ -675,8 +676,8 @@ class ConvOp : public Op {
     // im2col, which every group of a chunk gathers again): a map with more pixels than
     // output channels splits into more chunks, one with fewer into groups of panels, so each
     // thread reads the smaller of the two operands again. Chunks of at most
-    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1). A shifted run goes
-    // one image at a time (the padded copy is of one image).
+    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1). A shifted or
+    // direct run goes one image at a time (the padded copy is of one image).
     const std::size_t want = im2col ? threads : 2 * threads, images = shift || gather ? 1 : n;
     const std::size_t most = blocked_chunk_pixels(shift ? cin16 : kdim, rows, n16) / mr;
     std::size_t chunks = (tiles + most - 1) / most, groups = 1;

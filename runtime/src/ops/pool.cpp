@@ -240,22 +240,20 @@ class PoolOp : public Op {
       a.rows = rows;
       a.sx = static_cast<std::size_t>(sw), a.dx = static_cast<std::size_t>(dw), a.pl = static_cast<std::size_t>(pl);
       a.lo = lo, a.hi = hi, a.cdiv = cdiv;
-      {
-        const std::size_t plane = i / static_cast<std::size_t>(oh);
-        const std::int64_t y = static_cast<std::int64_t>(i % static_cast<std::size_t>(oh));
-        const float* xc = px + plane * in_plane;
-        std::size_t nr = 0;
-        std::int64_t rows_padded = 0;
-        for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
-          const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
-          if (iy < ih + g.pe[1]) ++rows_padded;
-          if (iy >= 0 && iy < ih) rows[nr++] = xc + static_cast<std::size_t>(iy * iw) * kBlock;
-        }
-        a.nrows = nr;
-        a.rdiv = static_cast<float>(include_pad_ ? rows_padded : static_cast<std::int64_t>(nr));
-        a.y = py + plane * out_plane + static_cast<std::size_t>(y * ow) * kBlock;
-        ctx.kernels.pool_nc16_f32(a);
+      const std::size_t plane = i / static_cast<std::size_t>(oh);
+      const std::int64_t y = static_cast<std::int64_t>(i % static_cast<std::size_t>(oh));
+      const float* xc = px + plane * in_plane;
+      std::size_t nr = 0;
+      std::int64_t rows_padded = 0;
+      for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+        const std::int64_t iy = y * g.s[1] - g.pb[1] + kh * g.d[1];
+        if (iy < ih + g.pe[1]) ++rows_padded;
+        if (iy >= 0 && iy < ih) rows[nr++] = xc + static_cast<std::size_t>(iy * iw) * kBlock;
       }
+      a.nrows = nr;
+      a.rdiv = static_cast<float>(include_pad_ ? rows_padded : static_cast<std::int64_t>(nr));
+      a.y = py + plane * out_plane + static_cast<std::size_t>(y * ow) * kBlock;
+      ctx.kernels.pool_nc16_f32(a);
     });
   }
 
