@@ -170,7 +170,7 @@ __attribute__((always_inline)) inline void pool_pixels(const PoolNc16Args& a, st
   for (std::size_t p = 0; p < P; ++p) {
     if constexpr (!Max) {
       const B d(std::max(1.0f, a.rdiv * a.cdiv[o + p]));
-      for (std::size_t v = 0; v < V; ++v) acc[p][v] /= d;
+      for (std::size_t v = 0; v < V; ++v) acc[p][v] = divide<Arch>(acc[p][v], d);  // IEEE on NEON too
     }
     for (std::size_t v = 0; v < V; ++v) acc[p][v].store_unaligned(a.y + (o + p) * C + v * L);
   }
