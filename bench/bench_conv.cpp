@@ -1,7 +1,7 @@
 // Convolution layers at ResNet-50 and MobileNetV2 shapes (batch 1, 224x224 input), each a
 // one-node model run through a Session as edgert runs it (weights packed at load, bias and
 // ReLU fused), reporting GFLOP/s and the fraction of this core's measured FMA peak. The
-// `.../blocked` variants of one-group layers put the convolution between two 1x1 depthwise
+// `.../blocked` variants put the convolution between two 1x1 depthwise
 // convolutions, so it reads and writes the channel-blocked layout as inside a network; they
 // time the layer's node alone (the session's profile).
 //   build/bench/bench_conv --benchmark_min_time=0.5 [--benchmark_filter=resnet]
@@ -110,7 +110,6 @@ void bm_conv(benchmark::State& st, const Layer& l, bool blocked) {
 const int kRegistered = [] {
   for (const Layer& l : kLayers)
     for (bool blocked : {false, true}) {
-      if (blocked && l.group != 1) continue;
       const std::string name = std::string(l.name) + (blocked ? "/blocked" : "");
       auto* b =
           benchmark::RegisterBenchmark(name.c_str(), [&l, blocked](benchmark::State& st) { bm_conv(st, l, blocked); })

@@ -447,13 +447,17 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
   constexpr std::size_t C = edgert::simd::kChannelBlock;
   std::mt19937 rng(9);
   std::uniform_real_distribution<float> u(-1, 1);
+  // One output row; `absent` marks the taps' rows in the padding (bit ky set: row ky null).
   struct Case {
-    std::size_t rows, ow, kh, kw, sy, sx, dy, dx;
+    std::size_t ow, kh, kw, sx, dx, iw, pl, absent;
   };
-  const Case cases[] = {{1, 1, 1, 1, 1, 1, 1, 1}, {3, 7, 3, 3, 1, 1, 1, 1},  {2, 14, 3, 3, 2, 2, 1, 1},
-                        {4, 9, 5, 5, 1, 1, 1, 1}, {2, 13, 5, 5, 2, 2, 1, 1}, {3, 6, 3, 3, 1, 1, 2, 2},
-                        {2, 5, 3, 2, 3, 1, 1, 3}, {1, 17, 1, 7, 1, 2, 1, 1}, {3, 10, 1, 1, 1, 1, 1, 1},
-                        {2, 5, 1, 1, 2, 3, 1, 1}};
+  const Case cases[] = {
+      {1, 1, 1, 1, 1, 1, 0, 0},   {7, 3, 3, 1, 1, 7, 1, 0},    {7, 3, 3, 1, 1, 7, 1, 1},    {23, 3, 3, 1, 1, 23, 1, 4},
+      {7, 3, 3, 2, 1, 14, 1, 0},  {7, 3, 3, 2, 1, 14, 0, 0},   {14, 3, 3, 2, 1, 28, 1, 1},  {12, 3, 3, 2, 1, 23, 1, 0},
+      {9, 5, 5, 1, 1, 9, 2, 3},   {13, 5, 5, 2, 1, 25, 2, 16}, {6, 3, 3, 1, 2, 6, 2, 2},    {5, 3, 2, 1, 3, 6, 1, 0},
+      {17, 1, 7, 2, 1, 30, 3, 0}, {10, 1, 1, 1, 1, 10, 0, 0},  {5, 1, 1, 3, 1, 13, 0, 0},   {3, 2, 7, 1, 1, 2, 3, 0},
+      {4, 3, 3, 1, 1, 4, 1, 7},   {21, 7, 7, 1, 1, 21, 3, 65}, {9, 3, 4, 1, 1, 8, 2, 0},    {5, 1, 1, 1, 1, 3, 1, 0},
+      {11, 3, 3, 1, 1, 11, 0, 0}, {37, 7, 7, 1, 1, 3, 20, 0},  {8, 5, 60, 1, 1, 40, 30, 2}, {30, 3, 3, 2, 2, 4, 29, 1}};
   const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
                                           {Act::relu, 0, 0},
                                           {Act::clip, 0.0f, 6.0f},
@@ -462,25 +466,36 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
                                           {Act::hard_swish, 0, 0}};
   for (const Case& k : cases)
     for (const auto& act : acts) {
-      const std::size_t wp = (k.ow - 1) * k.sx + (k.kw - 1) * k.dx + 1;
-      const std::size_t rows_in = (k.rows - 1) * k.sy + (k.kh - 1) * k.dy + 1;
-      GuardBuffer x(rows_in * wp * C), w(k.kh * k.kw * C), bias(C), y(k.rows * k.ow * C);
-      for (GuardBuffer* b : {&x, &w, &bias})
+      // Each input row sits just before a guard page and after two pixels of NaN, so a read
+      // outside the row faults or poisons the result.
+      std::vector<GuardBuffer> bufs;
+      std::vector<const float*> rows;
+      for (std::size_t ky = 0; ky < k.kh; ++ky) {
+        bufs.emplace_back((k.iw + 2) * C);
+        float* b = bufs.back().data();
+        std::fill(b, b + 2 * C, NAN);
+        for (std::size_t i = 2 * C; i < bufs.back().size(); ++i) b[i] = u(rng);
+        rows.push_back(k.absent >> ky & 1 ? nullptr : b + 2 * C);
+      }
+      GuardBuffer w(k.kh * k.kw * C), bias(C), y(k.ow * C);
+      for (GuardBuffer* b : {&w, &bias})
         for (std::size_t i = 0; i < b->size(); ++i) b->data()[i] = u(rng);
       edgert::simd::DwcArgs a;
-      a.x = x.data();
-      a.wp = wp;
+      a.rows = rows.data();
+      a.iw = k.iw, a.pl = k.pl;
       a.w = w.data();
       a.bias = bias.data();
       a.y = y.data();
-      a.rows = k.rows, a.ow = k.ow, a.kh = k.kh, a.kw = k.kw, a.sy = k.sy, a.sx = k.sx, a.dy = k.dy, a.dx = k.dx;
+      a.ow = k.ow, a.kh = k.kh, a.kw = k.kw, a.sx = k.sx, a.dx = k.dx;
       a.act = act;
       std::vector<float> want(y.size());
       t->dwc_f32(a);
       a.y = want.data();
       edgert::simd::reference::dwc_f32(a);
       for (std::size_t i = 0; i < want.size(); ++i)
-        ASSERT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i]))) << k.kh << "x" << k.kw << " " << i;
+        ASSERT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i])))
+            << k.kh << "x" << k.kw << " s" << k.sx << " d" << k.dx << " iw " << k.iw << " pl " << k.pl << " absent "
+            << k.absent << " pixel " << i / C;
     }
 }
 

@@ -955,12 +955,13 @@ class ConvOp : public Op {
 
   // Channel-blocked depthwise (simd::dwc_f32): 2-D, one output channel per input channel,
   // any kernel, stride, dilation and padding. A task takes 16 channels and a chunk of output
-  // rows: packs the input rows the chunk reads into [row][pixel][16] with the padding as
-  // zeros, convolves with the vector across channels, and unpacks the rows into the planes.
+  // rows. Blocked input is read in place (the kernel skips taps in the padding); planes are
+  // first packed, the rows the chunk reads, into [row][pixel][16]. Output goes straight into
+  // blocks, or through a buffer unpacked into the planes.
   static bool dwc(const Geometry& g) { return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1; }
   struct DwcPlan {
-    std::int64_t wp = 0, chunk = 1;  // padded input row width, output rows per task
-    std::size_t floats = 0;          // per-thread buffer: weights, bias, input rows, output rows
+    std::int64_t chunk = 1;  // output rows per task
+    std::size_t floats = 0;  // per-thread buffer: weights, bias, input rows, output rows
     std::int64_t rows_in(std::int64_t rows, const Geometry& g) const {
       return (rows - 1) * g.stride[1] + (g.k[1] - 1) * g.dil[1] + 1;
     }
@@ -968,10 +969,9 @@ class ConvOp : public Op {
   static DwcPlan dwc_plan(const Geometry& g) {
     constexpr std::int64_t C = simd::kChannelBlock, kBudget = 32768;  // floats of rows in L2
     DwcPlan p;
-    p.wp = (g.out[2] - 1) * g.stride[2] + (g.k[2] - 1) * g.dil[2] + 1;
-    while (p.chunk < g.out[1] && (p.rows_in(p.chunk + 1, g) * p.wp + (p.chunk + 1) * g.out[2]) * C <= kBudget)
-      ++p.chunk;
-    p.floats = static_cast<std::size_t>(C * (g.k[1] * g.k[2] + 1 + p.rows_in(p.chunk, g) * p.wp + p.chunk * g.out[2]));
+    const std::int64_t iw = g.in[2];
+    while (p.chunk < g.out[1] && (p.rows_in(p.chunk + 1, g) * iw + (p.chunk + 1) * g.out[2]) * C <= kBudget) ++p.chunk;
+    p.floats = static_cast<std::size_t>(C * (g.k[1] * g.k[2] + 1 + p.rows_in(p.chunk, g) * iw + p.chunk * g.out[2]));
     return p;
   }
 
@@ -979,12 +979,10 @@ class ConvOp : public Op {
                std::int64_t channels, const float* bias, float* buffers, const PlaneEpilogue& fin, bool x_blocked,
                bool y_blocked) const {
     constexpr std::int64_t C = simd::kChannelBlock;
-    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1], pl = g.pad[2];
-    const std::int64_t taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
+    const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1];
+    const std::int64_t kh = g.k[1], taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
     const DwcPlan plan = dwc_plan(g);
-    const std::int64_t chunks = (oh + plan.chunk - 1) / plan.chunk, wp = plan.wp;
-    // Input columns [lo, hi) of a padded row are inside the image.
-    const std::int64_t lo = std::min(pl, wp), hi = std::max(lo, std::min(wp, pl + iw));
+    const std::int64_t chunks = (oh + plan.chunk - 1) / plan.chunk;
     // With a residual, the kernel adds only the bias; `rest` adds the residual and activation.
     PlaneEpilogue rest = fin;
     rest.bias = nullptr;
@@ -998,44 +996,47 @@ class ConvOp : public Op {
       float* wbuf = buffers + worker * plan.floats;
       float* bbuf = wbuf + taps * C;
       float* in = bbuf + C;
-      float* out = in + plan.rows_in(plan.chunk, g) * wp * C;
+      float* out = in + plan.rows_in(plan.chunk, g) * iw * C;
       kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc, wbuf);
       for (std::int64_t c = 0; c < C; ++c) bbuf[c] = bias && c < static_cast<std::int64_t>(nc) ? bias[c0 + c] : 0.0f;
-      // Blocked input: this block's plane of 16-channel pixels; planes: the block's first plane.
-      const float* xb = x_blocked ? px + (img * blocks + blk) * ih * iw * C : px + (img * channels + c0) * ih * iw;
-      for (std::int64_t j = 0; j < plan.rows_in(rows, g); ++j) {
-        float* row = in + j * wp * C;
-        const std::int64_t iy = y0 * g.stride[1] - pt + j;
-        if (iy < 0 || iy >= ih || hi == lo) {
-          std::fill(row, row + wp * C, 0.0f);
-          continue;
-        }
-        std::fill(row, row + lo * C, 0.0f);
-        if (x_blocked)
-          std::copy(xb + (iy * iw + lo - pl) * C, xb + (iy * iw + hi - pl) * C, row + lo * C);
-        else
-          kernels_.nc16_pack_f32(static_cast<std::size_t>(hi - lo), xb + iy * iw + (lo - pl),
-                                 static_cast<std::size_t>(ih * iw), nc, row + lo * C);
-        std::fill(row + hi * C, row + wp * C, 0.0f);
+      // Blocked input: this block's plane of 16-channel pixels, read in place; planes: the
+      // rows inside the image the chunk reads, packed (buffer row j holds image row y_in + j).
+      const std::int64_t y_in = y0 * g.stride[1] - pt;
+      const float* xb = px + (img * blocks + blk) * ih * iw * C;
+      if (!x_blocked) {
+        const float* xp = px + (img * channels + c0) * ih * iw;
+        for (std::int64_t j = 0; j < plan.rows_in(rows, g); ++j)
+          if (y_in + j >= 0 && y_in + j < ih)
+            kernels_.nc16_pack_f32(static_cast<std::size_t>(iw), xp + (y_in + j) * iw,
+                                   static_cast<std::size_t>(ih * iw), nc, in + j * iw * C);
       }
-      simd::DwcArgs a;
-      a.x = in;
-      a.wp = static_cast<std::size_t>(wp);
-      a.w = wbuf;
-      a.bias = bbuf;
+      auto row_at = [&](std::int64_t iy) { return x_blocked ? xb + iy * iw * C : in + (iy - y_in) * iw * C; };
       // Blocked output: straight into the block's rows; the residual there has the same layout.
       const std::int64_t at = ((img * blocks + blk) * oh + y0) * ow * C;
-      a.y = y_blocked ? py + at : out;
-      a.rows = static_cast<std::size_t>(rows);
+      float* yb = y_blocked ? py + at : out;
+      const float* stack[16];
+      std::vector<const float*> heap(kh > 16 ? kh : 0);
+      const float** tap_rows = kh > 16 ? heap.data() : stack;
+      simd::DwcArgs a;
+      a.rows = tap_rows;
+      a.iw = static_cast<std::size_t>(iw);
+      a.pl = static_cast<std::size_t>(g.pad[2]);
+      a.w = wbuf;
+      a.bias = bbuf;
       a.ow = static_cast<std::size_t>(ow);
-      a.kh = static_cast<std::size_t>(g.k[1]);
+      a.kh = static_cast<std::size_t>(kh);
       a.kw = static_cast<std::size_t>(g.k[2]);
-      a.sy = static_cast<std::size_t>(g.stride[1]);
       a.sx = static_cast<std::size_t>(g.stride[2]);
-      a.dy = static_cast<std::size_t>(g.dil[1]);
       a.dx = static_cast<std::size_t>(g.dil[2]);
       if (act_in_kernel) a.act = fin.act;
-      kernels_.dwc_f32(a);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t ky = 0; ky < kh; ++ky) {
+          const std::int64_t iy = y_in + r * g.stride[1] + ky * g.dil[1];
+          tap_rows[ky] = iy >= 0 && iy < ih ? row_at(iy) : nullptr;
+        }
+        a.y = yb + r * ow * C;
+        kernels_.dwc_f32(a);
+      }
       if (y_blocked) {
         if (!act_in_kernel) {
           static const float one = 1.0f, zero = 0.0f;

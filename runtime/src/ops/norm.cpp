@@ -136,11 +136,12 @@ class BatchNormOp : public Op {
     float* py = ctx.out(0).data<float>();
     ctx.pool->parallel_tasks(n * blocks * runs, [&](std::size_t t, std::size_t) {
       const std::size_t nb = t / runs, p0 = t % runs * kRun, b = nb % blocks;
+      const float* row = px + (nb * pixels + p0) * kBlock;
       simd::DwcArgs a;
-      a.x = px + (nb * pixels + p0) * kBlock;
+      a.rows = &row;
       a.y = py + (nb * pixels + p0) * kBlock;
-      a.ow = a.wp = std::min(kRun, pixels - p0);
-      a.rows = a.kh = a.kw = 1;
+      a.ow = a.iw = std::min(kRun, pixels - p0);
+      a.kh = a.kw = 1;
       a.w = scale16_.data() + b * kBlock;
       a.bias = shift16_.data() + b * kBlock;
       a.act = act_;

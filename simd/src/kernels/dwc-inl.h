@@ -67,31 +67,90 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
   }
 }
 
-// P output pixels of one row at a time, V = 16 / L vectors each: P * V accumulators.
-template <class Arch, std::size_t P>
-inline void dwc_pixels(const DwcArgs& a, const float* xrow, float* y) {
+// P output pixels from o on whose taps all fall inside the input row (interior pixels), one
+// vector of lanes v at a time: P accumulators. With KW > 0 (the kernel width) and S > 0 (the
+// column stride) at dilation 1, every input vector of a row is loaded once and feeds each
+// pixel that reads it ((P - 1) * S + KW loads for P * KW FMAs); otherwise one load per tap.
+template <class Arch, std::size_t P, std::size_t KW, std::size_t S>
+__attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size_t o) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
-  B acc[P][V];
+  const std::size_t x0 = (o * a.sx - a.pl) * C;
   for (std::size_t v = 0; v < V; ++v) {
+    B acc[P];
     const B b = B::load_unaligned(a.bias + v * L);
-    for (std::size_t p = 0; p < P; ++p) acc[p][v] = b;
-  }
-  const std::size_t step = a.sx * C, row = a.wp * C;
-  for (std::size_t ky = 0; ky < a.kh; ++ky) {
-    const float* xr = xrow + ky * a.dy * row;
-    const float* wr = a.w + ky * a.kw * C;
-    for (std::size_t kx = 0; kx < a.kw; ++kx) {
-      const float* xp = xr + kx * a.dx * C;
-      for (std::size_t v = 0; v < V; ++v) {
-        const B wv = B::load_unaligned(wr + kx * C + v * L);
-        for (std::size_t p = 0; p < P; ++p)
-          acc[p][v] = xsimd::fma(wv, B::load_unaligned(xp + p * step + v * L), acc[p][v]);
+    for (std::size_t p = 0; p < P; ++p) acc[p] = b;
+    for (std::size_t ky = 0; ky < a.kh; ++ky) {
+      if (!a.rows[ky]) continue;
+      const float* x = a.rows[ky] + x0 + v * L;
+      const float* w = a.w + ky * a.kw * C + v * L;
+      if constexpr (KW > 0) {
+        B wk[KW];
+        for (std::size_t k = 0; k < KW; ++k) wk[k] = B::load_unaligned(w + k * C);
+#pragma GCC unroll 64
+        for (std::size_t j = 0; j < (P - 1) * S + KW; ++j) {
+          const B xj = B::load_unaligned(x + j * C);
+#pragma GCC unroll 16
+          for (std::size_t p = 0; p < P; ++p)
+            if (j >= p * S && j - p * S < KW) acc[p] = xsimd::fma(wk[j - p * S], xj, acc[p]);
+        }
+      } else {
+        for (std::size_t kx = 0; kx < a.kw; ++kx) {
+          const B wv = B::load_unaligned(w + kx * C);
+          const float* xk = x + kx * a.dx * C;
+          for (std::size_t p = 0; p < P; ++p) acc[p] = xsimd::fma(wv, B::load_unaligned(xk + p * a.sx * C), acc[p]);
+        }
       }
     }
+    for (std::size_t p = 0; p < P; ++p) act_any_v<Arch>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
   }
-  for (std::size_t p = 0; p < P; ++p)
-    for (std::size_t v = 0; v < V; ++v) act_any_v<Arch>(acc[p][v], a.act).store_unaligned(y + p * C + v * L);
+}
+
+// Interior pixels [o0, o1) in blocks of 8, then halving blocks for the rest.
+template <class Arch, std::size_t KW, std::size_t S>
+void dwc_interior(const DwcArgs& a, std::size_t o0, std::size_t o1) {
+  std::size_t o = o0;
+  for (; o + 8 <= o1; o += 8) dwc_inner<Arch, 8, KW, S>(a, o);
+  if (o + 4 <= o1) dwc_inner<Arch, 4, KW, S>(a, o), o += 4;
+  if (o + 2 <= o1) dwc_inner<Arch, 2, KW, S>(a, o), o += 2;
+  if (o < o1) dwc_inner<Arch, 1, KW, S>(a, o);
+}
+
+// Output pixel o with some taps in the left or right padding, one tap at a time: only the
+// taps [k0, k1) inside.
+template <class Arch>
+inline void dwc_border(const DwcArgs& a, std::size_t o) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
+  std::size_t k0 = 0, k1 = 0;       // first tap at or right of pixel 0, first at or right of pixel iw
+  const std::size_t at = o * a.sx;  // padded column of tap 0
+  while (k0 < a.kw && at + k0 * a.dx < a.pl) ++k0;
+  for (k1 = k0; k1 < a.kw && at + k1 * a.dx - a.pl < a.iw;) ++k1;
+  for (std::size_t v = 0; v < V; ++v) {
+    B acc = B::load_unaligned(a.bias + v * L);
+    for (std::size_t ky = 0; ky < a.kh; ++ky) {
+      if (!a.rows[ky]) continue;
+      for (std::size_t kx = k0; kx < k1; ++kx)
+        acc = xsimd::fma(B::load_unaligned(a.w + (ky * a.kw + kx) * C + v * L),
+                         B::load_unaligned(a.rows[ky] + (at + kx * a.dx - a.pl) * C + v * L), acc);
+    }
+    act_any_v<Arch>(acc, a.act).store_unaligned(a.y + o * C + v * L);
+  }
+}
+
+// Pixels [o0, o1) whose taps all fall inside the row, with the kernel for this width and stride.
+template <class Arch>
+void dwc_span(const DwcArgs& a, std::size_t o0, std::size_t o1) {
+  if (a.dx == 1 && a.kw == 3 && a.sx == 1)
+    dwc_interior<Arch, 3, 1>(a, o0, o1);
+  else if (a.dx == 1 && a.kw == 3 && a.sx == 2)
+    dwc_interior<Arch, 3, 2>(a, o0, o1);
+  else if (a.dx == 1 && a.kw == 5 && a.sx == 1)
+    dwc_interior<Arch, 5, 1>(a, o0, o1);
+  else if (a.dx == 1 && a.kw == 5 && a.sx == 2)
+    dwc_interior<Arch, 5, 2>(a, o0, o1);
+  else
+    dwc_interior<Arch, 0, 0>(a, o0, o1);
 }
 
 // A 1x1 kernel is a per-lane affine map (an inference BatchNormalization on blocks): the
@@ -102,20 +161,21 @@ void dwc_1x1(const DwcArgs& a) {
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
   B w[V], b[V];
   for (std::size_t v = 0; v < V; ++v) w[v] = B::load_unaligned(a.w + v * L), b[v] = B::load_unaligned(a.bias + v * L);
-  for (std::size_t r = 0; r < a.rows; ++r) {
-    const float* x = a.x + r * a.sy * a.wp * C;
-    float* y = a.y + r * a.ow * C;
-    for (std::size_t o = 0; o < a.ow; ++o, x += a.sx * C, y += C)
-      for (std::size_t v = 0; v < V; ++v)
-        act_v<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
-  }
+  const float* x = a.rows[0];
+  float* y = a.y;
+  for (std::size_t o = 0; o < a.ow; ++o, x += a.sx * C, y += C)
+    for (std::size_t v = 0; v < V; ++v)
+      act_v<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
 }
 
 template <class Arch>
 void dwc_f32(const DwcArgs& a) {
-  constexpr std::size_t L = xsimd::batch<float, Arch>::size, C = kChannelBlock, V = C / L;
-  constexpr std::size_t P = V == 1 ? 8 : V == 2 ? 4 : 2;
-  if (a.kh == 1 && a.kw == 1) {
+  // Pixels [o0, o1) have every tap inside the row: tap 0 at or right of pixel 0, the last tap
+  // left of pixel iw.
+  const std::size_t span = (a.kw - 1) * a.dx;
+  const std::size_t o0 = std::min(a.ow, (a.pl + a.sx - 1) / a.sx);
+  const std::size_t o1 = a.pl + a.iw < span + 1 ? o0 : std::clamp((a.pl + a.iw - span - 1) / a.sx + 1, o0, a.ow);
+  if (a.kh == 1 && a.kw == 1 && a.rows[0] && o0 == 0 && o1 == a.ow) {
     switch (a.act.kind) {
       case Act::none:
         return dwc_1x1<Arch, Act::none>(a);
@@ -131,18 +191,9 @@ void dwc_f32(const DwcArgs& a) {
         return dwc_1x1<Arch, Act::hard_swish>(a);
     }
   }
-  for (std::size_t r = 0; r < a.rows; ++r) {
-    const float* xrow = a.x + r * a.sy * a.wp * C;
-    float* y = a.y + r * a.ow * C;
-    std::size_t o = 0;
-    for (; o + P <= a.ow; o += P) dwc_pixels<Arch, P>(a, xrow + o * a.sx * C, y + o * C);
-    // The rest in halving blocks, so no more than a few pixels run one accumulator chain each.
-    if constexpr (P >= 4)
-      if (o + P / 2 <= a.ow) dwc_pixels<Arch, P / 2>(a, xrow + o * a.sx * C, y + o * C), o += P / 2;
-    if constexpr (P >= 2)
-      if (o + 2 <= a.ow) dwc_pixels<Arch, 2>(a, xrow + o * a.sx * C, y + o * C), o += 2;
-    if (o < a.ow) dwc_pixels<Arch, 1>(a, xrow + o * a.sx * C, y + o * C);
-  }
+  for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch>(a, o);
+  dwc_span<Arch>(a, o0, o1);
+  for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch>(a, o);
 }
 
 // P output pixels of pool_nc16_f32 sharing one tap range [t0, t1): P * V independent

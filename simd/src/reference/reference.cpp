@@ -210,15 +210,17 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
 
 void dwc_f32(const DwcArgs& a) {
   constexpr std::size_t C = kChannelBlock;
-  for (std::size_t r = 0; r < a.rows; ++r)
-    for (std::size_t o = 0; o < a.ow; ++o)
-      for (std::size_t c = 0; c < C; ++c) {
-        float acc = a.bias[c];
-        for (std::size_t ky = 0; ky < a.kh; ++ky)
-          for (std::size_t kx = 0; kx < a.kw; ++kx)
-            acc += a.w[(ky * a.kw + kx) * C + c] * a.x[((r * a.sy + ky * a.dy) * a.wp + o * a.sx + kx * a.dx) * C + c];
-        a.y[(r * a.ow + o) * C + c] = apply_act(acc, a.act);
-      }
+  for (std::size_t o = 0; o < a.ow; ++o)
+    for (std::size_t c = 0; c < C; ++c) {
+      float acc = a.bias[c];
+      for (std::size_t ky = 0; ky < a.kh; ++ky)
+        for (std::size_t kx = 0; kx < a.kw; ++kx) {
+          const std::size_t at = o * a.sx + kx * a.dx;  // ix + pl
+          if (a.rows[ky] && at >= a.pl && at - a.pl < a.iw)
+            acc += a.w[(ky * a.kw + kx) * C + c] * a.rows[ky][(at - a.pl) * C + c];
+        }
+      a.y[o * C + c] = apply_act(acc, a.act);
+    }
 }
 
 void pool_nc16_f32(const PoolNc16Args& a) {

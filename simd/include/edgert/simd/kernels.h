@@ -133,19 +133,20 @@ using Nc16PackF32 = void (*)(std::size_t n, const float* src, std::size_t ld, st
 /// Back to planes: dst[c * ld + p] = src[p * 16 + c] for p < n and c < nc.
 using Nc16UnpackF32 = void (*)(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
 
-/// A depthwise convolution of one block of 16 channels in the blocked layout, `rows` output
-/// rows of `ow` pixels:
-/// y[(r * ow + o) * 16 + c] = act(bias[c] + sum over ky < kh, kx < kw of
-///     w[(ky * kw + kx) * 16 + c] * x[((r * sy + ky * dy) * wp + o * sx + kx * dx) * 16 + c]),
-/// the taps summed in that order. x holds the zero-padded input rows (wp pixels each) the
-/// outputs read; bias is required (zeros for none).
+/// One output row of a depthwise convolution of one block of 16 channels in the blocked
+/// layout, read in place from the input rows (no padded copy): for o < ow and c < 16,
+/// y[o * 16 + c] = act(bias[c] + sum over ky < kh with rows[ky] != null and kx < kw with
+///     0 <= ix = o * sx + kx * dx - pl < iw of w[(ky * kw + kx) * 16 + c] * rows[ky][ix * 16 + c]),
+/// the taps summed in that order. rows[ky] is the input row tap row ky reads (iw pixels), null
+/// where it falls in the padding; taps outside the row are padding too (they add nothing).
+/// bias is required (zeros for none).
 struct DwcArgs {
-  const float* x = nullptr;
-  std::size_t wp = 0;
+  const float* const* rows = nullptr;
+  std::size_t iw = 0, pl = 0;
   const float* w = nullptr;
   const float* bias = nullptr;
   float* y = nullptr;
-  std::size_t rows = 0, ow = 0, kh = 0, kw = 0, sy = 1, sx = 1, dy = 1, dx = 1;
+  std::size_t ow = 0, kh = 0, kw = 0, sx = 1, dx = 1;
   ActParams act;
 };
 using DwcF32 = void (*)(const DwcArgs& a);
