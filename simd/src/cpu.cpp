@@ -1,4 +1,8 @@
 #include <cstdlib>
+#include <cstring>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "edgert/simd/isa.h"
 
@@ -57,6 +61,20 @@ Isa detect_isa() {
   for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2, Isa::neon})
     if (isa_supported(isa)) return isa;
   return Isa::scalar;
+}
+
+bool fma512_half_rate() {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4), std::memcpy(vendor + 4, &d, 4), std::memcpy(vendor + 8, &c, 4);
+  if (std::strcmp(vendor, "AuthenticAMD") != 0 || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const unsigned family = (a >> 8 & 0xf) == 0xf ? 0xf + (a >> 20 & 0xff) : a >> 8 & 0xf;
+  return family == 0x19 && isa_supported(Isa::avx512);  // Zen 3 has no AVX-512; Zen 5 is 0x1a
+#else
+  return false;
+#endif
 }
 
 Isa default_isa() {

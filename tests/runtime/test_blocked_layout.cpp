@@ -8,7 +8,9 @@
 #include <limits>
 #include <map>
 
+#include "../../runtime/src/ops/winograd.h"
 #include "../../runtime/src/passes/blocked_layout.h"
+#include "edgert/simd/isa.h"
 #include "test_util.h"
 
 namespace edgert::test {
@@ -281,6 +283,9 @@ TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
     Net net;
     seed += 10;
     net.input("x", random({p.n, 8, p.h, p.w}, seed));
+    // A symbolic height keeps the map size unknown at load, so the 3x3s run shifted on every
+    // CPU (see NarrowWinogradConvolutionsYieldToShifted...).
+    net.graph().values[net.graph().find("x")].dims[2] = Dim{-1, "h"};
     net.constant("p_w", random({p.c, 8, 1, 1}, seed + 1)).constant("p_b", random({p.c}, seed + 2));
     net.constant("y_w", random({p.m, p.c, p.kh, p.kw}, seed + 3, -0.3f, 0.3f)).constant("y_b", random({p.m}, seed + 4));
     net.node("Conv", {"x", "p_w", "p_b"}, {"p0"});
@@ -501,6 +506,98 @@ TEST(BlockedLayout, BroadcastingResidualRunsThroughPlanes) {
     for (const Node& n : model->graph().nodes) blocked += n.attr_int(kLayoutAttr, 0) != 0;
     EXPECT_EQ(blocked, 4u) << small_conv_first;  // G, R, e0 with the Add and Relu, and Q
   }
+}
+
+// Map sizes known at load: from a static input through Convs (explicit pads, auto_pad),
+// pools (ceil_mode, dilation), activations, Concat and Add; unknown past a node that is none
+// of those, and everywhere from a symbolic input.
+TEST(BlockedLayout, MapSizesFollowFromStaticInputShapes) {
+  for (bool symbolic : {false, true}) {
+    Graph g;
+    if (symbolic)
+      g.add_input("x", DataType::float32, std::vector<Dim>{{1, ""}, {8, ""}, {-1, "h"}, {28, ""}});
+    else
+      g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 8, 30, 28});
+    g.add_constant("w", random({16, 8, 3, 3}, 1));
+    g.add_constant("v", random({4, 16, 5, 5}, 2));
+    g.add_constant("u", random({4, 4, 1, 1}, 3));
+    g.add_node("Conv", {"x", "w"}, {"a"}, conv_attrs(3, 2, 1, 1), "", 17);  // 15 x 14
+    g.add_node("MaxPool", {"a"}, {"b"},
+               {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{3, 3})},
+                {"strides", Attribute::of(std::vector<std::int64_t>{2, 2})},
+                {"ceil_mode", Attribute::of(std::int64_t{1})}},
+               "", 17);  // ceil(12 / 2) + 1 = 7, ceil(11 / 2) + 1 = 7
+    g.add_node("Relu", {"b"}, {"c"}, {}, "", 17);
+    g.add_node("Concat", {"c", "b"}, {"d"}, {{"axis", Attribute::of(std::int64_t{1})}}, "", 17);
+    g.add_node("Conv", {"d", "v"}, {"e"},
+               {{"auto_pad", Attribute::of(std::string("SAME_UPPER"))},
+                {"strides", Attribute::of(std::vector<std::int64_t>{2, 3})}},
+               "", 17);  // 4 x 3
+    g.add_node("AveragePool", {"e"}, {"f"},
+               {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 1})},
+                {"dilations", Attribute::of(std::vector<std::int64_t>{2, 1})},
+                {"pads", Attribute::of(std::vector<std::int64_t>{1, 0, 0, 0})}},
+               "", 19);  // 4 + 1 - 3 + 1 = 3, 3
+    g.add_node("Conv", {"f", "u"}, {"h"}, {}, "", 17);
+    g.add_node("Add", {"h", "f"}, {"i"}, {}, "", 17);
+    g.add_node("GlobalAveragePool", {"i"}, {"j"}, {}, "", 17);
+    g.add_node("Relu", {"j"}, {"k"}, {}, "", 17);
+    const auto maps = known_maps(g);
+    const std::map<std::string, std::array<std::int64_t, 2>> want = {
+        {"a", {15, 14}}, {"b", {7, 7}}, {"c", {7, 7}}, {"d", {7, 7}},   {"e", {4, 3}},
+        {"f", {3, 3}},   {"h", {3, 3}}, {"i", {3, 3}}, {"j", {-1, -1}}, {"k", {-1, -1}}};
+    for (const auto& [name, hw] : want) {
+      const auto expect = symbolic ? std::array<std::int64_t, 2>{-1, -1} : hw;
+      EXPECT_EQ(maps[g.find(name)], expect) << name << (symbolic ? " symbolic" : "");
+    }
+  }
+}
+
+// Winograd yields to the shifted direct kernel on blocks for fewer than 64 output channels,
+// except on half-rate 512-bit FMA (Zen 4) for maps of 28 x 28 and more.
+TEST(BlockedLayout, NarrowWinogradConvolutionsYieldToShiftedUnlessTheMapIsLargeOnHalfRateFma) {
+  EXPECT_TRUE(Winograd23::yields_to_shifted(32, 128, false, 56 * 56));
+  EXPECT_TRUE(Winograd23::yields_to_shifted(32, 128, false, -1));
+  EXPECT_FALSE(Winograd23::yields_to_shifted(32, 128, true, 56 * 56));
+  EXPECT_FALSE(Winograd23::yields_to_shifted(32, 128, true, 28 * 28));
+  EXPECT_TRUE(Winograd23::yields_to_shifted(32, 128, true, 27 * 28));
+  EXPECT_TRUE(Winograd23::yields_to_shifted(32, 128, true, -1));
+  EXPECT_FALSE(Winograd23::yields_to_shifted(64, 128, false, 56 * 56));
+  EXPECT_FALSE(Winograd23::yields_to_shifted(32, 120, false, 56 * 56));
+  // The pass applies it with the map sizes it knows and the model's tier: DenseNet's
+  // P = relu(pw(x)), Y = 3x3(P) 128 -> 32, the same result either way.
+  for (std::int64_t hw : {14, 28})
+    for (bool symbolic : {false, true})
+      for (bool avx2 : {false, true}) {
+        Net net;
+        net.input("x", random({1, 16, hw, hw}, 7));
+        if (symbolic) {
+          Graph& g = net.graph();
+          g.values[g.find("x")].dims[2] = Dim{-1, "h"};
+        }
+        net.constant("p_w", random({128, 16, 1, 1}, 8, -0.3f, 0.3f));
+        net.constant("y_w", random({32, 128, 3, 3}, 9, -0.1f, 0.1f));
+        net.node("Conv", {"x", "p_w"}, {"p0"});
+        net.node("Relu", {"p0"}, {"P"});
+        net.node("Conv", {"P", "y_w"}, {"Y"}, conv_attrs(3, 1, 1, 1));
+        ModelOptions o;
+        if (avx2) o.max_isa = simd::Isa::avx2;
+        Graph g = net.graph();
+        g.add_output("Y");
+        const auto model = Model::compile(g, o);
+        const bool half = model->isa() == simd::Isa::avx512 && simd::fma512_half_rate();
+        const bool yields = !(half && !symbolic && hw * hw >= 28 * 28);
+        for (const Node& n : model->graph().nodes)
+          if (n.op_type == "Conv" && model->graph().values[n.inputs[1]].name == "y_w") {
+            EXPECT_EQ(n.attr_int(kShiftedAttr, 0), yields ? 1 : 0) << hw << " " << symbolic << " " << avx2;
+            // Y is a graph output (planes); shifted reads P's blocks, Winograd would convert
+            // them, so P is blocked only for the shifted kernel.
+            EXPECT_EQ(n.attr_int(kLayoutAttr, 0), yields ? kLayoutInput : 0) << hw;
+          }
+        ModelOptions off = o;
+        off.blocked_layout = false;
+        expect_near(tensor_to_doubles(net.run1("Y", off)), net.run1("Y", o), 1e-4);
+      }
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ std::string version_text() {
   std::string cpu;
   for (Isa isa : {Isa::sse2, Isa::avx2, Isa::avx512, Isa::neon})
     if (isa_supported(isa)) cpu += std::string(cpu.empty() ? "" : " ") + isa_name(isa);
+  // It moves the Winograd / direct choice for narrow 3x3s (Winograd23::yields_to_shifted).
+  if (fma512_half_rate()) cpu += " (512-bit FMA at half rate)";
   return edgert::cat("edgert ", edgert::version(), " (commit ", EDGERT_GIT_COMMIT, ", ", __VERSION__, ")\n",
                      "cpu:     ", cpu.empty() ? "no SIMD" : cpu, "\n", "kernels: ", isa_name(kernels().isa),
                      " (set EDGERT_MAX_ISA=scalar|sse2|avx2|avx512 to cap)");

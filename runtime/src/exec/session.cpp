@@ -44,9 +44,9 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
     record_batchnorm_unfolded(m->graph_, m->records_);
   }
   fuse_batchnorm_epilogues(m->graph_, m->records_);
-  if (m->options_.blocked_layout) choose_blocked_layout(m->graph_);
-  m->schedule_ = m->graph_.validate_and_schedule();
   const simd::KernelTable& kernels = simd::kernels_up_to(options.max_isa ? *options.max_isa : simd::default_isa());
+  if (m->options_.blocked_layout) choose_blocked_layout(m->graph_, kernels.isa);
+  m->schedule_ = m->graph_.validate_and_schedule();
   m->compiled_.resize(m->graph_.nodes.size());
   // Constant data every consumer has copied into its own layout (packed weights) is dropped
   // as soon as the last of them is created, keeping dtype and shape, so the model never

@@ -476,7 +476,7 @@ class ConvOp : public Op {
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
     const bool winograd = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations) &&
-                          !(layout_ & kLayoutInput && Winograd23::yields_to_shifted(cout, w->dim(1)));
+                          !(layout_ & kLayoutInput && c.node.attr_int(kShiftedAttr, 0));
     // A convolution writing the blocked layout runs the transposed product (pixels x output
     // channels): its weights become B panels, column = output channel, padded to whole
     // blocks; row p = (input channel, ky, kx) as in the weight, or, when the input is

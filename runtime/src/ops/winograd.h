@@ -34,8 +34,15 @@ class Winograd23 {
   /// Whether a convolution suits_conv() takes still runs shifted instead when its input is
   /// channel-blocked (ConvOp's direct kernel over the padded blocks): with fewer than 64
   /// output channels the input transform, spread over them, outweighs the saving. It needs
-  /// whole input blocks.
-  static bool yields_to_shifted(std::int64_t cout, std::int64_t cin) { return cout < 64 && cin % 16 == 0; }
+  /// whole input blocks. Where 512-bit FMAs run at half rate (`half_rate_fma`: the AVX-512
+  /// tier on AMD Zen 4) the direct kernel's FMAs cost twice as much and Winograd keeps maps
+  /// of at least 28 x 28 output pixels (`out_pixels`, -1 when not known at load). bench_conv
+  /// densenet121/3x3_128_32_{56,28,14,7}/blocked, shifted vs Winograd, us: Sapphire Rapids
+  /// 1 thread 1537 vs 1707, 389 vs 517, 102 vs 206, 31 vs 73; Zen 4 1 thread 2204 vs 1684,
+  /// 565 vs 500, 154 vs 175, 44 vs 73; 2 threads 1121 vs 1004, 302 vs 309, 89 vs 125, 31 vs 54.
+  static bool yields_to_shifted(std::int64_t cout, std::int64_t cin, bool half_rate_fma, std::int64_t out_pixels) {
+    return cout < 64 && cin % 16 == 0 && !(half_rate_fma && out_pixels >= 28 * 28);
+  }
 
   /// Transforms and packs weights w [cout, cin, 3, 3].
   Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);

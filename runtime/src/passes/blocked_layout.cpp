@@ -1,6 +1,7 @@
 #include "blocked_layout.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "../ops/winograd.h"
 
@@ -75,7 +76,18 @@ Kind kind_of(const Graph& g, const Node& n, const std::vector<std::int64_t>& cha
     return Kind::pointwise;
   if (group != 1) return Kind::other;
   const bool winograd = Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"));
-  return winograd && !Winograd23::yields_to_shifted(w->dim(0), w->dim(1)) ? Kind::converter : Kind::writer;
+  return winograd && !n.attr_int(kShiftedAttr, 0) ? Kind::converter : Kind::writer;
+}
+
+// Output size along one axis of a Conv or pool window (ONNX's rules); -1 if it is empty.
+std::int64_t window_out(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d, std::int64_t pb,
+                        std::int64_t pe, const std::string& auto_pad, bool ceil) {
+  if (in < 0 || k < 1 || s < 1 || d < 1) return -1;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") return (in + s - 1) / s;
+  if (auto_pad == "VALID") pb = pe = 0;
+  const std::int64_t span = in + pb + pe - (d * (k - 1) + 1);
+  if (span < 0) return -1;
+  return (ceil ? (span + s - 1) / s : span / s) + 1;
 }
 
 }  // namespace
@@ -106,9 +118,80 @@ std::vector<std::int64_t> known_channels(const Graph& g) {
   return c;
 }
 
-void choose_blocked_layout(Graph& g) {
+std::vector<std::array<std::int64_t, 2>> known_maps(const Graph& g) {
+  constexpr std::array<std::int64_t, 2> kUnknown = {-1, -1};
+  std::vector<std::array<std::int64_t, 2>> m(g.values.size(), kUnknown);
+  for (ValueId v : g.inputs) {
+    const ValueInfo& info = g.values[v];
+    if (info.has_shape && info.dims.size() == 4 && info.dims[2].value > 0 && info.dims[3].value > 0)
+      m[v] = {info.dims[2].value, info.dims[3].value};
+  }
+  // Nodes whose output has the spatial size of their data inputs.
+  static const char* const kSame[] = {
+      "Relu",     "Clip",    "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "BatchNormalization",
+      "Identity", "Dropout", "Concat",    "Add",     "Mul",         "Sub",       "Div",
+      "Sum",      "Max",     "Min",       "PRelu",   "Tanh"};
+  auto known = [&](ValueId v) { return v != kNoValue && m[v][0] > 0; };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& n : g.nodes) {
+      if (!one_output(n) || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.empty() || !known(n.inputs[0]) ||
+          known(n.outputs[0]))
+        continue;
+      const auto& in = m[n.inputs[0]];
+      std::array<std::int64_t, 2> out = kUnknown;
+      const bool conv = n.op_type == "Conv", pool = n.op_type == "MaxPool" || n.op_type == "AveragePool";
+      if (conv || pool) {
+        std::vector<std::int64_t> k = n.attr_ints("kernel_shape");
+        if (conv && k.empty() && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
+          const Tensor* w = g.constant(n.inputs[1]);
+          if (w && w->rank() == 4) k = {w->dim(2), w->dim(3)};
+        }
+        std::vector<std::int64_t> s = n.attr_ints("strides"), d = n.attr_ints("dilations"), p = n.attr_ints("pads");
+        if (k.size() != 2) continue;
+        if (s.empty()) s = {1, 1};
+        if (d.empty()) d = {1, 1};
+        if (p.empty()) p = {0, 0, 0, 0};
+        if (s.size() != 2 || d.size() != 2 || p.size() != 4) continue;
+        const std::string pad = n.attr_string("auto_pad", "NOTSET");
+        const bool ceil = pool && n.attr_int("ceil_mode", 0) != 0;
+        for (int a = 0; a < 2; ++a) out[a] = window_out(in[a], k[a], s[a], d[a], p[a], p[a + 2], pad, ceil);
+        if (out[0] < 1 || out[1] < 1) continue;
+      } else if (std::find(std::begin(kSame), std::end(kSame), n.op_type) != std::end(kSame)) {
+        // Every other data input has the same size, or is a constant (a broadcast parameter).
+        bool same = true;
+        for (std::size_t i = 1; i < n.inputs.size(); ++i)
+          if (n.inputs[i] != kNoValue && !g.is_constant(n.inputs[i]) && m[n.inputs[i]] != in) same = false;
+        if (!same) continue;
+        out = in;
+      } else {
+        continue;
+      }
+      m[n.outputs[0]] = out, changed = true;
+    }
+  }
+  return m;
+}
+
+void choose_blocked_layout(Graph& g, simd::Isa isa) {
   std::vector<Kind> kind(g.nodes.size());
   const std::vector<std::int64_t> channels = known_channels(g);
+  // Which Winograd-shaped 3x3s run shifted on blocks, recorded for ConvOp.
+  const auto maps = known_maps(g);
+  const bool half_rate = isa == simd::Isa::avx512 && simd::fma512_half_rate();
+  for (Node& n : g.nodes) {
+    if (n.op_type != "Conv" || !n.domain.empty() || !one_output(n) || n.inputs.size() < 2 ||
+        !g.is_constant(n.inputs[1]))
+      continue;
+    const Tensor* w = g.constant(n.inputs[1]);
+    if (!w || w->rank() != 4 ||
+        !Winograd23::suits_conv(w->shape(), n.attr_int("group", 1), n.attr_ints("strides"), n.attr_ints("dilations")))
+      continue;
+    const auto& out = maps[n.outputs[0]];
+    const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
+    if (Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels))
+      n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
+  }
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.

@@ -3,6 +3,9 @@
 // epilogue fusion, on the graph a session executes (never on a graph `edgert fold` writes).
 #pragma once
 
+#include <array>
+#include <vector>
+
 #include "edgert/graph.h"
 #include "edgert/simd/kernels.h"
 
@@ -12,6 +15,9 @@ namespace edgert {
 /// kLayoutOutput when output 0 (and a fused residual, input 3) is.
 inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
+/// Node attribute the pass sets to 1 on a Conv that suits Winograd but runs shifted when its
+/// input is blocked (Winograd23::yields_to_shifted, decided here where map sizes are known).
+inline constexpr const char* kShiftedAttr = "_edgert_shifted";
 
 /// The channel-blocked layout of a [n, c, spatial...] float tensor: [n][ceil(c / 16)][pixel][16],
 /// the lanes past c in the last block of each image present but not part of the value.
@@ -41,6 +47,11 @@ inline std::size_t blocked_bytes(const Shape& s) {
 /// layout: blocked in and out (both bits) when all their data inputs and their output can be.
 /// Graph outputs stay planes, and so does a tensor only converting Convs would touch (no end
 /// reads or writes it in place).
-void choose_blocked_layout(Graph& g);
+/// `isa` is the tier the model's kernels run at (it moves the Winograd/shifted choice).
+void choose_blocked_layout(Graph& g, simd::Isa isa);
+
+/// Height and width of the 4-D values whose spatial size follows at load from static graph
+/// input shapes through Convs, pools and shape-preserving nodes; {-1, -1} elsewhere.
+std::vector<std::array<std::int64_t, 2>> known_maps(const Graph& g);
 
 }  // namespace edgert

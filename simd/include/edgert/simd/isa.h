@@ -22,6 +22,11 @@ Isa detect_isa();
 /// Whether the CPU and OS can run kernels of `isa` (the ones compiled in or not).
 bool isa_supported(Isa isa);
 
+/// Whether this CPU runs a 512-bit FMA as two 256-bit halves (AMD Zen 4): its AVX-512 tier
+/// then has half the FMA throughput per instruction of cores with full-width units (Intel's
+/// server cores), which moves the point where Winograd beats direct convolution.
+bool fma512_half_rate();
+
 /// The tier kernels are chosen at by default: detect_isa(), capped by the environment
 /// variable EDGERT_MAX_ISA (scalar|sse2|avx2|avx512|neon) when it is set and valid.
 Isa default_isa();
