@@ -1002,7 +1002,7 @@ class ConvOp : public Op {
       // Blocked input: this block's plane of 16-channel pixels, read in place; planes: the
       // rows inside the image the chunk reads, packed (buffer row j holds image row y_in + j).
       const std::int64_t y_in = y0 * g.stride[1] - pt;
-      const float* xb = px + (img * blocks + blk) * ih * iw * C;
+      const float* xb = x_blocked ? px + (img * blocks + blk) * ih * iw * C : in;
       if (!x_blocked) {
         const float* xp = px + (img * channels + c0) * ih * iw;
         for (std::int64_t j = 0; j < plan.rows_in(rows, g); ++j)
@@ -1010,7 +1010,7 @@ class ConvOp : public Op {
             kernels_.nc16_pack_f32(static_cast<std::size_t>(iw), xp + (y_in + j) * iw,
                                    static_cast<std::size_t>(ih * iw), nc, in + j * iw * C);
       }
-      auto row_at = [&](std::int64_t iy) { return x_blocked ? xb + iy * iw * C : in + (iy - y_in) * iw * C; };
+      auto row_at = [&](std::int64_t iy) { return xb + (x_blocked ? iy : iy - y_in) * iw * C; };
       // Blocked output: straight into the block's rows; the residual there has the same layout.
       const std::int64_t at = ((img * blocks + blk) * oh + y0) * ow * C;
       float* yb = y_blocked ? py + at : out;
