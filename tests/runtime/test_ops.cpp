@@ -1253,6 +1253,27 @@ TEST(Hardening, AbsurdShapesAreErrorsNotOverflows) {
       .constant("s", Tensor::from_vector<std::uint8_t>(DataType::uint8, {3}, {1, 2, 3}))
       .node("LayerNormalization", {"x", "s"}, {"y"});
   expect_error(ErrorCode::shape, "Scale and B must be float32 or float64", [&] { layernorm.run1("y"); });
+  // Counts and sizes computed in floating point: NaN, infinite and huge values are errors, not
+  // undefined conversions (the fuzzer found Range's).
+  Net range;
+  range.constant("a", make({}, {0.0f}))
+      .constant("b", make({}, {1.0f}))
+      .constant("d", make({}, {1e-30f}))
+      .node("Range", {"a", "b", "d"}, {"y"});
+  expect_error(ErrorCode::shape, "element count", [&] { range.run1("y"); });
+  Net range_nan;
+  range_nan.constant("a", make({}, {0.0f}))
+      .constant("b", make({}, {std::numeric_limits<float>::quiet_NaN()}))
+      .constant("d", make({}, {1.0f}))
+      .node("Range", {"a", "b", "d"}, {"y"});
+  expect_error(ErrorCode::shape, "element count", [&] { range_nan.run1("y"); });
+  for (float scale : {1e30f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    Net resize;
+    resize.input("x", random({1, 1, 2, 2}, 4))
+        .constant("s", make({4}, {1, 1, scale, 1}))
+        .node("Resize", {"x", "", "s"}, {"y"});
+    expect_error(ErrorCode::shape, "output size", [&] { resize.run1("y"); });
+  }
   Net one;
   one.input("x", x).node("Equal", {"x"}, {"y"});
   expect_error(ErrorCode::shape, "takes two inputs, got 1", [&] { one.run1("y"); });

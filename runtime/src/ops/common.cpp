@@ -79,6 +79,12 @@ double scalar_of(const Node& n, const Tensor& t, const char* what) {
   return tensor_to_doubles(t)[0];
 }
 
+std::int64_t computed_extent(const Node& n, const char* what, double v) {
+  if (!(v >= 0 && v <= kMaxComputedExtent))
+    fail(ErrorCode::shape, n.label(), ": ", what, " ", v, " is not a size in [0, 2^48]");
+  return static_cast<std::int64_t>(v);
+}
+
 void check_geometry(const Node& n, const char* what, const std::vector<std::int64_t>& values, std::int64_t lo) {
   for (std::int64_t v : values)
     if (v < lo || v > kMaxGeometry)

@@ -198,6 +198,14 @@ inline constexpr std::int64_t kMaxGeometry = std::int64_t{1} << 24;
 /// Throws Error(shape) naming `what` unless every value is in [lo, kMaxGeometry].
 void check_geometry(const Node& n, const char* what, const std::vector<std::int64_t>& values, std::int64_t lo);
 
+/// Largest output extent computed from floating-point inputs (Range's count, Resize's sizes)
+/// that is converted to an integer; larger tensors fail the allocation limit anyway.
+inline constexpr double kMaxComputedExtent = 0x1p48;
+/// `v` rounded by the caller, as an integer: Error(shape) naming `what` unless it is a
+/// number in [0, kMaxComputedExtent] (NaN, infinities and huge values would make the
+/// conversion undefined).
+std::int64_t computed_extent(const Node& n, const char* what, double v);
+
 /// Reads input i of an InferContext as a list of ints (from its data), for shape inputs.
 std::vector<std::int64_t> ints_of(const Tensor& t);
 

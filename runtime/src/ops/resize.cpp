@@ -84,7 +84,8 @@ class ResizeOp : public Op {
         if (scales[i] <= 0) fail(ErrorCode::shape, node_.label(), ": scales must be positive");
         p.scale[a] = scales[i];
         const double span = coord_ == "tf_crop_and_resize" ? p.roi[r + a] - p.roi[a] : 1.0;
-        p.out[a] = static_cast<std::int64_t>(std::floor(static_cast<double>(x[a]) * span * scales[i] + 1e-9));
+        p.out[a] =
+            computed_extent(node_, "output size", std::floor(static_cast<double>(x[a]) * span * scales[i] + 1e-9));
       }
     } else {
       if (sizes.size() != axes.size())
@@ -97,7 +98,7 @@ class ResizeOp : public Op {
         }
         for (std::size_t i = 0; i < axes.size(); ++i) {
           p.scale[axes[i]] = s;
-          p.out[axes[i]] = static_cast<std::int64_t>(std::floor(s * static_cast<double>(x[axes[i]]) + 0.5));
+          p.out[axes[i]] = computed_extent(node_, "output size", std::floor(s * static_cast<double>(x[axes[i]]) + 0.5));
         }
       } else {
         for (std::size_t i = 0; i < axes.size(); ++i) {

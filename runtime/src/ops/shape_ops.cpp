@@ -871,7 +871,8 @@ class RangeOp : public Op {
                  d = scalar_of(node_, ctx.value(2), "delta");
     if (d == 0) ctx.error("delta must not be 0");
     const double n = std::ceil((l - s) / d);
-    ctx.set_output(0, ctx.in(0).dtype(), {static_cast<std::int64_t>(std::max(0.0, n))});
+    ctx.set_output(0, ctx.in(0).dtype(),
+                   {computed_extent(node_, "element count", std::isnan(n) ? n : std::max(0.0, n))});
   }
   void run(const RunContext& ctx) const override {
     Tensor& y = ctx.out(0);
@@ -879,7 +880,15 @@ class RangeOp : public Op {
       using T = typename decltype(tag)::type;
       const T s = ctx.in(0).data<T>()[0], d = ctx.in(2).data<T>()[0];
       T* p = y.data<T>();
-      for (std::int64_t i = 0; i < y.numel(); ++i) p[i] = static_cast<T>(s + static_cast<T>(i) * d);
+      if constexpr (std::is_integral_v<T>) {
+        // Wrapping 64-bit arithmetic: the count comes from doubles, so the last value may
+        // step past the type's range by rounding, and signed overflow would be undefined.
+        using U = std::uint64_t;
+        for (std::int64_t i = 0; i < y.numel(); ++i)
+          p[i] = static_cast<T>(static_cast<U>(s) + static_cast<U>(i) * static_cast<U>(d));
+      } else {
+        for (std::int64_t i = 0; i < y.numel(); ++i) p[i] = static_cast<T>(s + static_cast<T>(i) * d);
+      }
     });
   }
 
