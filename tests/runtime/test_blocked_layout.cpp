@@ -11,6 +11,7 @@
 #include "../../runtime/src/ops/winograd.h"
 #include "../../runtime/src/passes/blocked_layout.h"
 #include "edgert/simd/isa.h"
+#include "edgert/simd/kernels.h"
 #include "test_util.h"
 
 namespace edgert::test {
@@ -74,6 +75,14 @@ std::map<std::string, std::int64_t> expected_layout(const Chain& p) {
           {"Q_w", p_blocked ? kLayoutInput : 0}};
 }
 
+// The compiled tiers below this CPU's best (scalar, sse2, avx2 on an AVX-512 machine).
+std::vector<simd::Isa> narrower_tiers() {
+  std::vector<simd::Isa> out;
+  for (simd::Isa isa : {simd::Isa::scalar, simd::Isa::sse2, simd::Isa::avx2})
+    if (isa < simd::kernels().isa && simd::kernels_for(isa)) out.push_back(isa);
+  return out;
+}
+
 std::vector<Tensor> run(Net& net, const Chain& p, bool blocked, int threads) {
   ModelOptions o;
   o.blocked_layout = blocked;
@@ -132,6 +141,16 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
       expect_near(tensor_to_doubles(planes[o]), one[o], 1e-4);
       // Each output element is computed by one kernel call whatever the thread count.
       ASSERT_EQ(values(one[o]), values(two[o])) << "output " << o << " c " << p.c << " e " << p.e;
+    }
+    // The narrower tiers' panels (gemm_nr 8 and 16 against AVX-512's 32) hold the same weights.
+    for (const simd::Isa isa : narrower_tiers()) {
+      ModelOptions o;
+      o.max_isa = isa;
+      std::vector<std::string> outs = {"Q"};
+      if (p.spill) outs.push_back("M");
+      SCOPED_TRACE(simd::isa_name(isa));
+      const std::vector<Tensor> tier = net.run(outs, o);
+      for (std::size_t i = 0; i < planes.size(); ++i) expect_near(tensor_to_doubles(planes[i]), tier[i], 1e-4);
     }
   }
 }
@@ -210,6 +229,12 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
     const Tensor planes = net.run1("Q", off), one = net.run1("Q"), both = net.run1("Q", two);
     expect_near(tensor_to_doubles(planes), one, 1e-4);
     ASSERT_EQ(values(one), values(both)) << "m " << p.m;
+    for (const simd::Isa isa : narrower_tiers()) {
+      ModelOptions o;
+      o.max_isa = isa;
+      SCOPED_TRACE(simd::isa_name(isa));
+      expect_near(tensor_to_doubles(planes), net.run1("Q", o), 1e-4);
+    }
   }
 }
 

@@ -491,27 +491,33 @@ class ConvOp : public Op {
       // As pointwise(geometry): a 1x1 at stride 1 without padding reads blocks in place.
       regrouped_ = layout_ & kLayoutInput && !(taps == 1 && ones && (attrs_.auto_pad != "NOTSET" || zeros));
       const std::size_t ci16 = round_up(ci, kBlock), kdim = regrouped_ ? taps * ci16 : ci * taps;
-      const std::size_t nr = kernels_.gemm_nr, size = round_up(round_up(co, kBlock), nr) * kdim;
-      // Straight from the weight: output channel o is column o % nr of panel o / nr (kdim
-      // rows of nr), written 16 rows at a time so both sides stay in L1; padding rows and
-      // columns are zero.
+      const std::size_t nr = kernels_.gemm_nr, cols = round_up(round_up(co, kBlock), nr), size = cols * kdim;
+      // Output channel o is column o % nr of panel o / nr (kdim rows of nr); padding rows and
+      // columns are zero. Sixteen output channels at a time, their weight rows (ci * taps
+      // floats each) are transposed in registers into [p][16] (nc16_pack), then each row's
+      // values go to their panel row: row p as in the weight ((input channel, ky, kx)) or,
+      // regrouped, row t * ci16 + c for channel c at tap t.
       blocked_panels_.reset(new float[size]);
       const float* src = w->data<float>();
-      // Row p = base + c * step of channel c (c < ci: channel c's weight at tap t; beyond,
-      // padding) for each tap t: base and step per layout.
-      const std::size_t step = regrouped_ ? 1 : taps, tap_rows = regrouped_ ? ci16 : 1, rows = regrouped_ ? ci16 : ci;
-      for (std::size_t q = 0; q < size / (nr * kdim); ++q) {
-        float* panel = blocked_panels_.get() + q * nr * kdim;
-        for (std::size_t t = 0; t < taps; ++t)
-          for (std::size_t c0 = 0; c0 < rows; c0 += kBlock)
-            for (std::size_t j = 0; j < nr; ++j) {
-              const std::size_t o = q * nr + j;
-              float* dst = panel + (t * tap_rows + c0 * step) * nr + j;
-              const std::size_t c1 = std::min(rows, c0 + kBlock), real = o < co ? std::min(c1, ci) : c0;
-              std::size_t c = c0;
-              for (; c < real; ++c, dst += step * nr) *dst = src[(o * ci + c) * taps + t];
-              for (; c < c1; ++c, dst += step * nr) *dst = 0.0f;
-            }
+      const std::size_t ksrc = ci * taps, width = std::min(nr, kBlock);
+      std::unique_ptr<float[]> tr(new float[ksrc * kBlock]);
+      for (std::size_t o0 = 0; o0 < cols; o0 += kBlock) {
+        const std::size_t nc = o0 < co ? std::min(kBlock, co - o0) : 0;
+        kernels_.nc16_pack_f32(ksrc, nc ? src + o0 * ksrc : src, ksrc, nc, tr.get());
+        for (std::size_t w0 = 0; w0 < kBlock; w0 += width) {
+          float* col = blocked_panels_.get() + (o0 + w0) / nr * nr * kdim + (o0 + w0) % nr;
+          auto put = [&](std::size_t row, const float* from) {
+            float* d = col + row * nr;
+            if (from)
+              std::copy_n(from + w0, width, d);
+            else
+              std::fill_n(d, width, 0.0f);
+          };
+          for (std::size_t t = 0; t < (regrouped_ ? taps : 0); ++t)
+            for (std::size_t c = 0; c < ci16; ++c)
+              put(t * ci16 + c, c < ci ? tr.get() + (c * taps + t) * kBlock : nullptr);
+          for (std::size_t p = 0; p < (regrouped_ ? 0 : ksrc); ++p) put(p, tr.get() + p * kBlock);
+        }
       }
       return;
     }
