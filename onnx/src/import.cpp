@@ -177,7 +177,9 @@ Imported convert_model(::onnx::ModelProto& m, const LoadLimits& limits, const st
     if (t.name().empty()) fail(ErrorCode::parse, label, ": an initializer has no name");
     if (!init_names.insert(t.name()).second)
       fail(ErrorCode::parse, label, ": initializer '", t.name(), "' is defined twice");
-    graph.add_constant(t.name(), tensor_from_proto(t, label + ": initializer '" + t.name() + "'", base_dir, limits));
+    const std::string what = label + ": initializer '" + t.name() + "'";
+    graph.add_constant(t.name(), release ? take_tensor_from_proto(t, what, base_dir, limits)
+                                         : tensor_from_proto(t, what, base_dir, limits));
     if (release) {
       std::string().swap(*t.mutable_raw_data());
       t.clear_float_data();

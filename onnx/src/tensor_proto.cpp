@@ -1,8 +1,11 @@
 #include "tensor_proto.h"
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 
 #include "edgert/error.h"
 
@@ -83,10 +86,21 @@ void copy_field(const Field& f, Out* dst, std::size_t n, const std::string& what
   for (std::size_t i = 0; i < n; ++i) dst[i] = conv(f[static_cast<int>(i)]);
 }
 
-}  // namespace
+// The tensor over `bytes` (exactly its data): the buffer handed over when it is large and
+// aligned for every element type, else copied into aligned storage of its own.
+Tensor tensor_of_bytes(DataType dt, Shape shape, std::string&& bytes) {
+  if (bytes.size() >= 64 && reinterpret_cast<std::uintptr_t>(bytes.data()) % 16 == 0) {
+    auto owner = std::make_shared<std::string>(std::move(bytes));
+    return Tensor::adopt(dt, std::move(shape), std::shared_ptr<void>(owner, owner->data()));
+  }
+  Tensor out = Tensor::allocate(dt, std::move(shape));
+  if (!bytes.empty()) std::memcpy(out.raw(), bytes.data(), bytes.size());
+  return out;
+}
 
-Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
-                         const LoadLimits& limits) {
+// tensor_from_proto; `take`, when given, is t's raw_data, which may be handed over.
+Tensor convert_tensor(const ::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
+                      const LoadLimits& limits, std::string* take) {
   const DataType dt = dtype_from_onnx(t.data_type());
   if (dt == DataType::undefined)
     fail(ErrorCode::unsupported, what, ": element type ", t.data_type(), " is not supported");
@@ -103,17 +117,16 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, 
     shape.push_back(d);
   }
   const std::size_t bytes = n * es;
-  Tensor out = Tensor::allocate(dt, shape);
-  const bool external = t.data_location() == ::onnx::TensorProto::EXTERNAL;
-  if (external || t.has_raw_data()) {
-    const std::string ext = external ? read_external(t, what, base_dir, bytes) : std::string();
-    const std::string& raw = external ? ext : t.raw_data();
+  if (t.data_location() == ::onnx::TensorProto::EXTERNAL)
+    return tensor_of_bytes(dt, std::move(shape), read_external(t, what, base_dir, bytes));
+  if (t.has_raw_data()) {
+    const std::string& raw = t.raw_data();
     if (raw.size() != bytes)
       fail(ErrorCode::parse, what, ": raw_data has ", raw.size(), " bytes, dims ", shape_str(shape), " of ",
            dtype_name(dt), " need ", bytes);
-    if (bytes) std::memcpy(out.raw(), raw.data(), bytes);
-    return out;
+    return tensor_of_bytes(dt, std::move(shape), take ? std::move(*take) : std::string(raw));
   }
+  Tensor out = Tensor::allocate(dt, shape);
   switch (dt) {
     case DataType::float32:
       copy_field(t.float_data(), out.data<float>(), n, what, "float_data", [](float v) { return v; });
@@ -157,6 +170,18 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, 
       fail(ErrorCode::unsupported, what, ": element type ", dtype_name(dt), " is not supported");
   }
   return out;
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
+                         const LoadLimits& limits) {
+  return convert_tensor(t, what, base_dir, limits, nullptr);
+}
+
+Tensor take_tensor_from_proto(::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
+                              const LoadLimits& limits) {
+  return convert_tensor(t, what, base_dir, limits, t.has_raw_data() ? t.mutable_raw_data() : nullptr);
 }
 
 void tensor_to_proto(const Tensor& t, const std::string& name, ::onnx::TensorProto* out) {

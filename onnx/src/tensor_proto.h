@@ -13,6 +13,11 @@ namespace edgert::onnx {
 Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
                          const LoadLimits& limits);
 
+/// As tensor_from_proto, but a raw_data buffer is handed over to the tensor instead of
+/// copied (left empty in `t`): loading keeps one copy of the weights, not two.
+Tensor take_tensor_from_proto(::onnx::TensorProto& t, const std::string& what, const std::string& base_dir,
+                              const LoadLimits& limits);
+
 /// Writes `t` into `out` as `name`, data in raw_data (little-endian).
 void tensor_to_proto(const Tensor& t, const std::string& name, ::onnx::TensorProto* out);
 

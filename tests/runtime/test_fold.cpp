@@ -3,6 +3,7 @@
 // BatchNormalization disappeared, names kept, folds shared) is asserted.
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "passes/fold_batchnorm.h"
 #include "test_util.h"
@@ -174,6 +175,60 @@ TEST(Fold, SharedWeightIsCopiedPerFoldNeverRescaledForAll) {
     if (n.name == "c3") {
       EXPECT_EQ(fg.values[n.inputs[1]].name, "w");
     }
+}
+
+// A weight only its fold reads, in storage no one else holds (as the ONNX loader hands
+// over), is scaled in place; one another node reads, or whose storage the caller's graph
+// shares, is copied. Either way the folded constants are the same bits, and a forward fold
+// computes its bias from the weight before scaling.
+TEST(Fold, SoleOwnedWeightsAreScaledInPlaceOthersCopied) {
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 3, 6, 6});
+  g.add_constant("w1", random({4, 3, 3, 3}, 1));
+  g.add_constant("w2", random({5, 3, 1, 1}, 2));
+  g.add_constant("w3", random({6, 3, 1, 1}, 3));
+  g.add_constant("b3", random({6}, 4));
+  g.add_node("Conv", {"x", "w1"}, {"y1"}, {}, "c1");  // backward fold, w1 read by c1 alone
+  add_bn_params(g, "bn1", 4, 10);
+  add_bn(g, "y1", "o1", "bn1");
+  g.add_node("Conv", {"x", "w2"}, {"y2"}, {}, "c2");  // backward fold, w2 also read by c4
+  add_bn_params(g, "bn2", 5, 20);
+  add_bn(g, "y2", "o2", "bn2");
+  g.add_node("Conv", {"x", "w2"}, {"o4"}, {}, "c4");
+  add_bn_params(g, "bn3", 3, 30);  // x -> BN -> c3: forward fold, w3 read by c3 alone
+  add_bn(g, "x", "n3", "bn3");
+  g.add_node("Conv", {"n3", "w3", "b3"}, {"o3"}, {}, "c3");
+  for (const char* o : {"o1", "o2", "o3", "o4"}) g.add_output(o);
+
+  auto snapshot = [](const Graph& gr) {
+    std::map<std::string, std::vector<double>> out;
+    for (const auto& [v, t] : gr.constants) out[gr.values[v].name] = tensor_to_doubles(t);
+    return out;
+  };
+  const auto before = snapshot(g);
+  Graph shared = g;  // constants share storage with g: nothing may be rewritten
+  const auto shared_records = fold_batchnorm(shared);
+  EXPECT_EQ(snapshot(g), before);
+
+  Graph own = g;
+  for (auto& [v, t] : own.constants) t = t.clone();
+  const void* w1 = own.constant(own.find("w1"))->raw();
+  const void* w2 = own.constant(own.find("w2"))->raw();
+  const void* w3 = own.constant(own.find("w3"))->raw();
+  const auto own_records = fold_batchnorm(own);
+  ASSERT_EQ(own_records.size(), 3u);
+  for (const PassRecord& r : own_records) EXPECT_TRUE(r.folded) << r.node << ": " << r.verdict;
+  EXPECT_EQ(snapshot(own), snapshot(shared));
+  EXPECT_EQ(own.constant(own.find("w2"))->raw(), w2);  // still read by c4, unchanged
+  EXPECT_EQ(tensor_to_doubles(*own.constant(own.find("w2"))), before.at("w2"));
+  std::map<std::string, const void*> folded;
+  for (const PassRecord& r : own_records) folded[r.node] = own.constant(own.find(r.weight))->raw();
+  EXPECT_EQ(folded.at("bn1"), w1);
+  EXPECT_NE(folded.at("bn2"), w2);
+  EXPECT_EQ(folded.at("bn3"), w3);
+  EXPECT_FALSE(own.constant(own.find("w1")));
+  // And the graph runs as unfolded.
+  fold_and_compare(g, {{"x", random({1, 3, 6, 6}, 5)}});
 }
 
 TEST(Fold, IdenticalFoldsAreShared) {

@@ -50,8 +50,10 @@ std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>
 
 /// W'[e] = a[channel(e)] * W[e], each element computed in double and rounded once to W's
 /// type (float32, float64, float16 or bfloat16). `overflow` is set when a float16 result
-/// would not be finite.
-Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow);
+/// would not be finite. With `in_place`, W's storage is overwritten and shared by the result
+/// (for a caller that alone sees W); otherwise W is left as it was.
+Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow,
+                    bool in_place = false);
 
 /// Folding forward into a Conv W[C_out, C_in/g, k...] that reads the map's output with no
 /// padding: b'[o] = b[o] + sum over i, k of W[o, i, k] * s[(o / (C_out/g)) * (C_in/g) + i].

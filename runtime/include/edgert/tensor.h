@@ -61,6 +61,9 @@ class Tensor {
   static Tensor allocate(DataType dtype, Shape shape, std::size_t min_bytes = 0);
   /// A tensor viewing `data`, which must outlive every use of the view.
   static Tensor view(DataType dtype, Shape shape, void* data);
+  /// A tensor over `data`, which it and its copies keep alive (a buffer handed over rather
+  /// than copied): at least nbytes long and aligned to the element size.
+  static Tensor adopt(DataType dtype, Shape shape, std::shared_ptr<void> data);
   /// A new tensor holding a copy of `values`.
   template <class T>
   static Tensor from_vector(DataType dtype, Shape shape, const std::vector<T>& values);
@@ -72,6 +75,9 @@ class Tensor {
   std::int64_t numel() const { return shape_numel(shape_); }
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
   bool has_data() const { return data_ != nullptr; }
+  /// Whether this tensor alone holds its storage: it owns it and no copy shares it (a pass
+  /// may then rewrite the data in place).
+  bool sole_owner() const { return owner_ && owner_.use_count() == 1; }
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }

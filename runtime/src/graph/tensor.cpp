@@ -148,6 +148,13 @@ Tensor Tensor::view(DataType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::adopt(DataType dtype, Shape shape, std::shared_ptr<void> data) {
+  Tensor t(dtype, std::move(shape));
+  t.data_ = data.get();
+  t.owner_ = std::move(data);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t = allocate(dtype_, shape_);
   if (data_ && nbytes()) std::memcpy(t.data_, data_, nbytes());

@@ -92,8 +92,9 @@ std::int64_t weight_channel(WeightLayout layout, const std::vector<std::int64_t>
   return 0;
 }
 
-Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow) {
-  Tensor out = Tensor::allocate(w.dtype(), w.shape());
+Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, const Affine& f, bool& overflow,
+                    bool in_place) {
+  Tensor out = in_place ? w : Tensor::allocate(w.dtype(), w.shape());
   overflow = false;
   const auto& dims = w.shape();
   // Consecutive elements share a channel in runs of this length.
@@ -105,18 +106,24 @@ Tensor scale_weight(const Tensor& w, WeightLayout layout, std::int64_t group, co
   auto apply = [&](auto load, auto store) {
     for (std::int64_t e0 = 0; e0 < n; e0 += run) {
       const double a = f.a[static_cast<std::size_t>(weight_channel(layout, dims, group, e0))];
-      for (std::int64_t e = e0; e < e0 + run && e < n; ++e) store(e, a * load(e));
+      const std::int64_t e1 = std::min(n, e0 + run);
+      for (std::int64_t e = e0; e < e1; ++e) store(e, a * load(e));
     }
   };
   switch (w.dtype()) {
-    case DataType::float32:
-      apply([&](std::int64_t e) { return static_cast<double>(w.data<float>()[e]); },
-            [&](std::int64_t e, double v) { out.data<float>()[e] = static_cast<float>(v); });
+    case DataType::float32: {
+      const float* src = w.data<float>();
+      float* dst = out.data<float>();
+      apply([src](std::int64_t e) { return static_cast<double>(src[e]); },
+            [dst](std::int64_t e, double v) { dst[e] = static_cast<float>(v); });
       break;
-    case DataType::float64:
-      apply([&](std::int64_t e) { return w.data<double>()[e]; },
-            [&](std::int64_t e, double v) { out.data<double>()[e] = v; });
+    }
+    case DataType::float64: {
+      const double* src = w.data<double>();
+      double* dst = out.data<double>();
+      apply([src](std::int64_t e) { return src[e]; }, [dst](std::int64_t e, double v) { dst[e] = v; });
       break;
+    }
     case DataType::float16:
       apply([&](std::int64_t e) { return static_cast<double>(half_to_float(w.data<std::uint16_t>()[e])); },
             [&](std::int64_t e, double v) {

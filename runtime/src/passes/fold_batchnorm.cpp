@@ -386,7 +386,8 @@ class Folder {
       std::tie(wv, bv) = hit->second;
     } else {
       bool overflow = false;
-      Tensor new_w = fold::scale_weight(w, layout, group, f, overflow);
+      Tensor new_w = fold::scale_weight(w, layout, group, f, overflow,
+                                        rewritable(prod.inputs[1], static_cast<std::size_t>(pi), chain_nodes(chain)));
       if (overflow) throw Decline{"the folded weight would overflow float16"};
       const std::string wname = unique_name(g_, g_.values[prod.inputs[1]].name + "_bnfold");
       wv = g_.add_constant(wname, std::move(new_w));
@@ -403,8 +404,7 @@ class Folder {
     if (prod.op_type == "MatMul") prod.op_type = "Gemm";  // A rank 2: MatMul(A, B) == Gemm(A, B)
     if (prod.op_type == "Gemm") prod.attrs["beta"] = Attribute::of(1.0f);
     prod.outputs[0] = g_.nodes[chain.back().node].outputs[0];
-    std::vector<std::size_t> nodes;
-    for (const Link& l : chain) nodes.push_back(l.node);
+    std::vector<std::size_t> nodes = chain_nodes(chain);
     commit_pending(nodes);
     release_if_unused(old_w, nodes);
     release_if_unused(old_b, nodes);
@@ -446,10 +446,11 @@ class Folder {
       if (bias.size() != static_cast<std::size_t>(w.dim(0)))
         throw Decline{cat("the bias of ", clabel, " is malformed")};
     }
+    const std::vector<double> new_b = fold::forward_bias(w, group, bias, l.f);  // before w may change
     bool overflow = false;
-    Tensor new_w = fold::scale_weight(w, fold::WeightLayout::conv_input, group, l.f, overflow);
+    Tensor new_w = fold::scale_weight(w, fold::WeightLayout::conv_input, group, l.f, overflow,
+                                      rewritable(conv.inputs[1], consumers[y][0], {i}));
     if (overflow) throw Decline{"the folded weight would overflow float16"};
-    const std::vector<double> new_b = fold::forward_bias(w, group, bias, l.f);
     const ValueId wv = g_.add_constant(unique_name(g_, g_.values[conv.inputs[1]].name + "_bnfold"), std::move(new_w));
     const ValueId bv = g_.add_constant(
         unique_name(g_, (bias_t ? g_.values[conv.inputs[2]].name : g_.values[conv.inputs[1]].name) + "_bnfold_bias"),
@@ -483,13 +484,35 @@ class Folder {
 
   // Frees a replaced weight at once (not at the end of the pass), so that a model's
   // weights are never held twice while folding. Nodes in `leaving` no longer count.
-  void release_if_unused(ValueId v, const std::vector<std::size_t>& leaving) {
-    if (v == kNoValue || g_.is_graph_input(v) || g_.is_graph_output(v)) return;
+  static std::vector<std::size_t> chain_nodes(const std::vector<Link>& chain) {
+    std::vector<std::size_t> nodes;
+    for (const Link& l : chain) nodes.push_back(l.node);
+    return nodes;
+  }
+
+  // Whether nodes other than `leaving` (and `reader`, about to read a new value instead)
+  // read constant `v`, or the graph shows it.
+  bool still_used(ValueId v, std::size_t reader, const std::vector<std::size_t>& leaving) const {
+    if (g_.is_graph_input(v) || g_.is_graph_output(v)) return true;
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
-      if (std::find(leaving.begin(), leaving.end(), i) != leaving.end()) continue;
+      if (i == reader || std::find(leaving.begin(), leaving.end(), i) != leaving.end()) continue;
       for (ValueId in : g_.nodes[i].inputs)
-        if (in == v) return;
+        if (in == v) return true;
     }
+    return false;
+  }
+
+  // Whether the folded weight may overwrite constant `v` (read by `reader` alone, which is
+  // about to read the fold instead): nothing else reads or shows it, its storage is its own
+  // (not the caller's graph, not a view) and the scaling cannot fail (float16 may overflow).
+  bool rewritable(ValueId v, std::size_t reader, const std::vector<std::size_t>& leaving) const {
+    const Tensor* t = pending_.count(v) ? nullptr : g_.constant(v);
+    return t && (t->dtype() == DataType::float32 || t->dtype() == DataType::float64) && t->sole_owner() &&
+           !still_used(v, reader, leaving);
+  }
+
+  void release_if_unused(ValueId v, const std::vector<std::size_t>& leaving) {
+    if (v == kNoValue || still_used(v, g_.nodes.size(), leaving)) return;
     g_.constants.erase(v);
     for (auto it = cache_.begin(); it != cache_.end();)
       it = (it->first[0] == v || it->first[1] == v) ? cache_.erase(it) : std::next(it);
