@@ -265,7 +265,8 @@ class ConvOp : public Op {
         return;
       }
       if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
-        ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
+        ctx.scratch_bytes = static_cast<std::size_t>(ctx.threads) *
+                            dwc_plan(geo, layout_ & kLayoutInput, layout_ & kLayoutOutput).floats * sizeof(float);
         return;
       }
       // Anything else in the blocked layout runs on planes, converted on the way in and out
@@ -277,7 +278,8 @@ class ConvOp : public Op {
         const std::size_t product = static_cast<std::size_t>(shape_numel(out)) * sizeof(float);
         ctx.scratch_bytes = tmp + align64(product) + align64(blocked_bytes(out)) +
                             std::max(blocked_panels_ ? blocked_scratch_bytes(geo, cin, cout, false, ctx.threads) : 0,
-                                     static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float));
+                                     static_cast<std::size_t>(ctx.threads) *
+                                         dwc_plan(geo, layout_ & kLayoutInput, false).floats * sizeof(float));
         return;
       }
     }
@@ -289,7 +291,7 @@ class ConvOp : public Op {
     }
     if (depthwise(x.shape(), w.shape())) {
       if (use_dwc(geo, w.dim(0) == x.dim(1)))
-        col = static_cast<std::size_t>(ctx.threads) * dwc_plan(geo).floats * sizeof(float);
+        col = static_cast<std::size_t>(ctx.threads) * dwc_plan(geo, false, false).floats * sizeof(float);
       else if (dw3x3(geo) && w.dim(0) == x.dim(1))
         col = geo.stride[2] == 2 ? static_cast<std::size_t>(ctx.threads) * dw3x3s2_floats(geo) * sizeof(float)
               : dw3x3_flat(geo)  ? static_cast<std::size_t>(ctx.threads) * dw3x3_flat_floats(geo) * sizeof(float)
@@ -966,18 +968,22 @@ class ConvOp : public Op {
   // blocks, or through a buffer unpacked into the planes.
   static bool dwc(const Geometry& g) { return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1; }
   struct DwcPlan {
-    std::int64_t chunk = 1;  // output rows per task
-    std::size_t floats = 0;  // per-thread buffer: weights, bias, input rows, output rows
+    std::int64_t chunk = 1;     // output rows per task
+    std::size_t in_floats = 0;  // the packed input rows (planes input only)
+    std::size_t floats = 0;     // per-thread buffer: weights, bias, input rows, output rows
     std::int64_t rows_in(std::int64_t rows, const Geometry& g) const {
       return (rows - 1) * g.stride[1] + (g.k[1] - 1) * g.dil[1] + 1;
     }
   };
-  static DwcPlan dwc_plan(const Geometry& g) {
+  // A blocked input is read in place and a blocked output written in place: the buffer
+  // holds rows only for the sides in planes.
+  static DwcPlan dwc_plan(const Geometry& g, bool x_blocked, bool y_blocked) {
     constexpr std::int64_t C = simd::kChannelBlock, kBudget = 32768;  // floats of rows in L2
     DwcPlan p;
     const std::int64_t iw = g.in[2];
     while (p.chunk < g.out[1] && (p.rows_in(p.chunk + 1, g) * iw + (p.chunk + 1) * g.out[2]) * C <= kBudget) ++p.chunk;
-    p.floats = static_cast<std::size_t>(C * (g.k[1] * g.k[2] + 1 + p.rows_in(p.chunk, g) * iw + p.chunk * g.out[2]));
+    p.in_floats = x_blocked ? 0 : static_cast<std::size_t>(C * p.rows_in(p.chunk, g) * iw);
+    p.floats = static_cast<std::size_t>(C * (g.k[1] * g.k[2] + 1 + (y_blocked ? 0 : p.chunk * g.out[2]))) + p.in_floats;
     return p;
   }
 
@@ -987,7 +993,7 @@ class ConvOp : public Op {
     constexpr std::int64_t C = simd::kChannelBlock;
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1];
     const std::int64_t kh = g.k[1], taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
-    const DwcPlan plan = dwc_plan(g);
+    const DwcPlan plan = dwc_plan(g, x_blocked, y_blocked);
     const std::int64_t chunks = (oh + plan.chunk - 1) / plan.chunk;
     // With a residual, the kernel adds only the bias; `rest` adds the residual and activation.
     PlaneEpilogue rest = fin;
@@ -1002,7 +1008,7 @@ class ConvOp : public Op {
       float* wbuf = buffers + worker * plan.floats;
       float* bbuf = wbuf + taps * C;
       float* in = bbuf + C;
-      float* out = in + plan.rows_in(plan.chunk, g) * iw * C;
+      float* out = in + plan.in_floats;
       kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc, wbuf);
       for (std::int64_t c = 0; c < C; ++c) bbuf[c] = bias && c < static_cast<std::int64_t>(nc) ? bias[c0 + c] : 0.0f;
       // Blocked input: this block's plane of 16-channel pixels, read in place; planes: the
