@@ -59,12 +59,16 @@ bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>&
 
 // What the Conv kernels can run in the blocked layout: 2-D, constant float weights, either
 // 1x1 at stride 1 without padding and one group, or one filter per input channel, or one
-// group with any kernel; and the nodes that pass the layout through.
-Kind kind_of(const Graph& g, const Node& n, const std::vector<std::int64_t>& channels) {
+// group with any kernel; and the nodes that pass the layout through. A 3x3 that suits
+// Winograd is a converter unless it yields to the shifted kernel on blocks
+// (Winograd23::yields_to_shifted, with the output map size when known and `half_rate`), which
+// sets `yields`.
+Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields) {
+  yields = false;
   if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
   if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
-  if (n.op_type != "Conv") return same_layout(g, n, channels) ? Kind::same : Kind::other;
+  if (n.op_type != "Conv") return same_layout(g, n, known.channels) ? Kind::same : Kind::other;
   if (n.inputs.size() < 2 || n.inputs.size() > 4 || !one_output(n) || !g.is_constant(n.inputs[1])) return Kind::other;
   const Tensor* w = g.constant(n.inputs[1]);
   if (!w || w->dtype() != DataType::float32 || w->rank() != 4 || w->numel() == 0) return Kind::other;
@@ -75,8 +79,10 @@ Kind kind_of(const Graph& g, const Node& n, const std::vector<std::int64_t>& cha
       (pad != "NOTSET" || all_equal(n.attr_ints("pads"), 0)))
     return Kind::pointwise;
   if (group != 1) return Kind::other;
-  const bool winograd = Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"));
-  return winograd && !n.attr_int(kShiftedAttr, 0) ? Kind::converter : Kind::writer;
+  if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
+  const auto& out = known.maps[n.outputs[0]];
+  yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, out[0] > 0 ? out[0] * out[1] : -1);
+  return yields ? Kind::writer : Kind::converter;
 }
 
 // Output size along one axis of a Conv or pool window (ONNX's rules); -1 if it is empty.
@@ -92,35 +98,12 @@ std::int64_t window_out(std::int64_t in, std::int64_t k, std::int64_t s, std::in
 
 }  // namespace
 
-// Channels of the values Convs write (the weights' first dimension) and of those pools,
-// BatchNormalizations and channel Concats make from them; -1 where not known.
-std::vector<std::int64_t> known_channels(const Graph& g) {
-  std::vector<std::int64_t> c(g.values.size(), -1);
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (const Node& n : g.nodes) {
-      if (!one_output(n) || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.empty() || c[n.outputs[0]] >= 0)
-        continue;
-      std::int64_t v = -1;
-      if (n.op_type == "Conv" && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
-        const Tensor* w = g.constant(n.inputs[1]);
-        if (w && w->rank() >= 1) v = w->dim(0);
-      } else if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "BatchNormalization") &&
-                 n.inputs[0] != kNoValue) {
-        v = c[n.inputs[0]];
-      } else if (n.op_type == "Concat") {
-        v = 0;
-        for (ValueId in : n.inputs) v = in == kNoValue || c[in] < 0 || v < 0 ? -1 : v + c[in];
-      }
-      if (v >= 0) c[n.outputs[0]] = v, changed = true;
-    }
-  }
-  return c;
-}
-
-std::vector<std::array<std::int64_t, 2>> known_maps(const Graph& g) {
+KnownShapes known_shapes(const Graph& g) {
   constexpr std::array<std::int64_t, 2> kUnknown = {-1, -1};
-  std::vector<std::array<std::int64_t, 2>> m(g.values.size(), kUnknown);
+  KnownShapes k{std::vector<std::int64_t>(g.values.size(), -1),
+                std::vector<std::array<std::int64_t, 2>>(g.values.size(), kUnknown)};
+  auto& c = k.channels;
+  auto& m = k.maps;
   for (ValueId v : g.inputs) {
     const ValueInfo& info = g.values[v];
     if (info.has_shape && info.dims.size() == 4 && info.dims[2].value > 0 && info.dims[3].value > 0)
@@ -132,73 +115,75 @@ std::vector<std::array<std::int64_t, 2>> known_maps(const Graph& g) {
       "Identity", "Dropout", "Concat",    "Add",     "Mul",         "Sub",       "Div",
       "Sum",      "Max",     "Min",       "PRelu",   "Tanh"};
   auto known = [&](ValueId v) { return v != kNoValue && m[v][0] > 0; };
+  // Channels: of what Convs write (the weight's first dimension), and of the pools,
+  // BatchNormalizations and channel Concats made from them.
+  auto channels = [&](const Node& n) -> std::int64_t {
+    if (n.op_type == "Conv" && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
+      const Tensor* w = g.constant(n.inputs[1]);
+      return w && w->rank() >= 1 ? w->dim(0) : -1;
+    }
+    if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "BatchNormalization") &&
+        n.inputs[0] != kNoValue)
+      return c[n.inputs[0]];
+    if (n.op_type != "Concat") return -1;
+    std::int64_t v = 0;
+    for (ValueId in : n.inputs) v = in == kNoValue || c[in] < 0 || v < 0 ? -1 : v + c[in];
+    return v;
+  };
+  // Height and width: through Convs and pools (ONNX's output size rules), and the nodes
+  // of kSame whose other data inputs have the same size or are constants (broadcast
+  // parameters).
+  auto map = [&](const Node& n) {
+    std::array<std::int64_t, 2> out = kUnknown;
+    if (!known(n.inputs[0])) return out;
+    const auto& in = m[n.inputs[0]];
+    const bool conv = n.op_type == "Conv", pool = n.op_type == "MaxPool" || n.op_type == "AveragePool";
+    if (conv || pool) {
+      std::vector<std::int64_t> ks = n.attr_ints("kernel_shape");
+      if (conv && ks.empty() && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
+        const Tensor* w = g.constant(n.inputs[1]);
+        if (w && w->rank() == 4) ks = {w->dim(2), w->dim(3)};
+      }
+      std::vector<std::int64_t> s = n.attr_ints("strides"), d = n.attr_ints("dilations"), p = n.attr_ints("pads");
+      if (s.empty()) s = {1, 1};
+      if (d.empty()) d = {1, 1};
+      if (p.empty()) p = {0, 0, 0, 0};
+      if (ks.size() != 2 || s.size() != 2 || d.size() != 2 || p.size() != 4) return out;
+      const std::string pad = n.attr_string("auto_pad", "NOTSET");
+      const bool ceil = pool && n.attr_int("ceil_mode", 0) != 0;
+      for (int a = 0; a < 2; ++a) out[a] = window_out(in[a], ks[a], s[a], d[a], p[a], p[a + 2], pad, ceil);
+      return out[0] < 1 || out[1] < 1 ? kUnknown : out;
+    }
+    if (std::find(std::begin(kSame), std::end(kSame), n.op_type) == std::end(kSame)) return out;
+    for (std::size_t i = 1; i < n.inputs.size(); ++i)
+      if (n.inputs[i] != kNoValue && !g.is_constant(n.inputs[i]) && m[n.inputs[i]] != in) return out;
+    return in;
+  };
   for (bool changed = true; changed;) {
     changed = false;
     for (const Node& n : g.nodes) {
-      if (!one_output(n) || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.empty() || !known(n.inputs[0]) ||
-          known(n.outputs[0]))
-        continue;
-      const auto& in = m[n.inputs[0]];
-      std::array<std::int64_t, 2> out = kUnknown;
-      const bool conv = n.op_type == "Conv", pool = n.op_type == "MaxPool" || n.op_type == "AveragePool";
-      if (conv || pool) {
-        std::vector<std::int64_t> k = n.attr_ints("kernel_shape");
-        if (conv && k.empty() && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
-          const Tensor* w = g.constant(n.inputs[1]);
-          if (w && w->rank() == 4) k = {w->dim(2), w->dim(3)};
-        }
-        std::vector<std::int64_t> s = n.attr_ints("strides"), d = n.attr_ints("dilations"), p = n.attr_ints("pads");
-        if (k.size() != 2) continue;
-        if (s.empty()) s = {1, 1};
-        if (d.empty()) d = {1, 1};
-        if (p.empty()) p = {0, 0, 0, 0};
-        if (s.size() != 2 || d.size() != 2 || p.size() != 4) continue;
-        const std::string pad = n.attr_string("auto_pad", "NOTSET");
-        const bool ceil = pool && n.attr_int("ceil_mode", 0) != 0;
-        for (int a = 0; a < 2; ++a) out[a] = window_out(in[a], k[a], s[a], d[a], p[a], p[a + 2], pad, ceil);
-        if (out[0] < 1 || out[1] < 1) continue;
-      } else if (std::find(std::begin(kSame), std::end(kSame), n.op_type) != std::end(kSame)) {
-        // Every other data input has the same size, or is a constant (a broadcast parameter).
-        bool same = true;
-        for (std::size_t i = 1; i < n.inputs.size(); ++i)
-          if (n.inputs[i] != kNoValue && !g.is_constant(n.inputs[i]) && m[n.inputs[i]] != in) same = false;
-        if (!same) continue;
-        out = in;
-      } else {
-        continue;
-      }
-      m[n.outputs[0]] = out, changed = true;
+      if (!one_output(n) || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.empty()) continue;
+      const ValueId o = n.outputs[0];
+      if (c[o] < 0 && (c[o] = channels(n)) >= 0) changed = true;
+      if (!known(o) && (m[o] = map(n))[0] > 0) changed = true;
     }
   }
-  return m;
+  return k;
 }
 
 void choose_blocked_layout(Graph& g, simd::Isa isa) {
   std::vector<Kind> kind(g.nodes.size());
-  const std::vector<std::int64_t> channels = known_channels(g);
-  // Which Winograd-shaped 3x3s run shifted on blocks, recorded for ConvOp.
-  const auto maps = known_maps(g);
+  const KnownShapes known = known_shapes(g);
   const bool half_rate = isa == simd::Isa::avx512 && simd::fma512_half_rate();
-  for (Node& n : g.nodes) {
-    if (n.op_type != "Conv" || !n.domain.empty() || !one_output(n) || n.inputs.size() < 2 ||
-        !g.is_constant(n.inputs[1]))
-      continue;
-    const Tensor* w = g.constant(n.inputs[1]);
-    if (!w || w->rank() != 4 ||
-        !Winograd23::suits_conv(w->shape(), n.attr_int("group", 1), n.attr_ints("strides"), n.attr_ints("dilations")))
-      continue;
-    const auto& out = maps[n.outputs[0]];
-    const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
-    if (Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels))
-      n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
-  }
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
   std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    kind[i] = kind_of(g, n, channels);
+    Node& n = g.nodes[i];
+    bool yields = false;
+    kind[i] = kind_of(g, n, known, half_rate, yields);
+    if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});  // for ConvOp
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);

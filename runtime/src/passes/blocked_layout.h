@@ -50,8 +50,14 @@ inline std::size_t blocked_bytes(const Shape& s) {
 /// `isa` is the tier the model's kernels run at (it moves the Winograd/shifted choice).
 void choose_blocked_layout(Graph& g, simd::Isa isa);
 
-/// Height and width of the 4-D values whose spatial size follows at load from static graph
-/// input shapes through Convs, pools and shape-preserving nodes; {-1, -1} elsewhere.
-std::vector<std::array<std::int64_t, 2>> known_maps(const Graph& g);
+/// What the pass knows of each value at load, per ValueId. `channels`: of the values Convs
+/// write and the pools, BatchNormalizations and channel Concats make from them; `maps`:
+/// height and width of the 4-D values whose spatial size follows from static graph input
+/// shapes through Convs, pools and shape-preserving nodes. -1 (both -1) where not known.
+struct KnownShapes {
+  std::vector<std::int64_t> channels;
+  std::vector<std::array<std::int64_t, 2>> maps;
+};
+KnownShapes known_shapes(const Graph& g);
 
 }  // namespace edgert
