@@ -1,9 +1,11 @@
 // Kernel throughput per ISA tier: the inference-BN kernel beside memcpy of the same bytes,
-// BN+ReLU fused against two passes, and the GEMM micro-kernel in GFLOP/s. Bytes count one
-// read and one write of the tensor.
+// BN+ReLU fused against two passes, the GEMM micro-kernel in GFLOP/s, and the batch-1
+// classifier's matrix-vector kernel. Bytes count one read and one write of the tensor (the
+// classifier: its weights).
 //   build/bench/bench_kernels --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -104,6 +106,26 @@ void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+// A batch-1 classifier: y[n] = W[n x k] x, W's rows contiguous (Gemm transB=1), as
+// gemv_cols_f32 runs it. Copies of W filling 96 MiB are used in turn, so each call reads its
+// weights from memory as it does inside a whole model. Bytes: the weights read.
+void bm_gemv_cols(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = table_or_skip(st, isa);
+  if (!t) return;
+  const std::size_t n = static_cast<std::size_t>(st.range(0)), k = static_cast<std::size_t>(st.range(1));
+  const std::size_t copies = std::max<std::size_t>(2, (std::size_t{96} << 20) / (n * k * sizeof(float)));
+  std::vector<float> w(copies * n * k), x(k), y(n);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i % 13) * 0.01f;
+  for (std::size_t i = 0; i < k; ++i) x[i] = static_cast<float>(i % 7) * 0.1f;
+  std::size_t at = 0;
+  for (auto _ : st) {
+    t->gemv_cols_f32(n, k, x.data(), w.data() + at * n * k, k, y.data(), 0);
+    benchmark::DoNotOptimize(y.data());
+    at = (at + 1) % copies;
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * n * k * sizeof(float)));
+}
+
 // Shapes: (channels, H*W) from L1-resident to far beyond L2.
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"C", "HW"});
@@ -121,6 +143,9 @@ BENCHMARK_CAPTURE(bm_bn_relu, avx512_fused, Isa::avx512, true)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_bn_relu, avx512_two_passes, Isa::avx512, false)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_bn_relu, avx2_fused, Isa::avx2, true)->Apply(shapes);
 BENCHMARK_CAPTURE(bm_bn_relu, avx2_two_passes, Isa::avx2, false)->Apply(shapes);
+// MobileNetV2's, DenseNet-121's and ResNet-50's classifiers.
+BENCHMARK_CAPTURE(bm_gemv_cols, avx2, Isa::avx2)->Args({1000, 1280})->Args({1000, 1024})->Args({1000, 2048});
+BENCHMARK_CAPTURE(bm_gemv_cols, avx512, Isa::avx512)->Args({1000, 1280})->Args({1000, 1024})->Args({1000, 2048});
 BENCHMARK_CAPTURE(bm_gemm_ukernel, scalar, Isa::scalar);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, sse2, Isa::sse2);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, avx2, Isa::avx2);
