@@ -84,26 +84,28 @@ void epilogue(const RunContext& ctx, const float* x, const float* r, float* y, c
   });
 }
 
-// Planes to blocks (pack) or back, one task per image and block.
-void convert_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, float* planes, float* blocked,
-                     bool pack) {
+// Calls f(plane, block, channels) once per image and block of 16 channels, as one task
+// each: the offsets of the block's first plane and of the block, and its channel count.
+template <class F>
+void for_each_block(ThreadPool* pool, const Shape& s, F&& f) {
   const std::size_t n = static_cast<std::size_t>(s[0]), c = static_cast<std::size_t>(s[1]), pixels = pixels_of(s);
   const std::size_t blocks = (c + kBlock - 1) / kBlock;
   pool->parallel_tasks(n * blocks, [&](std::size_t t, std::size_t) {
     const std::size_t i = t / blocks, c0 = t % blocks * kBlock;
-    float* p = planes + (i * c + c0) * pixels;
-    float* b = blocked + (i * blocks * kBlock + c0) * pixels;
-    if (pack)
-      k.nc16_pack_f32(pixels, p, pixels, std::min(kBlock, c - c0), b);
-    else
-      k.nc16_unpack_f32(pixels, b, std::min(kBlock, c - c0), p, pixels);
+    f((i * c + c0) * pixels, (i * blocks * kBlock + c0) * pixels, std::min(kBlock, c - c0));
   });
 }
 void to_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, const float* planes, float* blocked) {
-  convert_blocked(pool, k, s, const_cast<float*>(planes), blocked, true);
+  const std::size_t pixels = pixels_of(s);
+  for_each_block(pool, s, [&](std::size_t p, std::size_t b, std::size_t nc) {
+    k.nc16_pack_f32(pixels, planes + p, pixels, nc, blocked + b);
+  });
 }
 void from_blocked(ThreadPool* pool, const simd::KernelTable& k, const Shape& s, const float* blocked, float* planes) {
-  convert_blocked(pool, k, s, planes, const_cast<float*>(blocked), false);
+  const std::size_t pixels = pixels_of(s);
+  for_each_block(pool, s, [&](std::size_t p, std::size_t b, std::size_t nc) {
+    k.nc16_unpack_f32(pixels, blocked + b, nc, planes + p, pixels);
+  });
 }
 
 // The checks Conv and ConvTranspose share: float32 data and weights of matching rank 3-5.

@@ -40,11 +40,9 @@ class BatchNormOp : public Op {
       // The layout pass picks spatial BatchNormalizations with constant parameters only.
       if (!constant_ || !spatial_ || n.has_input(5))
         fail(ErrorCode::internal, n.label(), ": a blocked BatchNormalization needs constant parameters");
-      const std::size_t c16 = round_up(scale_.size(), kBlock);
-      scale16_.assign(c16, 0.0f);
-      shift16_.assign(c16, 0.0f);
-      std::copy(scale_.begin(), scale_.end(), scale16_.begin());
-      std::copy(shift_.begin(), shift_.end(), shift16_.begin());
+      // Padded to whole blocks with zeros (the blocked kernel reads 16 channels a vector).
+      scale_.resize(round_up(scale_.size(), kBlock), 0.0f);
+      shift_.resize(scale_.size(), 0.0f);
     }
   }
 
@@ -129,7 +127,7 @@ class BatchNormOp : public Op {
   void run_blocked(const RunContext& ctx) const {
     const Tensor& x = ctx.in(0);
     const std::size_t n = static_cast<std::size_t>(x.dim(0)), pixels = pixels_of(x.shape());
-    const std::size_t blocks = scale16_.size() / kBlock;
+    const std::size_t blocks = scale_.size() / kBlock;
     constexpr std::size_t kRun = 2048;  // pixels per task
     const std::size_t runs = (pixels + kRun - 1) / kRun;
     const float* px = x.data<float>();
@@ -142,8 +140,8 @@ class BatchNormOp : public Op {
       a.y = py + (nb * pixels + p0) * kBlock;
       a.ow = a.iw = std::min(kRun, pixels - p0);
       a.kh = a.kw = 1;
-      a.w = scale16_.data() + b * kBlock;
-      a.bias = shift16_.data() + b * kBlock;
+      a.w = scale_.data() + b * kBlock;
+      a.bias = shift_.data() + b * kBlock;
       a.act = act_;
       kernels_.dwc_f32(a);
     });
@@ -229,8 +227,7 @@ class BatchNormOp : public Op {
   bool spatial_ = true, constant_ = false, blocked_ = false;
   simd::ActParams act_;
   bool residual_first_ = true;
-  std::vector<float> scale_, shift_;
-  std::vector<float> scale16_, shift16_;  // blocked: padded to whole blocks with zeros
+  std::vector<float> scale_, shift_;  // blocked: padded to whole blocks with zeros
 };
 
 class LrnOp : public Op {

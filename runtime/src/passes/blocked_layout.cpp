@@ -32,6 +32,10 @@ bool one_output(const Node& n) {
   return true;
 }
 
+// The data inputs of a node the layout passes through (Kind::same): a Concat's every input,
+// otherwise input 0 (a BatchNormalization's others are its parameters).
+std::size_t data_inputs(const Node& n) { return n.op_type == "Concat" ? n.inputs.size() : 1; }
+
 // A node the blocked layout can pass through unchanged (Kind::same). `channels` holds
 // the channel count of each value a Conv or such a node writes (-1: unknown).
 bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>& channels) {
@@ -203,7 +207,7 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   // residual when the output is blocked.
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
-    if (kind[c] == Kind::same) return out_blocked && (slot == 0 || g.nodes[c].op_type == "Concat");
+    if (kind[c] == Kind::same) return out_blocked && slot < data_inputs(g.nodes[c]);
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
@@ -237,7 +241,7 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
       // data inputs (a BatchNormalization's parameters are constants).
       if (kind[p] != Kind::same && g.nodes[p].has_input(3) && !blocked[g.nodes[p].inputs[3]]) ok = false;
       if (kind[p] == Kind::same)
-        for (std::size_t s = 0; s < (g.nodes[p].op_type == "Concat" ? g.nodes[p].inputs.size() : 1); ++s)
+        for (std::size_t s = 0; s < data_inputs(g.nodes[p]); ++s)
           if (!blocked[g.nodes[p].inputs[s]]) ok = false;
       if (!ok || !pays) blocked[v] = 0, changed = true;
     }
