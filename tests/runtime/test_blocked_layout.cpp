@@ -487,10 +487,11 @@ TEST(BlockedLayout, NodesThatCannotCarryBlocksKeepPlanes) {
 }
 
 // Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be
-// Winograd convolutions (or a pointwise one reading planes) stays planes.
+// Winograd convolutions (or a pointwise one reading planes) stays planes. (On maps below
+// 7 x 7: larger ones run F(4x4, 3x3) on blocks, see Winograd43.)
 TEST(BlockedLayout, TensorsOnlyConvertingConvolutionsTouchStayPlanes) {
   Net net;
-  net.input("x", random({1, 16, 10, 10}, 1));
+  net.input("x", random({1, 16, 6, 6}, 1));
   net.constant("p_w", random({64, 16, 1, 1}, 2)).constant("w1_w", random({64, 64, 3, 3}, 3));
   net.constant("w2_w", random({72, 64, 3, 3}, 4));
   net.node("Conv", {"x", "p_w"}, {"P"});
@@ -623,6 +624,102 @@ TEST(BlockedLayout, NarrowWinogradConvolutionsYieldToShiftedUnlessTheMapIsLargeO
         off.blocked_layout = false;
         expect_near(tensor_to_doubles(net.run1("Y", off)), net.run1("Y", o), 1e-4);
       }
+}
+
+// F(4x4, 3x3) on blocks (Winograd43) between two identity depthwise 1x1s (so the 3x3 reads
+// and writes blocks and its result is the graph's): within 1e-4 of a direct double-precision
+// convolution relative to the output's largest magnitude, on every tier, the same for 1 and 2
+// threads. Maps with partial tiles, asymmetric and no padding, partial channel blocks, two
+// parts of the sum (256 input channels), batch 2, the smallest map it takes (7 x 7), fused
+// activations, no bias.
+TEST(BlockedLayout, Winograd43MatchesDirectConvolution) {
+  struct Case {
+    std::int64_t n, cin, cout, h, w;
+    std::vector<std::int64_t> pads;
+    const char* act;
+    bool bias;
+  };
+  const Case cases[] = {
+      {1, 64, 64, 56, 56, {1, 1, 1, 1}, "Relu", true},      {2, 20, 36, 23, 30, {1, 0, 2, 1}, "", true},
+      {1, 16, 16, 7, 7, {1, 1, 1, 1}, "Relu", false},       {1, 128, 32, 14, 14, {1, 1, 1, 1}, "Clip", true},
+      {1, 256, 48, 9, 11, {0, 0, 0, 0}, "LeakyRelu", true}, {1, 33, 17, 26, 9, {2, 1, 0, 2}, "Relu", true},
+  };
+  unsigned seed = 900;
+  for (const Case& p : cases) {
+    Net net;
+    const Tensor x = random({p.n, p.cin, p.h, p.w}, ++seed), w = random({p.cout, p.cin, 3, 3}, ++seed, -0.3f, 0.3f);
+    const Tensor b = random({p.cout}, ++seed);
+    net.input("x", x).constant("w", w).constant("b", b);
+    auto identity = [&](const std::string& name, std::int64_t c, const std::string& in, const std::string& out) {
+      net.constant(name, make({c, 1, 1, 1}, std::vector<float>(static_cast<std::size_t>(c), 1.0f)));
+      net.node("Conv", {in, name}, {out}, {{"group", Attribute::of(c)}});
+    };
+    identity("in_w", p.cin, "x", "xb");
+    Attributes a = {{"pads", Attribute::of(p.pads)}};
+    net.node("Conv", p.bias ? std::vector<std::string>{"xb", "w", "b"} : std::vector<std::string>{"xb", "w"}, {"c"}, a);
+    std::string last = "c";
+    if (std::string(p.act) == "Clip") {
+      net.constant("lo", make({}, {0.0f})).constant("hi", make({}, {1.5f}));
+      net.node("Clip", {"c", "lo", "hi"}, {"a"});
+      last = "a";
+    } else if (*p.act) {
+      net.node(p.act, {"c"}, {"a"},
+               std::string(p.act) == "LeakyRelu" ? Attributes{{"alpha", Attribute::of(0.1f)}} : Attributes{});
+      last = "a";
+    }
+    identity("out_w", p.cout, last, "y");
+    // Direct, in double.
+    const std::int64_t oh = p.h + p.pads[0] + p.pads[2] - 2, ow = p.w + p.pads[1] + p.pads[3] - 2;
+    std::vector<double> want(static_cast<std::size_t>(p.n * p.cout * oh * ow));
+    double scale = 0;
+    const float* px = x.data<float>();
+    const float* pw = w.data<float>();
+    for (std::int64_t i = 0; i < p.n; ++i)
+      for (std::int64_t o = 0; o < p.cout; ++o)
+        for (std::int64_t oy = 0; oy < oh; ++oy)
+          for (std::int64_t ox = 0; ox < ow; ++ox) {
+            double sum = p.bias ? b.data<float>()[o] : 0.0;
+            for (std::int64_t c = 0; c < p.cin; ++c)
+              for (std::int64_t ky = 0; ky < 3; ++ky)
+                for (std::int64_t kx = 0; kx < 3; ++kx) {
+                  const std::int64_t iy = oy + ky - p.pads[0], ix = ox + kx - p.pads[1];
+                  if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) continue;
+                  sum += double{px[((i * p.cin + c) * p.h + iy) * p.w + ix]} * pw[((o * p.cin + c) * 3 + ky) * 3 + kx];
+                }
+            const std::string act = p.act;
+            if (act == "Relu") sum = std::max(sum, 0.0);
+            if (act == "Clip") sum = std::clamp(sum, 0.0, 1.5);
+            if (act == "LeakyRelu" && sum < 0) sum *= 0.1;
+            want[static_cast<std::size_t>(((i * p.cout + o) * oh + oy) * ow + ox)] = sum;
+            scale = std::max(scale, std::abs(sum));
+          }
+    Graph g = net.graph();
+    g.add_output("y");
+    const auto model = Model::compile(g, {});
+    for (const Node& n : model->graph().nodes)
+      if (n.op_type == "Conv" && model->graph().values[n.inputs[1]].name == "w") {
+        EXPECT_EQ(n.attr_int(kWinograd43Attr, 0), 1) << p.h << "x" << p.w;
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput | kLayoutOutput) << p.h << "x" << p.w;
+      }
+    auto check = [&](const Tensor& got) {
+      ASSERT_EQ(got.numel(), static_cast<std::int64_t>(want.size()));
+      const std::vector<double> g = tensor_to_doubles(got);
+      double worst = 0;
+      for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(g[i] - want[i]));
+      EXPECT_LE(worst, 1e-4 * scale) << p.cin << " -> " << p.cout << " at " << p.h << "x" << p.w;
+    };
+    ModelOptions two;
+    two.num_threads = 2;
+    const Tensor one = net.run1("y");
+    check(one);
+    ASSERT_EQ(values(one), values(net.run1("y", two)));
+    for (const simd::Isa isa : narrower_tiers()) {
+      ModelOptions o;
+      o.max_isa = isa;
+      SCOPED_TRACE(simd::isa_name(isa));
+      check(net.run1("y", o));
+    }
+  }
 }
 
 }  // namespace

@@ -414,6 +414,50 @@ TEST_P(Kernels, WinogradTransformsMatchReferenceExactly) {
   }
 }
 
+// F(4x4, 3x3) on blocks: every tier against the scalar reference (its multiplications may
+// fuse with the adds, so to rounding), reading exactly six rows of 4n + 2 pixels and writing
+// exactly its tiles; the output with a bias per lane and each activation, in place in a
+// wider map (row stride past the tiles) whose other pixels stay untouched.
+TEST_P(Kernels, Winograd43BlockedTransformsMatchReference) {
+  REQUIRE_TABLE(t);
+  using edgert::simd::Act;
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(43);
+  std::uniform_real_distribution<float> u(-2, 2);
+  auto near = [](float want, float got) { return std::abs(want - got) <= 1e-5f * (1.0f + std::abs(want)); };
+  for (std::size_t n : {1, 2, 3, 7, 14}) {
+    const std::size_t row = (4 * n + 2) * C, ev = n * C + 8;
+    GuardBuffer p(6 * row), v(35 * ev + n * C);
+    for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = u(rng);
+    std::vector<float> want(v.size(), 7.0f);
+    std::fill(v.data(), v.data() + v.size(), 7.0f);
+    edgert::simd::reference::wino43_input_nc16_f32(n, p.data(), row, want.data(), ev);
+    t->wino43_input_nc16_f32(n, p.data(), row, v.data(), ev);
+    for (std::size_t i = 0; i < v.size(); ++i) ASSERT_TRUE(near(want[i], v.data()[i])) << n << " at " << i;
+    const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::hard_swish, 0, 0}};
+    std::vector<float> bias(C);
+    for (float& b : bias) b = u(rng);
+    for (const auto& act : acts)
+      for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+        const std::size_t em = n * C + 16, yrow = (4 * n + 3) * C;
+        std::vector<float> m(35 * em + n * C);
+        for (float& e : m) e = u(rng);
+        GuardBuffer y(3 * yrow + 4 * n * C);
+        std::vector<float> want_y(y.size(), -3.0f);
+        std::fill(y.data(), y.data() + y.size(), -3.0f);
+        edgert::simd::reference::wino43_output_nc16_f32(n, m.data(), em, b, act, want_y.data(), yrow);
+        t->wino43_output_nc16_f32(n, m.data(), em, b, act, y.data(), yrow);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          const bool tile = i % yrow < 4 * n * C;
+          ASSERT_TRUE(near(want_y[i], y.data()[i])) << n << " at " << i;
+          if (!tile) {
+            ASSERT_EQ(y.data()[i], -3.0f) << n << " at " << i;
+          }
+        }
+      }
+  }
+}
+
 TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {
   REQUIRE_TABLE(t);
   constexpr std::size_t C = edgert::simd::kChannelBlock;

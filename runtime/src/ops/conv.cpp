@@ -234,7 +234,7 @@ class ConvOp : public Op {
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
   bool releases_constant(std::size_t input) const override {
-    return input == 1 && (!packed_.empty() || wino_ || blocked_panels_);
+    return input == 1 && (!packed_.empty() || wino_ || wino43_ || blocked_panels_);
   }
 
   void infer(InferContext& ctx) const override {
@@ -260,6 +260,10 @@ class ConvOp : public Op {
       ctx.set_output(0, DataType::float32, out);
     }
     if (layout_ & kLayoutOutput) ctx.set_output_storage(0, blocked_bytes(ctx.outputs[0].shape()));
+    if (wino43_) {
+      ctx.scratch_bytes = wino43_->scratch_bytes(winograd_shape(geo, cin, cout), ctx.threads);
+      return;
+    }
     if (layout_) {
       const bool residual_fits = !ctx.has(3) || ctx.in(3).shape() == out;
       if (residual_fits && blocked_panels_) {
@@ -315,6 +319,15 @@ class ConvOp : public Op {
     const bool residual_fits = !r || (r->shape() == cshape && y.shape() == cshape);
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const bool x_blocked = layout_ & kLayoutInput, y_blocked = layout_ & kLayoutOutput;
+    if (wino43_) {  // blocked in and out, no residual (see pack_constant_weights)
+      const WinogradShape ws = winograd_shape(geo, x.dim(1), w.dim(0));
+      const std::size_t x_image = round_up(static_cast<std::size_t>(ws.cin), kBlock) * pixels_of(x.shape());
+      const std::size_t y_image = round_up(static_cast<std::size_t>(ws.cout), kBlock) * pixels_of(y.shape());
+      for (std::int64_t b = 0; b < x.dim(0); ++b)
+        wino43_->run(ctx.pool, ws, x.data<float>() + b * x_image, bias, act_, y.data<float>() + b * y_image,
+                     ctx.scratch);
+      return;
+    }
     if (residual_fits && blocked_panels_) {
       run_blocked(ctx, geo, x, x_blocked, bias, r ? r->data<float>() : nullptr, act_, y, y_blocked,
                   static_cast<float*>(ctx.scratch));
@@ -479,8 +492,14 @@ class ConvOp : public Op {
     const Tensor* w = c.constant(1);
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
-    const bool winograd = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations) &&
-                          !(layout_ & kLayoutInput && c.node.attr_int(kShiftedAttr, 0));
+    const bool suits = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations);
+    // F(4x4, 3x3) on blocks where the layout pass chose it and both ends are blocked.
+    if (suits && layout_ == (kLayoutInput | kLayoutOutput) && c.node.attr_int(kWinograd43Attr, 0) &&
+        !c.node.has_input(3)) {
+      wino43_ = std::make_unique<Winograd43>(kernels_, w->data<float>(), cout, w->dim(1));
+      return;
+    }
+    const bool winograd = suits && !(layout_ & kLayoutInput && c.node.attr_int(kShiftedAttr, 0));
     // A convolution writing the blocked layout runs the transposed product (pixels x output
     // channels): its weights become B panels, column = output channel, padded to whole
     // blocks; row p = (input channel, ky, kx) as in the weight, or, when the input is
@@ -1289,6 +1308,7 @@ class ConvOp : public Op {
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
   std::vector<PackedA> packed_;              // per group; empty when W is not a packed constant
+  std::unique_ptr<Winograd43> wino43_;       // set instead for F(4x4, 3x3) on blocks (kWinograd43Attr)
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
   std::unique_ptr<float[]> blocked_panels_;  // B panels of a convolution writing blocks

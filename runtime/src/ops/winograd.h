@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "gemm_driver.h"
@@ -66,6 +67,53 @@ class Winograd23 {
   Layout layout(const WinogradShape& s) const;
   const simd::KernelTable& kt_;
   std::vector<PackedA> u_;  // 16 matrices, cout x cin
+};
+
+// Winograd F(4x4, 3x3) on the channel-blocked layout ([block][pixel][16]): each 4x4 block of
+// outputs from a 6x6 block of inputs, 36 multiplications per channel pair instead of 144.
+// The weights are transformed once at load (U = G g G^T in double precision, 36 matrices of
+// cin x cout, packed as the pointwise kernel's B panels); a run transforms the input 16
+// channels at a time (V = B^T d B, written blocked with the tiles as pixels), runs the 36
+// products as 1x1 convolutions of the tiles (simd::pointwise_nc16_f32) and transforms back
+// (Y = A^T M A) with the bias and activation, straight into the blocked output. The
+// transforms use 2, 4, 5 and 8, so the error is larger than F(2x2, 3x3)'s but stays well
+// within 1e-4 of the direct result relative to the output's scale (tests: Winograd43).
+class Winograd43 {
+ public:
+  /// Whether a 3x3 convolution at stride 1 (Winograd23::suits_conv) reading and writing
+  /// blocks runs this way: at least 16 channels each way, at most 256 x 256 (the transformed
+  /// weights are 4x the original: ResNet-50's 512-channel 3x3s would add 56 MiB and read
+  /// 38 MiB a run for 4 tiles), and output maps of at least 7 x 7 (`out_pixels`; -1 when not
+  /// known at load: not taken). bench_conv .../blocked, 1 thread, Zen 4, us, shifted or
+  /// F(2x2, 3x3) converting before -> this: resnet50 res2_3x3_64 1491 -> 703, res3_3x3_128
+  /// 1288 -> 665, res4_3x3_256 1436 -> 826; densenet121 3x3_128_32 at 56, 28, 14, 7:
+  /// 1684 -> 847, 500 -> 215, 150 -> 68, 43 -> 18.
+  static bool suits(std::int64_t cout, std::int64_t cin, std::int64_t out_pixels);
+
+  /// Transforms and packs weights w [cout, cin, 3, 3].
+  Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);
+
+  std::size_t scratch_bytes(const WinogradShape& s, int threads) const;
+
+  /// y (blocked, cout channels) = act(conv(x) + bias) for x (blocked, cin channels) of one
+  /// image; bias may be null. Padding lanes of y's last block get act(0).
+  void run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias, const simd::ActParams& act,
+           float* y, void* scratch) const;
+
+ private:
+  struct Layout {
+    std::int64_t tw, th;      // tiles per row, tile rows
+    std::int64_t chunk_rows;  // tile rows per chunk
+    std::int64_t tcp;         // tiles per chunk rounded up to whole GEMM tiles (gemm_mr)
+    std::int64_t wp;          // pixels of a padded input row: 4 * tw + 2
+    std::size_t v_bytes;      // V: 36 x cin16 x tcp, blocked
+    std::size_t m_bytes;      // M: 36 x cout16 x tcp, blocked
+    std::size_t row_bytes;    // one worker's buffer: six padded input rows or four output rows
+  };
+  Layout layout(const WinogradShape& s) const;
+  const simd::KernelTable& kt_;
+  std::int64_t cin16_, cout16_, panels_;
+  std::unique_ptr<float[]> u_;  // [e][panel][cin16][gemm_nr]
 };
 
 }  // namespace edgert

@@ -67,8 +67,8 @@ bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>&
 // Winograd is a converter unless it yields to the shifted kernel on blocks
 // (Winograd23::yields_to_shifted, with the output map size when known and `half_rate`), which
 // sets `yields`.
-Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields) {
-  yields = false;
+Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields, bool& f43) {
+  yields = f43 = false;
   if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
   if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
@@ -85,7 +85,9 @@ Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_
   if (group != 1) return Kind::other;
   if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
   const auto& out = known.maps[n.outputs[0]];
-  yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, out[0] > 0 ? out[0] * out[1] : -1);
+  const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
+  f43 = !n.has_input(3) && Winograd43::suits(w->dim(0), w->dim(1), pixels);
+  yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels);
   return yields ? Kind::writer : Kind::converter;
 }
 
@@ -182,12 +184,14 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
-  std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0);
+  std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0), f43(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
-    bool yields = false;
-    kind[i] = kind_of(g, n, known, half_rate, yields);
-    if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});  // for ConvOp
+    bool yields = false, blocks43 = false;
+    kind[i] = kind_of(g, n, known, half_rate, yields, blocks43);
+    // For ConvOp:
+    if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
+    if (blocks43) n.attrs[kWinograd43Attr] = Attribute::of(std::int64_t{1}), f43[i] = 1;
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
@@ -217,10 +221,12 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
   // kernel is channel-blocked); a pointwise or writer Conv as a reader (it then writes
   // blocks too), or as the producer when its own input is blocked. A converter never does
-  // (its input and output are converted either way). A `same` node does: it carries the
-  // layout from one end to the other (and pools vectorise across the channels of a block).
+  // (its input and output are converted either way). Either counts when it runs F(4x4, 3x3)
+  // on blocks (kWinograd43Attr and both its ends blocked). A `same` node does: it carries
+  // the layout from one end to the other (and pools vectorise across the channels of a block).
   auto native = [&](std::size_t c, bool as_producer) {
     const Node& n = g.nodes[c];
+    if (f43[c] && blocked[n.inputs[0]] && blocked[n.outputs[0]]) return true;  // F(4x4, 3x3) on blocks
     if (kind[c] == Kind::other || kind[c] == Kind::converter || kind[c] == Kind::global_pool) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::same || !as_producer ||
            (n.has_input(0) && blocked[n.inputs[0]] != 0);

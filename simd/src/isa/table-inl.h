@@ -13,32 +13,34 @@
 #include "../kernels/winograd-inl.h"
 #include "edgert/simd/kernels.h"
 
-#define EDGERT_DEFINE_KERNEL_TABLE(FN, ISA, ARCH)                   \
-  namespace edgert::simd {                                          \
-  const KernelTable* FN() {                                         \
-    using A = ARCH;                                                 \
-    static const KernelTable table = {ISA,                          \
-                                      kern::Gemm<A>::MR,            \
-                                      kern::Gemm<A>::NR,            \
-                                      kern::affine_nchw_f32<A>,     \
-                                      kern::Gemm<A>::ukernel,       \
-                                      kern::affine_act_nchw_f32<A>, \
-                                      kern::unary_f32<A>,           \
-                                      kern::binary_f32<A>,          \
-                                      kern::softmax_row_f32<A>,     \
-                                      kern::reduce_row_f32<A>,      \
-                                      kern::pool_row_f32<A>,        \
-                                      kern::dw3x3_row_f32<A>,       \
-                                      kern::dw3x3s2_row_f32<A>,     \
-                                      kern::gemv_cols_f32<A>,       \
-                                      kern::nc16_pack_f32<A>,       \
-                                      kern::nc16_unpack_f32<A>,     \
-                                      kern::dwc_f32<A>,             \
-                                      kern::strided_copy_f32<A>,    \
-                                      kern::wino23_input_f32<A>,    \
-                                      kern::wino23_output_f32<A>,   \
-                                      kern::Pointwise<A>::run,      \
-                                      kern::pool_nc16_f32<A>};      \
-    return &table;                                                  \
-  }                                                                 \
+#define EDGERT_DEFINE_KERNEL_TABLE(FN, ISA, ARCH)                      \
+  namespace edgert::simd {                                             \
+  const KernelTable* FN() {                                            \
+    using A = ARCH;                                                    \
+    static const KernelTable table = {ISA,                             \
+                                      kern::Gemm<A>::MR,               \
+                                      kern::Gemm<A>::NR,               \
+                                      kern::affine_nchw_f32<A>,        \
+                                      kern::Gemm<A>::ukernel,          \
+                                      kern::affine_act_nchw_f32<A>,    \
+                                      kern::unary_f32<A>,              \
+                                      kern::binary_f32<A>,             \
+                                      kern::softmax_row_f32<A>,        \
+                                      kern::reduce_row_f32<A>,         \
+                                      kern::pool_row_f32<A>,           \
+                                      kern::dw3x3_row_f32<A>,          \
+                                      kern::dw3x3s2_row_f32<A>,        \
+                                      kern::gemv_cols_f32<A>,          \
+                                      kern::nc16_pack_f32<A>,          \
+                                      kern::nc16_unpack_f32<A>,        \
+                                      kern::dwc_f32<A>,                \
+                                      kern::strided_copy_f32<A>,       \
+                                      kern::wino23_input_f32<A>,       \
+                                      kern::wino23_output_f32<A>,      \
+                                      kern::wino43_input_nc16_f32<A>,  \
+                                      kern::wino43_output_nc16_f32<A>, \
+                                      kern::Pointwise<A>::run,         \
+                                      kern::pool_nc16_f32<A>};         \
+    return &table;                                                     \
+  }                                                                    \
   }

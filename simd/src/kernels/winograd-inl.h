@@ -1,13 +1,17 @@
 // wino23_input_f32 / wino23_output_f32: the Winograd F(2x2, 3x3) transforms of one row of
 // tiles, a vector of tiles at a time (the tile's columns are the even and odd lanes of the
 // input rows). The same operations in the same order as the scalar reference, so the results
-// are identical. Included only by the per-ISA translation units.
+// are identical. wino43_input_nc16_f32 / wino43_output_nc16_f32: the F(4x4, 3x3) transforms
+// on the channel-blocked layout, a vector of channels at a time (no lane shuffles); their
+// multiplications by 2, 4, 5 and 8 may fuse with the adds, so they match the reference to
+// rounding. Included only by the per-ISA translation units.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <xsimd/xsimd.hpp>
 
+#include "gemm-inl.h"
 #include "lanes-inl.h"
 
 namespace edgert::simd::kern {
@@ -75,6 +79,76 @@ void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* 
         Part<Arch>::store(dst + L, hi, rest);
     }
   }
+}
+
+// One column (or row) of six values of an F(4x4, 3x3) input tile times B^T.
+template <class B>
+__attribute__((always_inline)) inline void wino43_bt(const B (&d)[6], B (&t)[6]) {
+  const B two(2.0f), four(4.0f), five(5.0f);
+  t[0] = four * d[0] - five * d[2] + d[4];
+  t[1] = (d[3] + d[4]) - four * (d[1] + d[2]);
+  t[2] = (d[4] - d[3]) + four * (d[1] - d[2]);
+  t[3] = (d[4] - d[2]) + two * (d[3] - d[1]);
+  t[4] = (d[4] - d[2]) - two * (d[3] - d[1]);
+  t[5] = four * d[1] - five * d[3] + d[5];
+}
+
+// Six values of a product column (or row) times A^T.
+template <class B>
+__attribute__((always_inline)) inline void wino43_at(const B (&m)[6], B (&y)[4]) {
+  const B a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
+  y[0] = m[0] + a + c;
+  y[1] = b + B(2.0f) * d;
+  y[2] = a + B(4.0f) * c;
+  y[3] = b + B(8.0f) * d + m[5];
+}
+
+template <class Arch>
+void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* at = p + 4 * t * C + l;
+      B r[6][6];  // rows combined: r[k][j] = (B^T d)[k][j]
+      for (std::size_t j = 0; j < 6; ++j) {
+        B d[6], o[6];
+        for (std::size_t i = 0; i < 6; ++i) d[i] = B::load_unaligned(at + i * row + j * C);
+        wino43_bt(d, o);
+        for (std::size_t k = 0; k < 6; ++k) r[k][j] = o[k];
+      }
+      float* out = v + t * C + l;
+      for (std::size_t k = 0; k < 6; ++k) {
+        B o[6];
+        wino43_bt(r[k], o);
+        for (std::size_t j = 0; j < 6; ++j) o[j].store_unaligned(out + (6 * k + j) * ev);
+      }
+    }
+}
+
+template <class Arch>
+void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* at = m + t * C + l;
+      const B b = bias ? B::load_unaligned(bias + l) : B(0.0f);
+      B s[4][6];  // columns combined: s[i][j] = (A^T M)[i][j]
+      for (std::size_t j = 0; j < 6; ++j) {
+        B col[6], o[4];
+        for (std::size_t i = 0; i < 6; ++i) col[i] = B::load_unaligned(at + (6 * i + j) * em);
+        wino43_at(col, o);
+        for (std::size_t i = 0; i < 4; ++i) s[i][j] = o[i];
+      }
+      float* out = y + 4 * t * C + l;
+      for (std::size_t i = 0; i < 4; ++i) {
+        B o[4];
+        wino43_at(s[i], o);
+        for (std::size_t j = 0; j < 4; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
+      }
+    }
 }
 
 }  // namespace edgert::simd::kern

@@ -299,4 +299,62 @@ void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* 
   }
 }
 
+namespace {
+// F(4x4, 3x3): one column of six input values times B^T, six product values times A^T.
+void wino43_bt(const float* d, std::size_t step, float* t) {
+  const float d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step], d4 = d[4 * step], d5 = d[5 * step];
+  t[0] = 4.0f * d0 - 5.0f * d2 + d4;
+  t[1] = (d3 + d4) - 4.0f * (d1 + d2);
+  t[2] = (d4 - d3) + 4.0f * (d1 - d2);
+  t[3] = (d4 - d2) + 2.0f * (d3 - d1);
+  t[4] = (d4 - d2) - 2.0f * (d3 - d1);
+  t[5] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+void wino43_at(const float* m, std::size_t step, float* y) {
+  const float a = m[step] + m[2 * step], b = m[step] - m[2 * step];
+  const float c = m[3 * step] + m[4 * step], d = m[3 * step] - m[4 * step];
+  y[0] = m[0] + a + c;
+  y[1] = b + 2.0f * d;
+  y[2] = a + 4.0f * c;
+  y[3] = b + 8.0f * d + m[5 * step];
+}
+}  // namespace
+
+void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
+  constexpr std::size_t C = kChannelBlock;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float d[6][6], r[6][6], o[6];
+      for (std::size_t i = 0; i < 6; ++i)
+        for (std::size_t j = 0; j < 6; ++j) d[i][j] = p[i * row + (4 * t + j) * C + c];
+      for (std::size_t j = 0; j < 6; ++j) {
+        wino43_bt(&d[0][j], 6, o);
+        for (std::size_t k = 0; k < 6; ++k) r[k][j] = o[k];
+      }
+      for (std::size_t k = 0; k < 6; ++k) {
+        wino43_bt(r[k], 1, o);
+        for (std::size_t j = 0; j < 6; ++j) v[(6 * k + j) * ev + t * C + c] = o[j];
+      }
+    }
+}
+
+void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row) {
+  constexpr std::size_t C = kChannelBlock;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float mm[36], s[4][6], o[4];
+      for (std::size_t e = 0; e < 36; ++e) mm[e] = m[e * em + t * C + c];
+      for (std::size_t j = 0; j < 6; ++j) {
+        wino43_at(mm + j, 6, o);
+        for (std::size_t i = 0; i < 4; ++i) s[i][j] = o[i];
+      }
+      for (std::size_t i = 0; i < 4; ++i) {
+        wino43_at(s[i], 1, o);
+        for (std::size_t j = 0; j < 4; ++j)
+          y[i * row + (4 * t + j) * C + c] = apply_act(o[j] + (bias ? bias[c] : 0.0f), act);
+      }
+    }
+}
+
 }  // namespace edgert::simd::reference

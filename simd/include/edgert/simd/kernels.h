@@ -122,6 +122,19 @@ using Wino23InputF32 = void (*)(std::size_t n, const float* const* p, float* con
 /// rows combined first: s0_j = m0j + m1j + m2j, s1_j = m1j - m2j - m3j; then
 /// y[2t] = s_0 + s_1 + s_2 + bias, y[2t + 1] = s_1 - s_2 - s_3 + bias.
 using Wino23OutputF32 = void (*)(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
+/// Winograd F(4x4, 3x3) on the channel-blocked layout ([pixel][16]), 16 channels at a time.
+/// Input transform of one row of n tiles: p is the first of six consecutive zero-padded input
+/// rows of one block, `row` floats apart; tile t covers pixels 4t .. 4t + 5 of each. Writes
+/// v[e * ev + t * 16 + c] = (B^T d_t B)[i][j], e = 6i + j, with
+///   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+/// the rows (one column of six pixels at a time) combined first, then the columns.
+using Wino43InputNc16F32 = void (*)(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev);
+/// Output transform of one row of n tiles from m[e * em + t * 16 + c], e = 6i + j < 36:
+/// y[i * row + (4t + j) * 16 + c] = act((A^T M_t A)[i][j] + bias[c]) for i, j < 4, with
+///   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1],
+/// the columns of M combined first, then the rows; bias may be null (zero).
+using Wino43OutputNc16F32 = void (*)(std::size_t n, const float* m, std::size_t em, const float* bias,
+                                     const ActParams& act, float* y, std::size_t row);
 
 /// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
 /// nc16 pack/unpack kernels.
@@ -233,6 +246,8 @@ struct KernelTable {
   StridedCopyF32 strided_copy_f32;
   Wino23InputF32 wino23_input_f32;
   Wino23OutputF32 wino23_output_f32;
+  Wino43InputNc16F32 wino43_input_nc16_f32;
+  Wino43OutputNc16F32 wino43_output_nc16_f32;
   PointwiseNc16F32 pointwise_nc16_f32;
   PoolNc16F32 pool_nc16_f32;
 };
@@ -287,6 +302,9 @@ void dwc_f32(const DwcArgs& a);
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst);
 void wino23_input_f32(std::size_t n, const float* const* p, float* const* v);
 void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
+void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev);
+void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row);
 void pointwise_nc16_f32(const PointwiseArgs& a);
 void pool_nc16_f32(const PoolNc16Args& a);
 inline constexpr std::size_t kGemmMr = 4;
