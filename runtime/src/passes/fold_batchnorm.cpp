@@ -380,6 +380,7 @@ class Folder {
     std::vector<std::int64_t> key = {prod.inputs[1], prod.has_input(2) ? prod.inputs[2] : kNoValue,
                                      static_cast<std::int64_t>(layout), group, beta_bits};
     for (const Link& l : chain) key.insert(key.end(), l.key.begin(), l.key.end()), key.push_back(-2);
+    std::vector<std::size_t> nodes = chain_nodes(chain);  // commit_pending adds the evaluated nodes
     ValueId wv, bv;
     auto hit = cache_.find(key);
     if (hit != cache_.end()) {
@@ -387,7 +388,7 @@ class Folder {
     } else {
       bool overflow = false;
       Tensor new_w = fold::scale_weight(w, layout, group, f, overflow,
-                                        rewritable(prod.inputs[1], static_cast<std::size_t>(pi), chain_nodes(chain)));
+                                        rewritable(prod.inputs[1], static_cast<std::size_t>(pi), nodes));
       if (overflow) throw Decline{"the folded weight would overflow float16"};
       const std::string wname = unique_name(g_, g_.values[prod.inputs[1]].name + "_bnfold");
       wv = g_.add_constant(wname, std::move(new_w));
@@ -404,7 +405,6 @@ class Folder {
     if (prod.op_type == "MatMul") prod.op_type = "Gemm";  // A rank 2: MatMul(A, B) == Gemm(A, B)
     if (prod.op_type == "Gemm") prod.attrs["beta"] = Attribute::of(1.0f);
     prod.outputs[0] = g_.nodes[chain.back().node].outputs[0];
-    std::vector<std::size_t> nodes = chain_nodes(chain);
     commit_pending(nodes);
     release_if_unused(old_w, nodes);
     release_if_unused(old_b, nodes);
@@ -482,8 +482,7 @@ class Folder {
     }
   }
 
-  // Frees a replaced weight at once (not at the end of the pass), so that a model's
-  // weights are never held twice while folding. Nodes in `leaving` no longer count.
+  // The nodes of a chain.
   static std::vector<std::size_t> chain_nodes(const std::vector<Link>& chain) {
     std::vector<std::size_t> nodes;
     for (const Link& l : chain) nodes.push_back(l.node);
@@ -511,6 +510,8 @@ class Folder {
            !still_used(v, reader, leaving);
   }
 
+  // Frees a replaced weight at once (not at the end of the pass), so that a model's
+  // weights are never held twice while folding. Nodes in `leaving` no longer count.
   void release_if_unused(ValueId v, const std::vector<std::size_t>& leaving) {
     if (v == kNoValue || still_used(v, g_.nodes.size(), leaving)) return;
     g_.constants.erase(v);
