@@ -455,6 +455,80 @@ TEST(BlockedLayout, PoolsBatchNormalizationAndConcatCarryBlocks) {
     }
 }
 
+// DenseNet's dense block: layer i reads Concat(A, y1 .. y(i-1)) through BatchNormalization,
+// Relu and a 3x3 convolution that writes y(i); one more Concat [A y2] cannot share. With one image every Concat is its
+// inputs' bytes one after another, so the planner has the convolutions write into the last Concat's buffer and the
+// Concats copy nothing; with two the Concats copy. Both give the same images, on blocks and on planes, for every thread
+// count.
+TEST(BlockedLayout, DenseBlockConcatsCopyNothingAndMatchCopyingConcats) {
+  for (std::int64_t growth : {16, 8})
+    for (bool blocked : {true, false}) {
+      unsigned seed = 1700 + static_cast<unsigned>(growth);
+      const Tensor x1 = random({1, 24, 9, 11}, seed);
+      Tensor x2 = Tensor::allocate(DataType::float32, {2, 24, 9, 11});
+      std::memcpy(x2.raw(), x1.raw(), x1.nbytes());
+      std::memcpy(x2.data<float>() + x1.numel(), x1.raw(), x1.nbytes());
+      auto build = [&](const Tensor& x) {
+        Net net;
+        unsigned s = seed;
+        net.input("x", x);
+        net.constant("a_w", random({32, 24, 1, 1}, ++s, -0.3f, 0.3f));
+        net.node("Conv", {"x", "a_w"}, {"a0"});
+        net.node("Relu", {"a0"}, {"A"});
+        std::vector<std::string> pieces = {"A"};
+        std::int64_t c = 32;
+        for (int i = 1; i <= 4; ++i) {
+          const std::string in = pieces.size() == 1 ? "A" : cat("C", i);
+          if (pieces.size() > 1) net.node("Concat", pieces, {in}, {{"axis", Attribute::of(std::int64_t{1})}});
+          for (const char* q : {"s", "b", "m"}) net.constant(cat(in, q, i), random({c}, ++s));
+          net.constant(cat(in, "v", i), random({c}, ++s, 0.5f, 1.5f));
+          net.node("BatchNormalization", {in, cat(in, "s", i), cat(in, "b", i), cat(in, "m", i), cat(in, "v", i)},
+                   {cat("n", i)});
+          net.node("Relu", {cat("n", i)}, {cat("r", i)});
+          net.constant(cat("w", i), random({growth, c, 3, 3}, ++s, -0.2f, 0.2f));
+          net.node("Conv", {cat("r", i), cat("w", i)}, {cat("y", i)}, conv_attrs(3, 1, 1, 1));
+          pieces.push_back(cat("y", i));
+          c += growth;
+          if (i == 2) {  // E = [A y2]: y2's slot would be y1's bytes, so E keeps its own buffer
+            net.node("Concat", {"A", "y2"}, {"E"}, {{"axis", Attribute::of(std::int64_t{1})}});
+            net.constant("e_w", random({16, 32 + growth, 1, 1}, ++s, -0.2f, 0.2f));
+            net.node("Conv", {"E", "e_w"}, {"F"});
+          }
+        }
+        net.node("Concat", pieces, {"C"}, {{"axis", Attribute::of(std::int64_t{1})}});
+        net.constant("z_w", random({16, c, 1, 1}, ++s, -0.2f, 0.2f));
+        net.node("Conv", {"C", "z_w"}, {"Z0"});
+        net.node("Add", {"Z0", "F"}, {"Z"});
+        return net;
+      };
+      ModelOptions o;
+      o.blocked_layout = blocked;
+      Net one = build(x1), two = build(x2);
+      const Tensor z1 = one.run1("Z", o), z2 = two.run1("Z", o);
+      o.num_threads = 2;
+      EXPECT_EQ(values(z1), values(one.run1("Z", o))) << growth << " " << blocked;
+      std::vector<double> both = tensor_to_doubles(z1), second = tensor_to_doubles(z2);
+      both.insert(both.end(), both.begin(), both.end());
+      expect_near(both, z2, 1e-5);
+      // On planes the last Concat shares its buffer with A, and with y4 when y4's place
+      // is 64-byte aligned (growth 16; with growth 8 the Concats copy the pieces that are not).
+      if (!blocked) {
+        Graph g = one.graph();
+        g.add_output("C");
+        g.add_output("y4");
+        g.add_output("A");
+        Session session(Model::compile(g, o));
+        session.set_input("x", x1);
+        session.run();
+        const char* cat_bytes = static_cast<const char*>(session.output("C").raw());
+        EXPECT_EQ(session.output("A").raw(), cat_bytes);
+        if (growth == 16) {
+          EXPECT_EQ(static_cast<const char*>(session.output("y4").raw()), cat_bytes + (32 + 3 * growth) * 99 * 4);
+        }
+      }
+    }
+}
+
 // A Concat whose inputs but the last do not fill whole blocks, a pool whose output is the
 // graph's, and a BatchNormalization with a non-constant parameter keep planes; so does what
 // only they would read.

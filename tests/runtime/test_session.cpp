@@ -22,6 +22,51 @@ TEST(MemoryPlan, LiveBuffersNeverOverlapAndDeadOnesAreReused) {
   EXPECT_LT(arena, sum);
 }
 
+TEST(MemoryPlan, JoinedInputsShareTheirOutputsBufferWhereNoByteHasTwoWriters) {
+  constexpr std::size_t no = SIZE_MAX;
+  // A dense block: C1 = [x0 y1], C2 = [x0 y1 y2], C3 = [x0 y1 y2 y3], then
+  // C4 = [a b] and C5 = [a d] (d's slot is b's bytes: C5 keeps its own buffer),
+  // C6 = [e e] (the second e is copied), C7 = [f h] (h's slot at 12 bytes is not aligned),
+  // C8 = [constant h2], C9 = [f h k] (h copied where C7 copied it, k not aligned either).
+  std::vector<PlannedBuffer> b = {
+      {256, 0, 8, 0}, {128, 1, 2, 0}, {384, 2, 3, 0}, {128, 3, 4, 0}, {512, 4, 5, 0}, {64, 5, 6, 0},  {576, 6, 9, 0},
+      {128, 0, 5, 0}, {128, 1, 2, 0}, {256, 2, 3, 0}, {128, 3, 4, 0}, {256, 4, 5, 0}, {128, 0, 1, 0}, {256, 1, 2, 0},
+      {12, 0, 1, 0},  {64, 0, 1, 0},  {76, 1, 2, 0},  {128, 1, 2, 0}, {64, 0, 1, 0},  {64, 1, 3, 0},  {140, 2, 3, 0}};
+  const std::vector<Join> joins = {
+      {2, {0, 1}, {0, 256}},   {4, {0, 1, 3}, {0, 256, 384}}, {6, {0, 1, 3, 5}, {0, 256, 384, 512}},
+      {9, {7, 8}, {0, 128}},   {11, {7, 10}, {0, 128}},       {13, {12, 12}, {0, 128}},
+      {16, {14, 15}, {0, 12}}, {17, {no, 18}, {0, 64}},       {20, {14, 15, 19}, {0, 12, 76}}};
+  const JoinPlan p = plan_joins(b, joins);
+  ASSERT_EQ(p.spans.size(), 5u);
+  const std::vector<std::size_t> dense = {0, 1, 2, 3, 4, 5, 6}, at = {0, 256, 0, 384, 0, 512, 0};
+  for (std::size_t i = 0; i < dense.size(); ++i) {
+    EXPECT_EQ(p.group[dense[i]], p.group[0]) << i;
+    EXPECT_EQ(p.at[dense[i]], at[i]) << i;
+  }
+  const PlannedBuffer& block = p.spans[p.group[0]];
+  EXPECT_EQ(block.size, 576u);
+  EXPECT_EQ(block.first, 0u);
+  EXPECT_EQ(block.last, 9u);
+  EXPECT_EQ(p.group[9], p.group[7]);
+  EXPECT_EQ(p.group[8], p.group[7]);
+  EXPECT_EQ(p.at[8], 128u);
+  EXPECT_EQ(p.group[10], no);
+  EXPECT_EQ(p.group[11], no);
+  EXPECT_EQ(p.group[12], p.group[13]);
+  EXPECT_EQ(p.spans[p.group[13]].size, 256u);
+  EXPECT_EQ(p.group[14], p.group[16]);
+  EXPECT_EQ(p.group[15], no);
+  EXPECT_EQ(p.group[18], p.group[17]);
+  EXPECT_EQ(p.at[18], 64u);
+  EXPECT_EQ(p.at[17], 0u);
+  EXPECT_NE(p.group[17], no);
+  EXPECT_EQ(p.group[20], p.group[14]);
+  EXPECT_EQ(p.at[20], 0u);
+  EXPECT_EQ(p.group[19], no);
+  EXPECT_EQ(p.spans[p.group[20]].size, 140u);
+  EXPECT_EQ(p.spans[p.group[20]].last, 3u);
+}
+
 Graph chain(int n) {
   Graph g;
   g.add_input("x", DataType::float32, std::vector<Dim>{{-1, "N"}, {8, ""}});

@@ -184,6 +184,7 @@ struct Session::Impl {
     std::vector<PlannedBuffer> buffers;
     std::vector<std::size_t> buffer_of(gr.values.size(), SIZE_MAX);
     std::vector<std::size_t> step_scratch_buffer;
+    std::vector<std::vector<std::size_t>> joins;  // per step: Op::joined_inputs
     for (std::size_t pos = 0; pos < schedule.size(); ++pos) {
       const std::size_t k = schedule[pos];
       const Node& n = gr.nodes[k];
@@ -217,6 +218,7 @@ struct Session::Impl {
         step.out.push_back(&vals[o]);
       }
       step.empty = nothing_to_compute(step.out);
+      joins.push_back(model.compiled()[k].op->joined_inputs(ctx));
       step_scratch_buffer.push_back(SIZE_MAX);
       if (ctx.scratch_bytes) {
         step_scratch_buffer.back() = buffers.size();
@@ -237,8 +239,19 @@ struct Session::Impl {
       for (std::size_t pos = dynamic_from; pos < schedule.size(); ++pos)
         for (ValueId v : gr.nodes[schedule[pos]].inputs)
           if (v != kNoValue && buffer_of[v] != SIZE_MAX) buffers[buffer_of[v]].last = end;
+    // Joins (Concat): the inputs' producers write straight into the output where they can.
+    std::vector<Join> join_list;
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+      const Node& n = gr.nodes[steps[s].node];
+      if (joins[s].empty() || n.outputs.empty() || n.outputs[0] == kNoValue) continue;
+      Join j{buffer_of[n.outputs[0]], {}, joins[s]};
+      for (ValueId v : n.inputs) j.in.push_back(v == kNoValue ? SIZE_MAX : buffer_of[v]);
+      join_list.push_back(std::move(j));
+    }
+    const JoinPlan joined = plan_joins(buffers, join_list);
     // In place: an operator that may write over one of its inputs gets that input's buffer
-    // when the input dies at this step and has the output's size.
+    // when the input dies at this step and has the output's size. Not in a join group, whose
+    // bytes other values share.
     std::vector<std::size_t> parent(buffers.size());
     for (std::size_t b = 0; b < parent.size(); ++b) parent[b] = b;
     auto root = [&](std::size_t b) {
@@ -251,6 +264,7 @@ struct Session::Impl {
       if (k < 0 || !n.has_input(static_cast<std::size_t>(k)) || n.outputs.empty() || n.outputs[0] == kNoValue) continue;
       const ValueId in = n.inputs[static_cast<std::size_t>(k)], out = n.outputs[0];
       if (buffer_of[in] == SIZE_MAX || buffer_of[out] == SIZE_MAX) continue;
+      if (joined.group[buffer_of[in]] != SIZE_MAX || joined.group[buffer_of[out]] != SIZE_MAX) continue;
       const std::size_t bi = root(buffer_of[in]), bo = root(buffer_of[out]);
       if (bi == bo || buffers[bi].last != s || buffers[bi].size != buffers[bo].size) continue;
       parent[bo] = bi;
@@ -259,7 +273,9 @@ struct Session::Impl {
     std::vector<PlannedBuffer> merged;
     std::vector<std::size_t> slot(buffers.size(), SIZE_MAX);
     for (std::size_t b = 0; b < buffers.size(); ++b)
-      if (root(b) == b) slot[b] = merged.size(), merged.push_back(buffers[b]);
+      if (root(b) == b && joined.group[b] == SIZE_MAX) slot[b] = merged.size(), merged.push_back(buffers[b]);
+    const std::size_t first_group = merged.size();
+    merged.insert(merged.end(), joined.spans.begin(), joined.spans.end());
     arena_size = plan_memory(merged);
     if (arena_size > model.options().max_tensor_bytes) {
       const std::size_t need = arena_size;
@@ -267,7 +283,10 @@ struct Session::Impl {
       fail(ErrorCode::out_of_memory, "the activations need an arena of ", need, " bytes, beyond the limit of ",
            model.options().max_tensor_bytes, " bytes");
     }
-    auto offset_of = [&](std::size_t b) { return merged[slot[root(b)]].offset; };
+    auto offset_of = [&](std::size_t b) {
+      const std::size_t gi = joined.group[b];
+      return gi == SIZE_MAX ? merged[slot[root(b)]].offset : merged[first_group + gi].offset + joined.at[b];
+    };
     if (arena_size) arena = aligned_alloc_shared(arena_size, false);
     char* base = static_cast<char*>(arena.get());
     for (std::size_t v = 0; v < gr.values.size(); ++v)

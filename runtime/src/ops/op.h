@@ -89,6 +89,11 @@ class Op {
   /// writing the same element of the output), or -1. The planner aliases them only when
   /// that input dies here and the sizes match.
   virtual int inplace_input() const { return -1; }
+  /// When output 0 is the inputs' bytes one after another (a Concat with nothing outside its
+  /// axis): the byte offset of each input in it, so that the planner may have the inputs'
+  /// producers write straight into the output; run() then copies only the inputs found
+  /// elsewhere. Empty otherwise. `ctx` is this op's inferred context.
+  virtual std::vector<std::size_t> joined_inputs(const InferContext& /*ctx*/) const { return {}; }
   /// True when the op copied constant input `input` into its own form at creation and
   /// never reads the original; the model then drops that data if no other consumer needs it.
   virtual bool releases_constant(std::size_t /*input*/) const { return false; }

@@ -232,31 +232,46 @@ class ConcatOp : public Op {
       ctx.set_output_storage(0, blocked_bytes(out));
     }
   }
+  std::vector<std::size_t> joined_inputs(const InferContext& ctx) const override {
+    if (outer(ctx.outputs[0]) != 1) return {};
+    std::vector<std::size_t> at;
+    std::size_t col = 0;
+    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) at.push_back(col), col += bytes(ctx.in(i));
+    return at;
+  }
   void run(const RunContext& ctx) const override {
     Tensor& y = ctx.out(0);
-    const std::int64_t axis = normalize_axis(node_, axis_, static_cast<std::int64_t>(y.rank()));
-    std::int64_t outer = 1;
-    for (std::int64_t d = 0; d < axis; ++d) outer *= y.dim(d);
-    // Blocked (axis 1): an image's blocks of every input follow one another, each input's
-    // whole blocks (and the last input's padded one) copied as they are.
-    auto bytes = [&](const Tensor& t) {
-      return blocked_ ? blocked_bytes(t.shape()) : static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
-    };
-    const std::size_t out_row = bytes(y) / static_cast<std::size_t>(std::max<std::int64_t>(outer, 1));
+    const std::int64_t n = std::max<std::int64_t>(outer(y), 1);
+    const std::size_t out_row = bytes(y) / static_cast<std::size_t>(n);
     char* py = static_cast<char*>(y.raw());
     std::size_t col = 0;
     for (std::size_t i = 0; i < ctx.num_inputs; ++i) {
       const Tensor& x = ctx.in(i);
-      const std::size_t row = bytes(x) / static_cast<std::size_t>(std::max<std::int64_t>(outer, 1));
+      const std::size_t row = bytes(x) / static_cast<std::size_t>(n);
       const char* px = static_cast<const char*>(x.raw());
-      for (std::int64_t o = 0; o < outer; ++o)
-        if (row)
-          std::memcpy(py + static_cast<std::size_t>(o) * out_row + col, px + static_cast<std::size_t>(o) * row, row);
+      if (px != py + col)  // else the planner had x written in place (joined_inputs)
+        for (std::int64_t o = 0; o < n; ++o)
+          if (row)
+            std::memcpy(py + static_cast<std::size_t>(o) * out_row + col, px + static_cast<std::size_t>(o) * row, row);
       col += row;
     }
   }
 
  private:
+  // The product of the dimensions before the axis: how many runs of each input the output
+  // interleaves.
+  std::int64_t outer(const Tensor& y) const {
+    const std::int64_t axis = normalize_axis(node_, axis_, static_cast<std::int64_t>(y.rank()));
+    std::int64_t n = 1;
+    for (std::int64_t d = 0; d < axis; ++d) n *= y.dim(d);
+    return n;
+  }
+  // A tensor's bytes. Blocked (axis 1): an image's blocks of every input follow one another,
+  // each input's whole blocks (and the last input's padded one) as they are.
+  std::size_t bytes(const Tensor& t) const {
+    return blocked_ ? blocked_bytes(t.shape()) : static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
+  }
+
   const Node& node_;
   std::int64_t axis_;
   bool blocked_ = false;
