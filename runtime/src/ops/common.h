@@ -1,6 +1,7 @@
 // Helpers shared by the operator families: type dispatch and numpy broadcasting.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -188,6 +189,14 @@ void Broadcaster::for_each(F&& f) const {
 /// v rounded up to a multiple of `to`; a byte count rounded up to whole 64-byte lines.
 inline std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 inline std::size_t align64(std::size_t bytes) { return round_up(bytes, 64); }
+/// `bias` (n floats; may be null) copied to dst and zero-filled to `to` floats, for kernels
+/// that read whole blocks or panels; returns dst, or null without a bias.
+inline const float* padded_bias(float* dst, const float* bias, std::size_t n, std::size_t to) {
+  if (!bias) return nullptr;
+  std::copy(bias, bias + n, dst);
+  std::fill(dst + n, dst + to, 0.0f);
+  return dst;
+}
 
 /// Row-major strides of a shape.
 std::vector<std::int64_t> strides_of(const Shape& s);

@@ -682,12 +682,7 @@ class ConvOp : public Op {
     if (x_blocked != ((layout_ & kLayoutInput) != 0) || (!y_blocked && !shift))
       fail(ErrorCode::internal, node_.label(), ": weights packed for other layouts");
     const std::size_t kdim = blocked_kdim(g, x.dim(1));
-    float* bpad = nullptr;
-    if (bias) {
-      bpad = scratch;
-      std::copy(bias, bias + cout, bpad);
-      std::fill(bpad + cout, bpad + round_up(cout, nr), 0.0f);
-    }
+    const float* bpad = padded_bias(scratch, bias, cout, round_up(cout, nr));
     const std::size_t threads = static_cast<std::size_t>(ctx.pool->size());
     const std::size_t temp_floats =
         blocked_temp_floats(g, static_cast<std::int64_t>(cin), static_cast<std::int64_t>(cout), residual != nullptr);

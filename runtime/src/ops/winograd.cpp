@@ -8,6 +8,23 @@
 namespace edgert {
 namespace {
 constexpr std::int64_t kE = 16;  // elements of a transformed 4x4 tile
+
+// Input row iy (of a map of in_h x in_w pixels of `width` floats, from `map`) zero-padded
+// to `wp` pixels: s.pad_l zero pixels, the row, zeros to the end; all zeros when iy is
+// outside the map.
+void pad_row(float* dst, const float* map, std::int64_t iy, const WinogradShape& s, std::int64_t wp,
+             std::int64_t width) {
+  const std::int64_t lo = std::clamp<std::int64_t>(s.pad_l, 0, wp);
+  const std::int64_t hi = std::clamp<std::int64_t>(s.pad_l + s.in_w, lo, wp);
+  if (iy < 0 || iy >= s.in_h || hi <= lo) {
+    std::fill(dst, dst + wp * width, 0.0f);
+    return;
+  }
+  std::fill(dst, dst + lo * width, 0.0f);
+  const float* row = map + (iy * s.in_w + lo - s.pad_l) * width;
+  std::copy(row, row + (hi - lo) * width, dst + lo * width);
+  std::fill(dst + hi * width, dst + wp * width, 0.0f);
+}
 }  // namespace
 
 bool Winograd23::suits(std::int64_t cout, std::int64_t cin) {
@@ -103,19 +120,8 @@ void Winograd23::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
       for (std::int64_t e = 0; e < kE; ++e) tr[e] = trows + e * tw;
       const std::int64_t p0 = c / kc * kc, kcb = std::min(kc, s.cin - p0);
       auto panel_row = [&](std::int64_t e) { return v + (e * s.cin + p0) * tcp + (c - p0) * nr; };
-      const float* xc = x + c * plane;
-      const std::int64_t lo = std::max<std::int64_t>(0, s.pad_l), hi = std::min(wp, s.pad_l + s.in_w);
-      for (std::int64_t i = 0; i < 2 * rows + 2; ++i) {
-        float* p = pad + i * wp;
-        const std::int64_t iy = 2 * ty0 - s.pad_t + i;
-        if (iy < 0 || iy >= s.in_h || hi <= lo) {
-          std::fill(p, p + wp, 0.0f);
-          continue;
-        }
-        std::fill(p, p + lo, 0.0f);
-        std::copy(xc + iy * s.in_w + (lo - s.pad_l), xc + iy * s.in_w + (hi - s.pad_l), p + lo);
-        std::fill(p + hi, p + wp, 0.0f);
-      }
+      for (std::int64_t i = 0; i < 2 * rows + 2; ++i)
+        pad_row(pad + i * wp, x + c * plane, 2 * ty0 - s.pad_t + i, s, wp, 1);
       for (std::int64_t ty = ty0; ty < ty0 + rows; ++ty) {
         const float* p = pad + 2 * (ty - ty0) * wp;
         const float* prow[4] = {p, p + wp, p + 2 * wp, p + 3 * wp};
@@ -179,9 +185,7 @@ constexpr std::int64_t kE43 = 36;  // elements of a transformed 6x6 tile
 constexpr std::int64_t kC = static_cast<std::int64_t>(simd::kChannelBlock);
 }  // namespace
 
-bool Winograd43::suits(std::int64_t cout, std::int64_t cin, std::int64_t out_pixels) {
-  return cin >= 16 && cout >= 16 && cin * cout <= 512 * 512 && out_pixels >= 7 * 7;
-}
+bool Winograd43::suits(std::int64_t out_pixels) { return out_pixels >= 7 * 7; }
 
 Winograd43::Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin)
     : kt_(kt),
@@ -261,12 +265,8 @@ void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
   const std::int64_t cb = cin16_ / kC, ob = cout16_ / kC;
   const std::int64_t plane = s.in_h * s.in_w, oplane = s.out_h * s.out_w;
   char* base = static_cast<char*>(scratch);
-  float* b16 = nullptr;
-  if (bias) {
-    b16 = reinterpret_cast<float*>(base);
-    std::copy(bias, bias + s.cout, b16);
-    std::fill(b16 + s.cout, b16 + cout16_, 0.0f);
-  }
+  const float* b16 = padded_bias(reinterpret_cast<float*>(base), bias, static_cast<std::size_t>(s.cout),
+                                 static_cast<std::size_t>(cout16_));
   base += align64(static_cast<std::size_t>(cout16_) * sizeof(float));
   // V[e]: the chunk's transformed input, [block][tile][16]; M[e]: the products, likewise.
   float* v = reinterpret_cast<float*>(base);
@@ -283,20 +283,8 @@ void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
     pool->parallel_tasks(static_cast<std::size_t>(cb * rows), [&](std::size_t task, std::size_t worker) {
       const std::int64_t c = static_cast<std::int64_t>(task) / rows, r = static_cast<std::int64_t>(task) % rows;
       float* pad = rows_of(worker);
-      const float* xc = x + c * plane * kC;
-      const std::int64_t lo = std::clamp<std::int64_t>(s.pad_l, 0, wp);
-      const std::int64_t hi = std::clamp<std::int64_t>(s.pad_l + s.in_w, lo, wp);
-      for (std::int64_t i = 0; i < 6; ++i) {
-        float* p = pad + i * wp * kC;
-        const std::int64_t iy = 4 * (ty0 + r) - s.pad_t + i;
-        if (iy < 0 || iy >= s.in_h || hi <= lo) {
-          std::fill(p, p + wp * kC, 0.0f);
-          continue;
-        }
-        std::fill(p, p + lo * kC, 0.0f);
-        std::copy(xc + (iy * s.in_w + lo - s.pad_l) * kC, xc + (iy * s.in_w + hi - s.pad_l) * kC, p + lo * kC);
-        std::fill(p + hi * kC, p + wp * kC, 0.0f);
-      }
+      for (std::int64_t i = 0; i < 6; ++i)
+        pad_row(pad + i * wp * kC, x + c * plane * kC, 4 * (ty0 + r) - s.pad_t + i, s, wp, kC);
       float* vr = v + (c * tcp + r * tw) * kC;
       kt_.wino43_input_nc16_f32(static_cast<std::size_t>(tw), pad, static_cast<std::size_t>(wp * kC), vr, ev);
       // The GEMM reads whole tiles of gemm_mr rows: the rows past the chunk's tiles are zero.

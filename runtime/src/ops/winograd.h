@@ -80,15 +80,15 @@ class Winograd23 {
 // within 1e-4 of the direct result relative to the output's scale (tests: Winograd43).
 class Winograd43 {
  public:
-  /// Whether a 3x3 convolution at stride 1 (Winograd23::suits_conv) reading and writing
-  /// blocks runs this way: at least 16 channels each way, at most 256 x 256 (the transformed
-  /// weights are 4x the original: ResNet-50's 512-channel 3x3s would add 56 MiB and read
-  /// 38 MiB a run for 4 tiles), and output maps of at least 7 x 7 (`out_pixels`; -1 when not
-  /// known at load: not taken). bench_conv .../blocked, 1 thread, Zen 4, us, shifted or
-  /// F(2x2, 3x3) converting before -> this: resnet50 res2_3x3_64 1491 -> 703, res3_3x3_128
-  /// 1288 -> 665, res4_3x3_256 1436 -> 826; densenet121 3x3_128_32 at 56, 28, 14, 7:
-  /// 1684 -> 847, 500 -> 215, 150 -> 68, 43 -> 18.
-  static bool suits(std::int64_t cout, std::int64_t cin, std::int64_t out_pixels);
+  /// Whether a convolution Winograd23::suits_conv takes (3x3 at stride 1, 16 to 256 x 256
+  /// channels: the transformed weights are 4x the original, so ResNet-50's 512-channel 3x3s
+  /// would add 56 MiB and read 38 MiB a run for 4 tiles) reading and writing blocks runs this
+  /// way: when its output map has at least 7 x 7 pixels (`out_pixels`; -1 when not known at
+  /// load: not taken). bench_conv .../blocked, 1 thread, Zen 4, us, shifted or F(2x2, 3x3)
+  /// converting before -> this: resnet50 res2_3x3_64 1491 -> 703, res3_3x3_128 1288 -> 665,
+  /// res4_3x3_256 1436 -> 826; densenet121 3x3_128_32 at 56, 28, 14, 7: 1684 -> 847,
+  /// 500 -> 215, 150 -> 68, 43 -> 18.
+  static bool suits(std::int64_t out_pixels);
 
   /// Transforms and packs weights w [cout, cin, 3, 3].
   Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);

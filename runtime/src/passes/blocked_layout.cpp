@@ -86,7 +86,7 @@ Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_
   if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
   const auto& out = known.maps[n.outputs[0]];
   const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
-  f43 = !n.has_input(3) && Winograd43::suits(w->dim(0), w->dim(1), pixels);
+  f43 = !n.has_input(3) && Winograd43::suits(pixels);
   yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels);
   return yields ? Kind::writer : Kind::converter;
 }
