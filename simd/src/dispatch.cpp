@@ -21,6 +21,7 @@ namespace {
 const KernelTable kScalar = {Isa::scalar,
                              reference::kGemmMr,
                              reference::kGemmNr,
+                             0,
                              reference::affine_nchw_f32,
                              reference::gemm_ukernel_f32,
                              reference::affine_act_nchw_f32,

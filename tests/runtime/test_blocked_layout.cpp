@@ -131,16 +131,18 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
       {1, 2, 18, 96, 17, 23, 3, 1, 1, false},     // several pixel chunks and column panels
       {1, 3, 32, 48, 31, 29, 3, 1, 1, false, 3},  // a 3x3 stride-2 stem writing blocks
       {2, 5, 20, 24, 12, 9, 3, 2, 1, true, 5},    // a 5x5 stem, batch 2, spilled
+      {1, 3, 40, 160, 7, 7, 3, 1, 1, false},      // 49 pixels (tiles of 7 on AVX-512), 5 panels
   };
   unsigned seed = 100;
   for (const Chain& p : chains) {
     Net net = build(p, seed += 10);
     const std::vector<Tensor> planes = run(net, p, false, 1);
-    const std::vector<Tensor> one = run(net, p, true, 1), two = run(net, p, true, 2);
+    const std::vector<Tensor> one = run(net, p, true, 1), two = run(net, p, true, 2), three = run(net, p, true, 3);
     for (std::size_t o = 0; o < planes.size(); ++o) {
       expect_near(tensor_to_doubles(planes[o]), one[o], 1e-4);
       // Each output element is computed by one kernel call whatever the thread count.
       ASSERT_EQ(values(one[o]), values(two[o])) << "output " << o << " c " << p.c << " e " << p.e;
+      ASSERT_EQ(values(one[o]), values(three[o])) << "output " << o << " c " << p.c << " e " << p.e;
     }
     // The narrower tiers' panels (gemm_nr 8 and 16 against AVX-512's 32) hold the same weights.
     for (const simd::Isa isa : narrower_tiers()) {
@@ -204,6 +206,8 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
       {1, 4, 160, 130, 20, 6, 5, true},  // 9 x 160 rows of k from blocks, in parts
       {2, 5, 20, 8, 36, 9, 11, false},   // partial blocks: the 3x3s read planes
       {1, 8, 64, 48, 96, 3, 3, true},    // more channels than pixels: one chunk, panels split
+      // 7x7 after the stride 2 (tiles of 7 on AVX-512): D, S and F split 5 panels' tiles
+      {1, 3, 32, 160, 160, 14, 14, true},
   };
   unsigned seed = 500;
   for (const Case& p : cases) {
@@ -223,12 +227,14 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
       const std::string& w = model->graph().values[n.inputs[1]].name;
       EXPECT_EQ(n.attr_int(kLayoutAttr, 0), want.at(w)) << w << " m " << p.m;
     }
-    ModelOptions off, two;
+    ModelOptions off, two, three;
     off.blocked_layout = false;
     two.num_threads = 2;
-    const Tensor planes = net.run1("Q", off), one = net.run1("Q"), both = net.run1("Q", two);
+    three.num_threads = 3;
+    const Tensor planes = net.run1("Q", off), one = net.run1("Q");
     expect_near(tensor_to_doubles(planes), one, 1e-4);
-    ASSERT_EQ(values(one), values(both)) << "m " << p.m;
+    ASSERT_EQ(values(one), values(net.run1("Q", two))) << "m " << p.m;
+    ASSERT_EQ(values(one), values(net.run1("Q", three))) << "m " << p.m;
     for (const simd::Isa isa : narrower_tiers()) {
       ModelOptions o;
       o.max_isa = isa;

@@ -554,7 +554,9 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
   // Input modes: blocked, planes, gathered through offsets with the pixels 1 or 2 apart.
   for (int mode : {0, 1, 2, 3})
     for (std::size_t k : {1, 5, 16, 17, 40})
-      for (std::size_t mv : {std::size_t{1}, std::max<std::size_t>(1, mr / 3), mr - 1, mr})
+      // Row counts at and past each register block's (gemm_mr / 3 apart, and the short one).
+      for (std::size_t mv : {std::size_t{1}, std::max<std::size_t>(1, mr / 3), mr / 3 + 1,
+                             std::max<std::size_t>(1, t->pointwise_short_mr), t->pointwise_short_mr + 1, mr - 1, mr})
         for (std::size_t nv = unit; nv <= nr; nv += unit)
           for (std::size_t lane0 = 0; lane0 + std::min(nv, C) <= C && lane0 < C; lane0 += unit) {
             ++round;

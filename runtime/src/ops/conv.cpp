@@ -568,6 +568,20 @@ class ConvOp : public Op {
     if (n16 >= pixels && kdim * all <= 4 * kL2Floats) return all;
     return std::clamp<std::size_t>(kL2Floats / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
   }
+  // Pixels per tile of run_blocked's pointwise and im2col runs: gemm_mr, or the kernel's
+  // shorter full-width tile (pointwise_short_mr) where it divides the map and gemm_mr's
+  // tiles would compute at least 3% more rows than there are pixels (the kernel's register
+  // blocks are gemm_mr / 3 rows apart: a 7x7 map's 49 pixels take 4 tiles of 12 and one of
+  // 4 rows for the last pixel, or 7 tiles of 7). bench_conv .../blocked, 1 thread, Zen 4,
+  // us, min of 3: resnet50 res5_1x1_2048_512 994 -> 929, res5_1x1_512_2048 987 -> 924,
+  // res5_3x3_512 2344 -> 2212, res5_3x3s2_512 2330 -> 2153, mobilenetv2 pw_960_320_7
+  // 298 -> 273; 14x14 maps (196 = 16 x 12 + 4) lose 0-2% with 7 and keep 12.
+  std::size_t tile_rows(std::size_t pixels) const {
+    const std::size_t mr = kernels_.gemm_mr, alt = kernels_.pointwise_short_mr;
+    if (alt == 0 || pixels % alt != 0) return mr;
+    const std::size_t rem = pixels % mr, waste = rem ? round_up(rem, mr / 3) - rem : 0;
+    return waste * 100 >= pixels * 3 ? alt : mr;
+  }
   // A 2-D convolution at stride 1 reading blocks (any kernel, padding and dilation) runs
   // `shifted`, without im2col: output pixel (oy, ox) is position oy * wp + ox of a zero-padded
   // copy of the input (hp rows of wp pixels per block, then gemm_mr pixels of zeros for the
@@ -666,12 +680,13 @@ class ConvOp : public Op {
   // same order whatever the chunks, so the result does not depend on the thread count.
   void run_blocked(const RunContext& ctx, const Geometry& g, const Tensor& x, bool x_blocked, const float* bias,
                    const float* residual, const simd::ActParams& act, Tensor& y, bool y_blocked, float* scratch) const {
-    const std::size_t mr = kernels_.gemm_mr, nr = kernels_.gemm_nr;
+    const std::size_t nr = kernels_.gemm_nr;
     const std::size_t n = static_cast<std::size_t>(x.dim(0)), cin = static_cast<std::size_t>(x.dim(1));
     const std::size_t cout = static_cast<std::size_t>(y.dim(1)), pixels = static_cast<std::size_t>(g.out_size());
     const std::size_t n16 = round_up(cout, kBlock), cin16 = round_up(cin, kBlock);
     const bool gather = direct(g, cin);
     const bool shift = !gather && shifted(g, cout, residual != nullptr), im2col = !pointwise(g) && !shift && !gather;
+    const std::size_t mr = shift || gather ? kernels_.gemm_mr : tile_rows(pixels);
     const Shifted sh = shift ? shifted_plan(g) : Shifted{};
     const Direct dp = gather ? direct_plan(g) : Direct{};
     // The rows the tiles run over: output pixels, or (shifted) positions of the padded input;
@@ -698,19 +713,20 @@ class ConvOp : public Op {
                                                     static_cast<std::size_t>(kx * g.dil[2]));
     // Enough tasks to go round (twice the threads for balance, but once per thread for
     // im2col, which every group of a chunk gathers again): a map with more pixels than
-    // output channels splits into more chunks, one with fewer into groups of panels, so each
-    // thread reads the smaller of the two operands again. Chunks of at most
-    // blocked_chunk_pixels(), evened out (17 tiles: 6, 6, 5, not 8, 8, 1). A shifted or
-    // direct run goes one image at a time (the padded copy is of one image).
+    // output channels splits into more chunks, one with fewer into groups, so each thread
+    // reads the smaller of the two operands again. Chunks of at most blocked_chunk_pixels(),
+    // evened out (17 tiles in 4: 4, 4, 4, 5, not 5, 5, 5, 2). A group is an equal share of
+    // the chunk's (panel, tile) pairs, panel by panel, so the threads' shares differ by at
+    // most a tile however few panels there are (5 panels in 4 groups: 1.25 panels each, not
+    // 1, 1, 1, 2). A shifted or direct run goes one image at a time (the padded copy is of
+    // one image).
     const std::size_t want = im2col ? threads : 2 * threads, images = shift || gather ? 1 : n;
     const std::size_t most = blocked_chunk_pixels(shift ? cin16 : kdim, rows, n16) / mr;
     std::size_t chunks = (tiles + most - 1) / most, groups = 1;
-    if (n16 >= rows)
-      groups = std::min(panels, std::max<std::size_t>(1, (want + images * chunks - 1) / (images * chunks)));
+    if (n16 >= rows) groups = std::max<std::size_t>(1, (want + images * chunks - 1) / (images * chunks));
     if (images * chunks * groups < want)
       chunks = std::min(tiles, std::max(chunks, (want + images * groups - 1) / (images * groups)));
-    const std::size_t chunk = (tiles + chunks - 1) / chunks;
-    chunks = (tiles + chunk - 1) / chunk;
+    const std::size_t chunk = (tiles + chunks - 1) / chunks;  // the most tiles of a chunk
     const float* px = x.data<float>();
     float* py = y.data<float>();
     const std::size_t x_image = (x_blocked ? cin16 : cin) * static_cast<std::size_t>(g.in_size()),
@@ -718,10 +734,12 @@ class ConvOp : public Op {
     const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
     // A direct sum of up to two parts' rows runs in one part (an RGB stem's 147).
     const std::size_t chunk_pixels = chunk * mr, kc = gather && kdim <= 2 * kBlockedKc ? kdim : kBlockedKc;
-    // One task: image img's chunk ch of tiles for the panels of group gq.
+    // One task: image img's chunk ch of tiles, group gq of its (panel, tile) pairs.
     auto task = [&](std::size_t img, std::size_t ch, std::size_t gq, std::size_t worker) {
-      const std::size_t q0 = gq * panels / groups, q1 = (gq + 1) * panels / groups;
-      const std::size_t t0 = ch * chunk, t1 = std::min(tiles, t0 + chunk);
+      const std::size_t t0 = ch * tiles / chunks, t1 = (ch + 1) * tiles / chunks, nt = t1 - t0;
+      const std::size_t u0 = gq * panels * nt / groups, u1 = (gq + 1) * panels * nt / groups;
+      if (u0 == u1) return;
+      const std::size_t q0 = u0 / nt, q1 = (u1 - 1) / nt + 1;
       const float* xa = px + img * x_image;
       // The chunk's last tile, when partial, is read from a copy padded to gemm_mr rows in
       // the blocked layout (the kernel reads whole tiles, which could run past the input).
@@ -754,6 +772,8 @@ class ConvOp : public Op {
       // chunk's tiles pass over it.
       const std::size_t tap_rows = shift ? cin16 : kdim;
       for (std::size_t q = q0; q < q1; ++q) {
+        // This panel's tiles [ta, tb) of the group's pairs.
+        const std::size_t ta = t0 + std::max(u0, q * nt) - q * nt, tb = t0 + std::min(u1, (q + 1) * nt) - q * nt;
         const std::size_t j0 = q * nr;
         a.nr_valid = std::min(nr, n16 - j0);
         a.lane0 = j0 % kBlock;
@@ -776,8 +796,8 @@ class ConvOp : public Op {
                               kBlock +
                           c0 / kBlock * sh.plane * kBlock
                     : nullptr;
-          for (std::size_t tile = t0; tile < t1; ++tile) {
-            a.prefetch = tile == t0 && more ? next : nullptr;
+          for (std::size_t tile = ta; tile < tb; ++tile) {
+            a.prefetch = tile == ta && more ? next : nullptr;
             std::size_t p0 = tile * mr;
             a.mr_valid = std::min(mr, rows - p0);
             const bool copied = !im2col && !shift && !gather && a.mr_valid < mr;
@@ -820,8 +840,8 @@ class ConvOp : public Op {
             const float* src = temp + (b - j0 / kBlock) * chunk_pixels * kBlock;
             float* dst = py + img * y_image + b * pixels * kBlock;
             const std::size_t c0 = b * kBlock + l0, nc = std::min(l1 - l0, cout > c0 ? cout - c0 : 0);
-            const std::size_t ow = static_cast<std::size_t>(g.out[2]), end = std::min(rows, t1 * mr);
-            for (std::size_t p = t0 * mr; p < end;) {
+            const std::size_t ow = static_cast<std::size_t>(g.out[2]), end = std::min(rows, tb * mr);
+            for (std::size_t p = ta * mr; p < end;) {
               const std::size_t oy = p / sh.wp, ox = p % sh.wp, stop = std::min(end, oy * sh.wp + ow);
               if (ox < ow) {
                 const float* s = src + (p - t0 * mr) * kBlock;

@@ -20,6 +20,7 @@
     static const KernelTable table = {ISA,                             \
                                       kern::Gemm<A>::MR,               \
                                       kern::Gemm<A>::NR,               \
+                                      kern::Pointwise<A>::SHORT,       \
                                       kern::affine_nchw_f32<A>,        \
                                       kern::Gemm<A>::ukernel,          \
                                       kern::affine_act_nchw_f32<A>,    \

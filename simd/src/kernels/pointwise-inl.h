@@ -18,6 +18,10 @@ struct Pointwise {
   using B = xsimd::batch<float, Arch>;
   static constexpr std::size_t L = B::size, C = kChannelBlock;
   static constexpr std::size_t MR = Gemm<Arch>::MR;
+  // A shorter full-width register block where there are registers for it (0: none): 7 rows
+  // tile the 7x7, 14x14, ... maps of 224-pixel CNNs exactly, where MR = 12 leaves one tile
+  // of 1 or 4 pixels (KernelTable::pointwise_short_mr).
+  static constexpr std::size_t SHORT = MR >= 12 ? 7 : 0;
 
   // a_offsets: the pixels 1 or 2 floats apart (the callers' only steps).
   static void run(const PointwiseArgs& a) {
@@ -32,6 +36,9 @@ struct Pointwise {
  private:
   template <bool Blocked, std::size_t S>
   static void rows(const PointwiseArgs& a) {
+    if constexpr (SHORT != 0) {
+      if (a.mr_valid > MR / 3 && a.mr_valid <= SHORT) return columns<Blocked, S, SHORT>(a);
+    }
     if (a.mr_valid <= MR / 3)
       columns<Blocked, S, MR / 3>(a);
     else if (a.mr_valid <= 2 * MR / 3)

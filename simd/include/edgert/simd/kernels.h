@@ -229,6 +229,10 @@ struct KernelTable {
   Isa isa;
   std::size_t gemm_mr;
   std::size_t gemm_nr;
+  /// A tile height below gemm_mr that pointwise_nc16_f32 runs with its own register block
+  /// at full width (0: none); callers tile maps whose pixels it divides by it where
+  /// gemm_mr's tiles would end in a mostly empty one.
+  std::size_t pointwise_short_mr;
   AffineNchwF32 affine_nchw_f32;
   GemmUkernelF32 gemm_ukernel_f32;
   AffineActNchwF32 affine_act_nchw_f32;
