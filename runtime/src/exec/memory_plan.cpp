@@ -51,7 +51,6 @@ JoinPlan plan_joins(const std::vector<PlannedBuffer>& buffers, const std::vector
   r.group.assign(buffers.size(), none);
   std::vector<I> pos(buffers.size(), 0);   // place in the group's coordinates (may be negative)
   std::vector<std::vector<Range>> writes;  // per group: bytes each written by one step
-  std::vector<std::vector<std::size_t>> members;
   for (const Join& j : joins) {
     const std::size_t n = j.at.size();
     if (j.out >= buffers.size() || r.group[j.out] != none || j.in.size() != n) continue;
@@ -80,8 +79,7 @@ JoinPlan plan_joins(const std::vector<PlannedBuffer>& buffers, const std::vector
         continue;
       ok = !(g != none && overlaps(writes[g], x)) && !overlaps(added, x);
       const bool taken = std::any_of(moved.begin(), moved.end(), [&](const auto& m) { return m.first == b; });
-      if (b != none && b < buffers.size() && b != j.out && r.group[b] == none && !taken &&
-          I(buffers[b].size) == slot(i) && aligned(x.lo)) {
+      if (b != none && b != j.out && r.group[b] == none && !taken && I(buffers[b].size) == slot(i) && aligned(x.lo)) {
         moved.push_back({b, x.lo});
         added.push_back(x);
       } else {
@@ -89,24 +87,27 @@ JoinPlan plan_joins(const std::vector<PlannedBuffer>& buffers, const std::vector
       }
     }
     if (!ok || (g == none && moved.empty())) continue;
-    if (g == none) g = writes.size(), writes.emplace_back(), members.emplace_back();
+    if (g == none) g = writes.size(), writes.emplace_back();
     writes[g].insert(writes[g].end(), added.begin(), added.end());
     moved.push_back({j.out, base});
-    for (const auto& [b, p] : moved) r.group[b] = g, pos[b] = p, members[g].push_back(b);
+    for (const auto& [b, p] : moved) r.group[b] = g, pos[b] = p;
   }
   // Each group's span: from its lowest member to its highest, alive while any member is.
-  r.at.assign(buffers.size(), 0);
-  for (const std::vector<std::size_t>& ms : members) {
-    I lo = pos[ms[0]], hi = lo;
-    PlannedBuffer span = buffers[ms[0]];
-    for (std::size_t b : ms) {
-      lo = std::min(lo, pos[b]), hi = std::max(hi, pos[b] + I(buffers[b].size));
-      span.first = std::min(span.first, buffers[b].first), span.last = std::max(span.last, buffers[b].last);
-    }
-    for (std::size_t b : ms) r.at[b] = static_cast<std::size_t>(pos[b] - lo);
-    span.size = static_cast<std::size_t>(hi - lo);
-    r.spans.push_back(span);
+  r.spans.assign(writes.size(), PlannedBuffer{});
+  std::vector<I> lo(writes.size()), hi(writes.size());
+  std::vector<char> seen(writes.size(), 0);
+  for (std::size_t b = 0; b < buffers.size(); ++b) {
+    const std::size_t g = r.group[b];
+    if (g == none) continue;
+    PlannedBuffer& span = r.spans[g];
+    if (!seen[g]) seen[g] = 1, span = buffers[b], lo[g] = pos[b], hi[g] = pos[b] + I(buffers[b].size);
+    lo[g] = std::min(lo[g], pos[b]), hi[g] = std::max(hi[g], pos[b] + I(buffers[b].size));
+    span.first = std::min(span.first, buffers[b].first), span.last = std::max(span.last, buffers[b].last);
   }
+  r.at.assign(buffers.size(), 0);
+  for (std::size_t b = 0; b < buffers.size(); ++b)
+    if (r.group[b] != none) r.at[b] = static_cast<std::size_t>(pos[b] - lo[r.group[b]]);
+  for (std::size_t g = 0; g < writes.size(); ++g) r.spans[g].size = static_cast<std::size_t>(hi[g] - lo[g]);
   return r;
 }
 

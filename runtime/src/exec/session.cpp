@@ -184,7 +184,7 @@ struct Session::Impl {
     std::vector<PlannedBuffer> buffers;
     std::vector<std::size_t> buffer_of(gr.values.size(), SIZE_MAX);
     std::vector<std::size_t> step_scratch_buffer;
-    std::vector<std::vector<std::size_t>> joins;  // per step: Op::joined_inputs
+    std::vector<Join> joins;  // Concats whose inputs' producers may write into the output
     for (std::size_t pos = 0; pos < schedule.size(); ++pos) {
       const std::size_t k = schedule[pos];
       const Node& n = gr.nodes[k];
@@ -218,7 +218,12 @@ struct Session::Impl {
         step.out.push_back(&vals[o]);
       }
       step.empty = nothing_to_compute(step.out);
-      joins.push_back(model.compiled()[k].op->joined_inputs(ctx));
+      if (std::vector<std::size_t> at = model.compiled()[k].op->joined_inputs(ctx);
+          !at.empty() && !n.outputs.empty() && n.outputs[0] != kNoValue) {
+        Join j{buffer_of[n.outputs[0]], {}, std::move(at)};
+        for (ValueId v : n.inputs) j.in.push_back(v == kNoValue ? SIZE_MAX : buffer_of[v]);
+        joins.push_back(std::move(j));
+      }
       step_scratch_buffer.push_back(SIZE_MAX);
       if (ctx.scratch_bytes) {
         step_scratch_buffer.back() = buffers.size();
@@ -240,15 +245,7 @@ struct Session::Impl {
         for (ValueId v : gr.nodes[schedule[pos]].inputs)
           if (v != kNoValue && buffer_of[v] != SIZE_MAX) buffers[buffer_of[v]].last = end;
     // Joins (Concat): the inputs' producers write straight into the output where they can.
-    std::vector<Join> join_list;
-    for (std::size_t s = 0; s < steps.size(); ++s) {
-      const Node& n = gr.nodes[steps[s].node];
-      if (joins[s].empty() || n.outputs.empty() || n.outputs[0] == kNoValue) continue;
-      Join j{buffer_of[n.outputs[0]], {}, joins[s]};
-      for (ValueId v : n.inputs) j.in.push_back(v == kNoValue ? SIZE_MAX : buffer_of[v]);
-      join_list.push_back(std::move(j));
-    }
-    const JoinPlan joined = plan_joins(buffers, join_list);
+    const JoinPlan joined = plan_joins(buffers, joins);
     // In place: an operator that may write over one of its inputs gets that input's buffer
     // when the input dies at this step and has the output's size. Not in a join group, whose
     // bytes other values share.
