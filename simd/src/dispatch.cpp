@@ -41,6 +41,8 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::wino23_output_f32,
                              reference::wino43_input_nc16_f32,
                              reference::wino43_output_nc16_f32,
+                             reference::wino23_input_nc16_f32,
+                             reference::wino23_output_nc16_f32,
                              reference::pointwise_nc16_f32,
                              reference::pool_nc16_f32};
 

@@ -568,7 +568,7 @@ TEST(BlockedLayout, NodesThatCannotCarryBlocksKeepPlanes) {
 
 // Converting costs a pack and an unpack: a tensor whose only blocked neighbours would be
 // Winograd convolutions (or a pointwise one reading planes) stays planes. (On maps below
-// 7 x 7: larger ones run F(4x4, 3x3) on blocks, see Winograd43.)
+// 7 x 7: larger ones run Winograd on blocks, see WinogradNc16.)
 TEST(BlockedLayout, TensorsOnlyConvertingConvolutionsTouchStayPlanes) {
   Net net;
   net.input("x", random({1, 16, 6, 6}, 1));
@@ -706,23 +706,26 @@ TEST(BlockedLayout, NarrowWinogradConvolutionsYieldToShiftedUnlessTheMapIsLargeO
       }
 }
 
-// F(4x4, 3x3) on blocks (Winograd43) between two identity depthwise 1x1s (so the 3x3 reads
-// and writes blocks and its result is the graph's): within 1e-4 of a direct double-precision
-// convolution relative to the output's largest magnitude, on every tier, the same for 1 and 2
-// threads. Maps with partial tiles, asymmetric and no padding, partial channel blocks, two
-// parts of the sum (256 input channels), batch 2, the smallest map it takes (7 x 7), fused
-// activations, no bias.
-TEST(BlockedLayout, Winograd43MatchesDirectConvolution) {
+// F(4x4, 3x3) and F(2x2, 3x3) on blocks (WinogradNc16) between two identity depthwise 1x1s
+// (so the 3x3 reads and writes blocks and its result is the graph's): within 1e-4 of a direct
+// double-precision convolution relative to the output's largest magnitude, on every tier, the
+// same for 1 and 2 threads. Maps with partial tiles, asymmetric and no padding, partial
+// channel blocks, two and more parts of the sum (256+ input channels), batch 2, the smallest
+// map it takes (7 x 7), fused activations, no bias; F(2x2, 3x3) past 256 x 256 channels.
+TEST(BlockedLayout, WinogradNc16MatchesDirectConvolution) {
   struct Case {
     std::int64_t n, cin, cout, h, w;
     std::vector<std::int64_t> pads;
     const char* act;
     bool bias;
+    int tile;
   };
   const Case cases[] = {
-      {1, 64, 64, 56, 56, {1, 1, 1, 1}, "Relu", true},      {2, 20, 36, 23, 30, {1, 0, 2, 1}, "", true},
-      {1, 16, 16, 7, 7, {1, 1, 1, 1}, "Relu", false},       {1, 128, 32, 14, 14, {1, 1, 1, 1}, "Clip", true},
-      {1, 256, 48, 9, 11, {0, 0, 0, 0}, "LeakyRelu", true}, {1, 33, 17, 26, 9, {2, 1, 0, 2}, "Relu", true},
+      {1, 64, 64, 56, 56, {1, 1, 1, 1}, "Relu", true, 4},      {2, 20, 36, 23, 30, {1, 0, 2, 1}, "", true, 4},
+      {1, 16, 16, 7, 7, {1, 1, 1, 1}, "Relu", false, 4},       {1, 128, 32, 14, 14, {1, 1, 1, 1}, "Clip", true, 4},
+      {1, 256, 48, 9, 11, {0, 0, 0, 0}, "LeakyRelu", true, 4}, {1, 33, 17, 26, 9, {2, 1, 0, 2}, "Relu", true, 4},
+      {1, 272, 256, 7, 7, {1, 1, 1, 1}, "Relu", true, 2},      {2, 264, 250, 8, 9, {0, 1, 1, 0}, "", false, 2},
+      {1, 512, 130, 9, 7, {1, 1, 1, 1}, "Clip", true, 2},
   };
   unsigned seed = 900;
   for (const Case& p : cases) {
@@ -778,7 +781,7 @@ TEST(BlockedLayout, Winograd43MatchesDirectConvolution) {
     const auto model = Model::compile(g, {});
     for (const Node& n : model->graph().nodes)
       if (n.op_type == "Conv" && model->graph().values[n.inputs[1]].name == "w") {
-        EXPECT_EQ(n.attr_int(kWinograd43Attr, 0), 1) << p.h << "x" << p.w;
+        EXPECT_EQ(n.attr_int(kWinogradNc16Attr, 0), p.tile) << p.cin << " -> " << p.cout << " at " << p.h << "x" << p.w;
         EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput | kLayoutOutput) << p.h << "x" << p.w;
       }
     auto check = [&](const Tensor& got) {

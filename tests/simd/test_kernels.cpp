@@ -414,48 +414,98 @@ TEST_P(Kernels, WinogradTransformsMatchReferenceExactly) {
   }
 }
 
-// F(4x4, 3x3) on blocks: every tier against the scalar reference (its multiplications may
-// fuse with the adds, so to rounding), reading exactly six rows of 4n + 2 pixels and writing
-// exactly its tiles; the output with a bias per lane and each activation, in place in a
-// wider map (row stride past the tiles) whose other pixels stay untouched.
-TEST_P(Kernels, Winograd43BlockedTransformsMatchReference) {
+// F(4x4, 3x3) and F(2x2, 3x3) on blocks: every tier against the scalar reference (F(4x4)'s
+// multiplications may fuse with the adds, and the activations round as their kernels do),
+// reading exactly m + 2 rows of m n + 2 pixels and writing exactly its tiles; the output with
+// a bias per lane and each activation, in place in a wider map (row stride past the tiles)
+// whose other pixels stay untouched.
+TEST_P(Kernels, WinogradBlockedTransformsMatchReference) {
   REQUIRE_TABLE(t);
   using edgert::simd::Act;
+  namespace ref = edgert::simd::reference;
   constexpr std::size_t C = edgert::simd::kChannelBlock;
+  struct Variant {
+    std::size_t m;
+    edgert::simd::Wino43InputNc16F32 input, want_input;
+    edgert::simd::Wino43OutputNc16F32 output, want_output;
+    float tol;
+  };
+  const Variant variants[] = {{4, t->wino43_input_nc16_f32, ref::wino43_input_nc16_f32, t->wino43_output_nc16_f32,
+                               ref::wino43_output_nc16_f32, 1e-5f},
+                              {2, t->wino23_input_nc16_f32, ref::wino23_input_nc16_f32, t->wino23_output_nc16_f32,
+                               ref::wino23_output_nc16_f32, 1e-6f}};
   std::mt19937 rng(43);
   std::uniform_real_distribution<float> u(-2, 2);
-  auto near = [](float want, float got) { return std::abs(want - got) <= 1e-5f * (1.0f + std::abs(want)); };
-  for (std::size_t n : {1, 2, 3, 7, 14}) {
-    const std::size_t row = (4 * n + 2) * C, ev = n * C + 8;
-    GuardBuffer p(6 * row), v(35 * ev + n * C);
-    for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = u(rng);
-    std::vector<float> want(v.size(), 7.0f);
-    std::fill(v.data(), v.data() + v.size(), 7.0f);
-    edgert::simd::reference::wino43_input_nc16_f32(n, p.data(), row, want.data(), ev);
-    t->wino43_input_nc16_f32(n, p.data(), row, v.data(), ev);
-    for (std::size_t i = 0; i < v.size(); ++i) ASSERT_TRUE(near(want[i], v.data()[i])) << n << " at " << i;
-    const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::hard_swish, 0, 0}};
-    std::vector<float> bias(C);
-    for (float& b : bias) b = u(rng);
-    for (const auto& act : acts)
-      for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
-        const std::size_t em = n * C + 16, yrow = (4 * n + 3) * C;
-        std::vector<float> m(35 * em + n * C);
-        for (float& e : m) e = u(rng);
-        GuardBuffer y(3 * yrow + 4 * n * C);
-        std::vector<float> want_y(y.size(), -3.0f);
-        std::fill(y.data(), y.data() + y.size(), -3.0f);
-        edgert::simd::reference::wino43_output_nc16_f32(n, m.data(), em, b, act, want_y.data(), yrow);
-        t->wino43_output_nc16_f32(n, m.data(), em, b, act, y.data(), yrow);
-        for (std::size_t i = 0; i < y.size(); ++i) {
-          const bool tile = i % yrow < 4 * n * C;
-          ASSERT_TRUE(near(want_y[i], y.data()[i])) << n << " at " << i;
-          if (!tile) {
-            ASSERT_EQ(y.data()[i], -3.0f) << n << " at " << i;
+  for (const Variant& f : variants) {
+    const std::size_t m = f.m, rows = m + 2, elems = rows * rows;
+    auto near = [&](float want, float got) { return std::abs(want - got) <= f.tol * (1.0f + std::abs(want)); };
+    for (std::size_t n : {1, 2, 3, 4, 7, 14}) {
+      const std::size_t row = (m * n + 2) * C, ev = n * C + 8;
+      GuardBuffer p(rows * row), v((elems - 1) * ev + n * C);
+      for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = u(rng);
+      std::vector<float> want(v.size(), 7.0f);
+      std::fill(v.data(), v.data() + v.size(), 7.0f);
+      f.want_input(n, p.data(), row, want.data(), ev);
+      f.input(n, p.data(), row, v.data(), ev);
+      for (std::size_t i = 0; i < v.size(); ++i)
+        ASSERT_TRUE(near(want[i], v.data()[i])) << m << " " << n << " at " << i;
+      const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::hard_swish, 0, 0}};
+      std::vector<float> bias(C);
+      for (float& b : bias) b = u(rng);
+      for (const auto& act : acts)
+        for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+          const std::size_t em = n * C + 16, yrow = (m * n + 3) * C;
+          std::vector<float> mv((elems - 1) * em + n * C);
+          for (float& e : mv) e = u(rng);
+          GuardBuffer y((m - 1) * yrow + m * n * C);
+          std::vector<float> want_y(y.size(), -3.0f);
+          std::fill(y.data(), y.data() + y.size(), -3.0f);
+          f.want_output(n, mv.data(), em, b, act, want_y.data(), yrow);
+          f.output(n, mv.data(), em, b, act, y.data(), yrow);
+          for (std::size_t i = 0; i < y.size(); ++i) {
+            const bool tile = i % yrow < m * n * C;
+            ASSERT_TRUE(near(want_y[i], y.data()[i])) << m << " " << n << " at " << i;
+            if (!tile) {
+              ASSERT_EQ(y.data()[i], -3.0f) << m << " " << n << " at " << i;
+            }
           }
         }
+    }
+  }
+}
+
+// The F(2x2, 3x3) blocked transforms against the definition: a tile's input transform, the
+// element-wise product with a transformed 3x3 filter and the output transform give the
+// direct 3x3 correlation of the tile's 4x4 pixels (one channel per lane).
+TEST(KernelReference, Winograd23BlockedTransformsComputeTheCorrelation) {
+  namespace ref = edgert::simd::reference;
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> d(4 * 4 * C), g(9 * C), v(16 * C), mv(16 * C), y(4 * C);
+  for (float& e : d) e = u(rng);
+  for (float& e : g) e = u(rng);
+  ref::wino23_input_nc16_f32(1, d.data(), 4 * C, v.data(), C);
+  for (std::size_t c = 0; c < C; ++c) {
+    // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+    const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        double uij = 0;
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b) uij += G[i][a] * g[(a * 3 + b) * C + c] * G[j][b];
+        mv[(4 * i + j) * C + c] = static_cast<float>(uij) * v[(4 * i + j) * C + c];
       }
   }
+  ref::wino23_output_nc16_f32(1, mv.data(), C, nullptr, {}, y.data(), 2 * C);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t oy = 0; oy < 2; ++oy)
+      for (std::size_t ox = 0; ox < 2; ++ox) {
+        double want = 0;
+        for (std::size_t a = 0; a < 3; ++a)
+          for (std::size_t b = 0; b < 3; ++b) want += g[(a * 3 + b) * C + c] * d[((oy + a) * 4 + ox + b) * C + c];
+        EXPECT_NEAR(want, y[(oy * 2 + ox) * C + c], 1e-5) << c << " " << oy << " " << ox;
+      }
 }
 
 TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {

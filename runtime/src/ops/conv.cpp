@@ -234,7 +234,7 @@ class ConvOp : public Op {
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
   bool releases_constant(std::size_t input) const override {
-    return input == 1 && (!packed_.empty() || wino_ || wino43_ || blocked_panels_);
+    return input == 1 && (!packed_.empty() || wino_ || wino_nc16_ || blocked_panels_);
   }
 
   void infer(InferContext& ctx) const override {
@@ -260,8 +260,8 @@ class ConvOp : public Op {
       ctx.set_output(0, DataType::float32, out);
     }
     if (layout_ & kLayoutOutput) ctx.set_output_storage(0, blocked_bytes(ctx.outputs[0].shape()));
-    if (wino43_) {
-      ctx.scratch_bytes = wino43_->scratch_bytes(winograd_shape(geo, cin, cout), ctx.threads);
+    if (wino_nc16_) {
+      ctx.scratch_bytes = wino_nc16_->scratch_bytes(winograd_shape(geo, cin, cout), ctx.threads);
       return;
     }
     if (layout_) {
@@ -319,13 +319,13 @@ class ConvOp : public Op {
     const bool residual_fits = !r || (r->shape() == cshape && y.shape() == cshape);
     const float* bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     const bool x_blocked = layout_ & kLayoutInput, y_blocked = layout_ & kLayoutOutput;
-    if (wino43_) {  // blocked in and out, no residual (see pack_constant_weights)
+    if (wino_nc16_) {  // blocked in and out, no residual (see pack_constant_weights)
       const WinogradShape ws = winograd_shape(geo, x.dim(1), w.dim(0));
       const std::size_t x_image = round_up(static_cast<std::size_t>(ws.cin), kBlock) * pixels_of(x.shape());
       const std::size_t y_image = round_up(static_cast<std::size_t>(ws.cout), kBlock) * pixels_of(y.shape());
       for (std::int64_t b = 0; b < x.dim(0); ++b)
-        wino43_->run(ctx.pool, ws, x.data<float>() + b * x_image, bias, act_, y.data<float>() + b * y_image,
-                     ctx.scratch);
+        wino_nc16_->run(ctx.pool, ws, x.data<float>() + b * x_image, bias, act_, y.data<float>() + b * y_image,
+                        ctx.scratch);
       return;
     }
     if (residual_fits && blocked_panels_) {
@@ -493,10 +493,11 @@ class ConvOp : public Op {
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
     const bool suits = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations);
-    // F(4x4, 3x3) on blocks where the layout pass chose it and both ends are blocked.
-    if (suits && layout_ == (kLayoutInput | kLayoutOutput) && c.node.attr_int(kWinograd43Attr, 0) &&
-        !c.node.has_input(3)) {
-      wino43_ = std::make_unique<Winograd43>(kernels_, w->data<float>(), cout, w->dim(1));
+    // F(m x m, 3x3) on blocks where the layout pass chose it and both ends are blocked.
+    const std::int64_t tile = c.node.attr_int(kWinogradNc16Attr, 0);
+    if ((tile == 2 || tile == 4) && layout_ == (kLayoutInput | kLayoutOutput) && !c.node.has_input(3) &&
+        Winograd23::stride1_3x3(w->shape(), g, attrs_.strides, attrs_.dilations)) {
+      wino_nc16_ = std::make_unique<WinogradNc16>(kernels_, w->data<float>(), cout, w->dim(1), static_cast<int>(tile));
       return;
     }
     const bool winograd = suits && !(layout_ & kLayoutInput && c.node.attr_int(kShiftedAttr, 0));
@@ -1323,7 +1324,7 @@ class ConvOp : public Op {
   ConvAttrs attrs_;
   const simd::KernelTable& kernels_;
   std::vector<PackedA> packed_;              // per group; empty when W is not a packed constant
-  std::unique_ptr<Winograd43> wino43_;       // set instead for F(4x4, 3x3) on blocks (kWinograd43Attr)
+  std::unique_ptr<WinogradNc16> wino_nc16_;  // set instead for F(m x m, 3x3) on blocks (kWinogradNc16Attr)
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
   std::unique_ptr<float[]> blocked_panels_;  // B panels of a convolution writing blocks

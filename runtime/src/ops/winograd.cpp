@@ -31,12 +31,17 @@ bool Winograd23::suits(std::int64_t cout, std::int64_t cin) {
   return cin >= 16 && cout >= 16 && cin * cout <= 256 * 256;
 }
 
-bool Winograd23::suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
-                            const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
+bool Winograd23::stride1_3x3(const std::vector<std::int64_t>& w, std::int64_t group,
+                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
   auto ones = [](const std::vector<std::int64_t>& v) {
     return std::all_of(v.begin(), v.end(), [](std::int64_t e) { return e == 1; });
   };
-  return group == 1 && w.size() == 4 && w[2] == 3 && w[3] == 3 && ones(strides) && ones(dilations) && suits(w[0], w[1]);
+  return group == 1 && w.size() == 4 && w[2] == 3 && w[3] == 3 && ones(strides) && ones(dilations);
+}
+
+bool Winograd23::suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
+                            const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
+  return stride1_3x3(w, group, strides, dilations) && suits(w[0], w[1]);
 }
 
 Winograd23::Winograd23(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin) : kt_(kt) {
@@ -181,49 +186,59 @@ void Winograd23::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
 
 namespace edgert {
 namespace {
-constexpr std::int64_t kE43 = 36;  // elements of a transformed 6x6 tile
 constexpr std::int64_t kC = static_cast<std::int64_t>(simd::kChannelBlock);
 }  // namespace
 
-bool Winograd43::suits(std::int64_t out_pixels) { return out_pixels >= 7 * 7; }
+int WinogradNc16::tile_for(std::int64_t cout, std::int64_t cin, std::int64_t out_pixels) {
+  if (out_pixels < 7 * 7 || cin < 16 || cout < 16) return 0;
+  if (Winograd23::suits(cout, cin)) return 4;
+  return cin * cout <= 512 * 512 ? 2 : 0;
+}
 
-Winograd43::Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin)
+WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin, int m)
     : kt_(kt),
+      m_(m),
+      e_((m + 2) * (m + 2)),
       cin16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cin), simd::kChannelBlock))),
       cout16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cout), simd::kChannelBlock))) {
   const std::int64_t nr = static_cast<std::int64_t>(kt.gemm_nr);
   panels_ = (cout16_ + nr - 1) / nr;
-  // U = G g G^T, G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
-  // per output channel o for all input channels at once (the loops over c vectorise): the
-  // weights transposed to [tap][c], G g, then (G g) G^T into u[e][c]; element e of (o, c)
-  // goes to row c, column o % nr of panel o / nr of matrix e (padding stays zero).
-  static constexpr float kG[6][3] = {{0.25f, 0, 0},
-                                     {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                     {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                     {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                     {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                     {0, 0, 1}};
+  // U = G g G^T, for F(4x4, 3x3)
+  //   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+  // for F(2x2, 3x3) G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in float, per output
+  // channel o for all input channels at once (the loops over c vectorise): the weights
+  // transposed to [tap][c], G g, then (G g) G^T into u[e][c]; element e of (o, c) goes to
+  // row c, column o % nr of panel o / nr of matrix e (padding stays zero).
+  static constexpr float kG4[6][3] = {{0.25f, 0, 0},
+                                      {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                      {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                      {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                      {0, 0, 1}};
+  static constexpr float kG2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  const float(*kG)[3] = m == 4 ? kG4 : kG2;
+  const int r = m + 2;
   const std::size_t ci = static_cast<std::size_t>(cin);
-  u_.reset(new float[static_cast<std::size_t>(kE43 * panels_ * cin16_ * nr)]());
-  std::vector<float> taps(9 * ci), gg(18 * ci), u(static_cast<std::size_t>(kE43) * ci);
+  u_.reset(new float[static_cast<std::size_t>(e_ * panels_ * cin16_ * nr)]());
+  std::vector<float> taps(9 * ci), gg(static_cast<std::size_t>(3 * r) * ci), u(static_cast<std::size_t>(e_) * ci);
   for (std::int64_t o = 0; o < cout; ++o) {
     const float* wo = w + o * cin * 9;
     for (std::size_t c = 0; c < ci; ++c)
       for (std::size_t k = 0; k < 9; ++k) taps[k * ci + c] = wo[c * 9 + k];
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < r; ++i)
       for (int j = 0; j < 3; ++j) {
         float* d = gg.data() + (i * 3 + j) * ci;
         const float *t0 = taps.data() + j * ci, *t1 = t0 + 3 * ci, *t2 = t0 + 6 * ci;
         for (std::size_t c = 0; c < ci; ++c) d[c] = kG[i][0] * t0[c] + kG[i][1] * t1[c] + kG[i][2] * t2[c];
       }
-    for (int i = 0; i < 6; ++i)
-      for (int j = 0; j < 6; ++j) {
-        float* d = u.data() + (i * 6 + j) * ci;
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < r; ++j) {
+        float* d = u.data() + (i * r + j) * ci;
         const float *g0 = gg.data() + i * 3 * ci, *g1 = g0 + ci, *g2 = g1 + ci;
         for (std::size_t c = 0; c < ci; ++c) d[c] = g0[c] * kG[j][0] + g1[c] * kG[j][1] + g2[c] * kG[j][2];
       }
     float* col = u_.get() + (o / nr) * cin16_ * nr + o % nr;
-    for (std::int64_t e = 0; e < kE43; ++e) {
+    for (std::int64_t e = 0; e < e_; ++e) {
       const float* src = u.data() + e * cin;
       float* dst = col + e * panels_ * cin16_ * nr;
       for (std::size_t c = 0; c < ci; ++c) dst[c * static_cast<std::size_t>(nr)] = src[c];
@@ -231,34 +246,34 @@ Winograd43::Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t
   }
 }
 
-Winograd43::Layout Winograd43::layout(const WinogradShape& s) const {
+WinogradNc16::Layout WinogradNc16::layout(const WinogradShape& s) const {
   Layout l;
-  l.tw = (s.out_w + 3) / 4;
-  l.th = (s.out_h + 3) / 4;
-  l.wp = 4 * l.tw + 2;
+  l.tw = (s.out_w + m_ - 1) / m_;
+  l.th = (s.out_h + m_ - 1) / m_;
+  l.wp = m_ * l.tw + 2;
   // Whole tile rows, about as many tiles as keep V and M of a chunk within 1 MiB (they are
   // written, read and written again while in L2), but at least four GEMM tiles.
   const std::int64_t mr = static_cast<std::int64_t>(kt_.gemm_mr);
-  const std::int64_t per_tile = kE43 * (cin16_ + cout16_) * 4;
+  const std::int64_t per_tile = e_ * (cin16_ + cout16_) * 4;
   const std::int64_t target = std::max<std::int64_t>((std::int64_t{1} << 20) / per_tile, 4 * mr);
   l.chunk_rows = std::clamp<std::int64_t>(target / l.tw, 1, l.th);
   l.tcp = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(l.chunk_rows * l.tw), kt_.gemm_mr));
-  l.v_bytes = align64(static_cast<std::size_t>(kE43 * cin16_ * l.tcp) * sizeof(float));
-  l.m_bytes = align64(static_cast<std::size_t>(kE43 * cout16_ * l.tcp) * sizeof(float));
-  const std::size_t in_rows = static_cast<std::size_t>(6 * l.wp * kC),
-                    out_rows = static_cast<std::size_t>(16 * l.tw * kC);
+  l.v_bytes = align64(static_cast<std::size_t>(e_ * cin16_ * l.tcp) * sizeof(float));
+  l.m_bytes = align64(static_cast<std::size_t>(e_ * cout16_ * l.tcp) * sizeof(float));
+  const std::size_t in_rows = static_cast<std::size_t>((m_ + 2) * l.wp * kC),
+                    out_rows = static_cast<std::size_t>(m_ * m_ * l.tw * kC);
   l.row_bytes = align64(std::max(in_rows, out_rows) * sizeof(float));
   return l;
 }
 
-std::size_t Winograd43::scratch_bytes(const WinogradShape& s, int threads) const {
+std::size_t WinogradNc16::scratch_bytes(const WinogradShape& s, int threads) const {
   const Layout l = layout(s);
   return align64(static_cast<std::size_t>(cout16_) * sizeof(float)) + l.v_bytes + l.m_bytes +
          static_cast<std::size_t>(std::max(threads, 1)) * l.row_bytes;
 }
 
-void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias,
-                     const simd::ActParams& act, float* y, void* scratch) const {
+void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x, const float* bias,
+                       const simd::ActParams& act, float* y, void* scratch) const {
   const Layout l = layout(s);
   const std::int64_t tw = l.tw, th = l.th, tcp = l.tcp, wp = l.wp;
   const std::int64_t mr = static_cast<std::int64_t>(kt_.gemm_mr), nr = static_cast<std::int64_t>(kt_.gemm_nr);
@@ -279,24 +294,25 @@ void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
   for (std::int64_t ty0 = 0; ty0 < th; ty0 += l.chunk_rows) {
     const std::int64_t rows = std::min(l.chunk_rows, th - ty0), nt = rows * tw;
     const std::int64_t nt_pad = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(nt), kt_.gemm_mr));
-    // Per input block and tile row: six zero-padded input rows, then their tiles into V.
+    // Per input block and tile row: m + 2 zero-padded input rows, then their tiles into V.
     pool->parallel_tasks(static_cast<std::size_t>(cb * rows), [&](std::size_t task, std::size_t worker) {
       const std::int64_t c = static_cast<std::int64_t>(task) / rows, r = static_cast<std::int64_t>(task) % rows;
       float* pad = rows_of(worker);
-      for (std::int64_t i = 0; i < 6; ++i)
-        pad_row(pad + i * wp * kC, x + c * plane * kC, 4 * (ty0 + r) - s.pad_t + i, s, wp, kC);
+      for (std::int64_t i = 0; i < m_ + 2; ++i)
+        pad_row(pad + i * wp * kC, x + c * plane * kC, m_ * (ty0 + r) - s.pad_t + i, s, wp, kC);
       float* vr = v + (c * tcp + r * tw) * kC;
-      kt_.wino43_input_nc16_f32(static_cast<std::size_t>(tw), pad, static_cast<std::size_t>(wp * kC), vr, ev);
+      (m_ == 4 ? kt_.wino43_input_nc16_f32 : kt_.wino23_input_nc16_f32)(static_cast<std::size_t>(tw), pad,
+                                                                        static_cast<std::size_t>(wp * kC), vr, ev);
       // The GEMM reads whole tiles of gemm_mr rows: the rows past the chunk's tiles are zero.
       if (r == rows - 1 && nt_pad > nt)
-        for (std::int64_t e = 0; e < kE43; ++e) {
+        for (std::int64_t e = 0; e < e_; ++e) {
           float* t0 = v + static_cast<std::size_t>(e) * ev + (c * tcp + nt) * kC;
           std::fill(t0, t0 + (nt_pad - nt) * kC, 0.0f);
         }
     });
     // M[e] = V[e] U[e] per panel of output channels, each element summed by one task in a
     // fixed order (whatever the thread count).
-    pool->parallel_tasks(static_cast<std::size_t>(kE43 * panels_), [&](std::size_t task, std::size_t) {
+    pool->parallel_tasks(static_cast<std::size_t>(e_ * panels_), [&](std::size_t task, std::size_t) {
       const std::int64_t e = static_cast<std::int64_t>(task) / panels_, q = static_cast<std::int64_t>(task) % panels_;
       simd::PointwiseArgs a;
       a.a_stride = static_cast<std::size_t>(tcp * kC);
@@ -314,6 +330,9 @@ void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
         a.finish = 1;
         a.b = ue + k0 * nr;
         for (std::int64_t t0 = 0; t0 < nt; t0 += mr) {
+          // While the first tile runs, the next part of the weights (this panel's, or the next
+          // task's first: the matrices lie one after another) comes into the cache.
+          a.prefetch = t0 == 0 ? a.b + a.k * nr : nullptr;
           a.mr_valid = static_cast<std::size_t>(std::min(mr, nt - t0));
           a.a = ve + (k0 / kC * tcp + t0) * kC;
           a.y = me + t0 * kC;
@@ -321,20 +340,21 @@ void Winograd43::run(ThreadPool* pool, const WinogradShape& s, const float* x, c
         }
       }
     });
-    // Y = A^T M A + bias, activated, per output block and tile row: four output rows,
+    // Y = A^T M A + bias, activated, per output block and tile row: m output rows,
     // written in place when they all exist and the width is whole tiles, else through the
     // worker's buffer cut to the map.
     pool->parallel_tasks(static_cast<std::size_t>(ob * rows), [&](std::size_t task, std::size_t worker) {
       const std::int64_t o = static_cast<std::int64_t>(task) / rows, r = static_cast<std::int64_t>(task) % rows;
-      const std::int64_t oy = 4 * (ty0 + r);
-      const bool direct = 4 * tw == s.out_w && oy + 4 <= s.out_h;
+      const std::int64_t oy = m_ * (ty0 + r);
+      const bool direct = m_ * tw == s.out_w && oy + m_ <= s.out_h;
       float* yo = y + o * oplane * kC;
       float* dst = direct ? yo + oy * s.out_w * kC : rows_of(worker);
-      const std::int64_t row = direct ? s.out_w * kC : 4 * tw * kC;
-      kt_.wino43_output_nc16_f32(static_cast<std::size_t>(tw), m + (o * tcp + r * tw) * kC, em,
-                                 b16 ? b16 + o * kC : nullptr, act, dst, static_cast<std::size_t>(row));
+      const std::int64_t row = direct ? s.out_w * kC : m_ * tw * kC;
+      (m_ == 4 ? kt_.wino43_output_nc16_f32 : kt_.wino23_output_nc16_f32)(
+          static_cast<std::size_t>(tw), m + (o * tcp + r * tw) * kC, em, b16 ? b16 + o * kC : nullptr, act, dst,
+          static_cast<std::size_t>(row));
       if (direct) return;
-      for (std::int64_t i = 0; i < 4 && oy + i < s.out_h; ++i)
+      for (std::int64_t i = 0; i < m_ && oy + i < s.out_h; ++i)
         std::copy(dst + i * row, dst + i * row + s.out_w * kC, yo + (oy + i) * s.out_w * kC);
     });
   }

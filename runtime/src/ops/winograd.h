@@ -31,6 +31,9 @@ class Winograd23 {
   /// runs here: one group, 3x3 at stride 1 without dilation, and suits(cout, cin).
   static bool suits_conv(const std::vector<std::int64_t>& w, std::int64_t group,
                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations);
+  /// The shape part of suits_conv: one group, weights [cout, cin, 3, 3], stride 1, no dilation.
+  static bool stride1_3x3(const std::vector<std::int64_t>& w, std::int64_t group,
+                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations);
 
   /// Whether a convolution suits_conv() takes still runs shifted instead when its input is
   /// channel-blocked (ConvOp's direct kernel over the padded blocks): with fewer than 64
@@ -69,29 +72,33 @@ class Winograd23 {
   std::vector<PackedA> u_;  // 16 matrices, cout x cin
 };
 
-// Winograd F(4x4, 3x3) on the channel-blocked layout ([block][pixel][16]): each 4x4 block of
-// outputs from a 6x6 block of inputs, 36 multiplications per channel pair instead of 144.
-// The weights are transformed once at load (U = G g G^T in double precision, 36 matrices of
+// Winograd F(m x m, 3x3) on the channel-blocked layout ([block][pixel][16]), m = 4 or 2:
+// each m x m block of outputs from an (m + 2) x (m + 2) block of inputs, (m + 2)^2
+// multiplications per channel pair instead of 9 m^2 (36 for 144, or 16 for 36). The weights
+// are transformed once at load (U = G g G^T, (m + 2)^2 matrices of
 // cin x cout, packed as the pointwise kernel's B panels); a run transforms the input 16
-// channels at a time (V = B^T d B, written blocked with the tiles as pixels), runs the 36
+// channels at a time (V = B^T d B, written blocked with the tiles as pixels), runs the
 // products as 1x1 convolutions of the tiles (simd::pointwise_nc16_f32) and transforms back
-// (Y = A^T M A) with the bias and activation, straight into the blocked output. The
-// transforms use 2, 4, 5 and 8, so the error is larger than F(2x2, 3x3)'s but stays well
-// within 1e-4 of the direct result relative to the output's scale (tests: Winograd43).
-class Winograd43 {
+// (Y = A^T M A) with the bias and activation, straight into the blocked output. F(4x4, 3x3)'s
+// transforms use 2, 4, 5 and 8, so its error is larger than F(2x2, 3x3)'s but stays well
+// within 1e-4 of the direct result relative to the output's scale (tests: WinogradNc16).
+class WinogradNc16 {
  public:
-  /// Whether a convolution Winograd23::suits_conv takes (3x3 at stride 1, 16 to 256 x 256
-  /// channels: the transformed weights are 4x the original, so ResNet-50's 512-channel 3x3s
-  /// would add 56 MiB and read 38 MiB a run for 4 tiles) reading and writing blocks runs this
-  /// way: when its output map has at least 7 x 7 pixels (`out_pixels`; -1 when not known at
-  /// load: not taken). bench_conv .../blocked, 1 thread, Zen 4, us, shifted or F(2x2, 3x3)
-  /// converting before -> this: resnet50 res2_3x3_64 1491 -> 703, res3_3x3_128 1288 -> 665,
-  /// res4_3x3_256 1436 -> 826; densenet121 3x3_128_32 at 56, 28, 14, 7: 1684 -> 847,
-  /// 500 -> 215, 150 -> 68, 43 -> 18.
-  static bool suits(std::int64_t out_pixels);
+  /// The tile m for a convolution Winograd23::stride1_3x3 takes, reading and writing blocks
+  /// without a fused residual, with cin x cout channels and an output map of `out_pixels`
+  /// (-1 when not known at load); 0: none. The map must have at least 7 x 7 pixels: on
+  /// smaller ones the weights, read again for too few tiles, cost more than the saving.
+  /// F(4x4, 3x3) up to 256 x 256 channels (Winograd23::suits); F(2x2, 3x3) past that up to
+  /// 512 x 512, where F(4x4)'s weights (4x the original: 38 MiB for a 512-channel 3x3, read
+  /// for 4 tiles of a 7x7 map) would stream from memory, and F(2x2)'s are 16/9 of the
+  /// original (+7.4 MiB for each 512-channel 3x3) read for 16 tiles. bench_conv
+  /// .../blocked, 1 thread, Zen 4, us, shifted or F(2x2, 3x3) converting before -> F(4x4):
+  /// resnet50 res2_3x3_64 1491 -> 703, res3_3x3_128 1288 -> 665, res4_3x3_256 1436 -> 826;
+  /// densenet121 3x3_128_32 at 56, 28, 14, 7: 1684 -> 847, 500 -> 215, 150 -> 68, 43 -> 18.
+  static int tile_for(std::int64_t cout, std::int64_t cin, std::int64_t out_pixels);
 
-  /// Transforms and packs weights w [cout, cin, 3, 3].
-  Winograd43(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin);
+  /// Transforms and packs weights w [cout, cin, 3, 3] for tile m (4 or 2).
+  WinogradNc16(const simd::KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin, int m);
 
   std::size_t scratch_bytes(const WinogradShape& s, int threads) const;
 
@@ -105,13 +112,14 @@ class Winograd43 {
     std::int64_t tw, th;      // tiles per row, tile rows
     std::int64_t chunk_rows;  // tile rows per chunk
     std::int64_t tcp;         // tiles per chunk rounded up to whole GEMM tiles (gemm_mr)
-    std::int64_t wp;          // pixels of a padded input row: 4 * tw + 2
-    std::size_t v_bytes;      // V: 36 x cin16 x tcp, blocked
-    std::size_t m_bytes;      // M: 36 x cout16 x tcp, blocked
-    std::size_t row_bytes;    // one worker's buffer: six padded input rows or four output rows
+    std::int64_t wp;          // pixels of a padded input row: m * tw + 2
+    std::size_t v_bytes;      // V: e x cin16 x tcp, blocked
+    std::size_t m_bytes;      // M: e x cout16 x tcp, blocked
+    std::size_t row_bytes;    // one worker's buffer: m + 2 padded input rows or m output rows
   };
   Layout layout(const WinogradShape& s) const;
   const simd::KernelTable& kt_;
+  std::int64_t m_, e_;  // output tile, elements of a transformed tile ((m + 2)^2)
   std::int64_t cin16_, cout16_, panels_;
   std::unique_ptr<float[]> u_;  // [e][panel][cin16][gemm_nr]
 };

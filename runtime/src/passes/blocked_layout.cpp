@@ -66,9 +66,11 @@ bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>&
 // group with any kernel; and the nodes that pass the layout through. A 3x3 that suits
 // Winograd is a converter unless it yields to the shifted kernel on blocks
 // (Winograd23::yields_to_shifted, with the output map size when known and `half_rate`), which
-// sets `yields`.
-Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields, bool& f43) {
-  yields = f43 = false;
+// sets `yields`. `tile` gets the F(m x m, 3x3) tile of a stride-1 3x3 without a fused residual
+// that suits Winograd on blocks (WinogradNc16::tile_for; 0: none), whatever its kind.
+Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields, int& tile) {
+  yields = false;
+  tile = 0;
   if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
   if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
@@ -83,10 +85,11 @@ Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_
       (pad != "NOTSET" || all_equal(n.attr_ints("pads"), 0)))
     return Kind::pointwise;
   if (group != 1) return Kind::other;
-  if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
   const auto& out = known.maps[n.outputs[0]];
   const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
-  f43 = !n.has_input(3) && Winograd43::suits(pixels);
+  if (Winograd23::stride1_3x3(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations")) && !n.has_input(3))
+    tile = WinogradNc16::tile_for(w->dim(0), w->dim(1), pixels);
+  if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
   yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels);
   return yields ? Kind::writer : Kind::converter;
 }
@@ -184,14 +187,15 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   // A writer gathers whole blocks: it reads blocks only when the input channels fill them
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
-  std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0), f43(g.nodes.size(), 0);
+  std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0), wino_nc16(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
-    bool yields = false, blocks43 = false;
-    kind[i] = kind_of(g, n, known, half_rate, yields, blocks43);
+    bool yields = false;
+    int tile = 0;
+    kind[i] = kind_of(g, n, known, half_rate, yields, tile);
     // For ConvOp:
     if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
-    if (blocks43) n.attrs[kWinograd43Attr] = Attribute::of(std::int64_t{1}), f43[i] = 1;
+    if (tile) n.attrs[kWinogradNc16Attr] = Attribute::of(std::int64_t{tile}), wino_nc16[i] = 1;
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
@@ -207,26 +211,27 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
       blocked[out] = 1;
   }
   // Input 0 of any capable Conv but a pointwise or writer one whose output is planes (their
-  // kernel writes blocks only; a shifting writer's copy-out writes planes too); a fused
-  // residual when the output is blocked.
+  // kernel writes blocks only; a shifting writer's copy-out writes planes too), a writer
+  // with partial input blocks only when it runs Winograd on blocks; a fused residual when the
+  // output is blocked.
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
     if (kind[c] == Kind::same) return out_blocked && slot < data_inputs(g.nodes[c]);
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
-           (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c])) || shifts[c];
+           (out_blocked && (kind[c] == Kind::pointwise || whole_blocks[c] || wino_nc16[c])) || shifts[c];
   };
   // Whether the blocked layout pays for v: a kernel at one end reads or writes it in place
   // where planes would cost a transpose or a slower kernel. A depthwise Conv always does (its
   // kernel is channel-blocked); a pointwise or writer Conv as a reader (it then writes
   // blocks too), or as the producer when its own input is blocked. A converter never does
-  // (its input and output are converted either way). Either counts when it runs F(4x4, 3x3)
-  // on blocks (kWinograd43Attr and both its ends blocked). A `same` node does: it carries
+  // (its input and output are converted either way). Either counts when it runs Winograd
+  // on blocks (kWinogradNc16Attr and both its ends blocked). A `same` node does: it carries
   // the layout from one end to the other (and pools vectorise across the channels of a block).
   auto native = [&](std::size_t c, bool as_producer) {
     const Node& n = g.nodes[c];
-    if (f43[c] && blocked[n.inputs[0]] && blocked[n.outputs[0]]) return true;  // F(4x4, 3x3) on blocks
+    if (wino_nc16[c] && blocked[n.inputs[0]] && blocked[n.outputs[0]]) return true;  // Winograd on blocks
     if (kind[c] == Kind::other || kind[c] == Kind::converter || kind[c] == Kind::global_pool) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::same || !as_producer ||
            (n.has_input(0) && blocked[n.inputs[0]] != 0);

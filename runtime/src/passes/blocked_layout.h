@@ -18,11 +18,12 @@ inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
 /// Node attribute the pass sets to 1 on a Conv that suits Winograd but runs shifted when its
 /// input is blocked (Winograd23::yields_to_shifted, decided here where map sizes are known).
 inline constexpr const char* kShiftedAttr = "_edgert_shifted";
-/// Node attribute the pass sets to 1 on a Winograd 3x3 without a fused residual whose output
-/// map (known at load) suits Winograd43 (F(4x4, 3x3) on blocks); ConvOp runs it so when its
-/// input and output are both blocked (the pass then counts it as reading and writing blocks
-/// in place), otherwise as before (F(2x2, 3x3) converting, or shifted).
-inline constexpr const char* kWinograd43Attr = "_edgert_winograd43";
+/// Node attribute the pass sets on a stride-1 3x3 without a fused residual whose output map
+/// (known at load) and channels suit Winograd on blocks: the tile m of F(m x m, 3x3)
+/// (WinogradNc16::tile_for, 4 or 2). ConvOp runs it so when its input and output are both
+/// blocked (the pass then counts it as reading and writing blocks in place), otherwise as
+/// before (F(2x2, 3x3) converting, shifted, or im2col).
+inline constexpr const char* kWinogradNc16Attr = "_edgert_winograd_nc16";
 
 /// The channel-blocked layout of a [n, c, spatial...] float tensor: [n][ceil(c / 16)][pixel][16],
 /// the lanes past c in the last block of each image present but not part of the value.

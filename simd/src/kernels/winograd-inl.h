@@ -4,7 +4,9 @@
 // are identical. wino43_input_nc16_f32 / wino43_output_nc16_f32: the F(4x4, 3x3) transforms
 // on the channel-blocked layout, a vector of channels at a time (no lane shuffles); their
 // multiplications by 2, 4, 5 and 8 may fuse with the adds, so they match the reference to
-// rounding. Included only by the per-ISA translation units.
+// rounding. wino23_input_nc16_f32 / wino23_output_nc16_f32: F(2x2, 3x3) on the blocked
+// layout likewise (adds only: identical to the reference). Included only by the per-ISA
+// translation units.
 #pragma once
 
 #include <algorithm>
@@ -147,6 +149,64 @@ void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const
         B o[4];
         wino43_at(s[i], o);
         for (std::size_t j = 0; j < 4; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
+      }
+    }
+}
+
+template <class Arch>
+void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock;
+  auto bt = [](const B(&d)[4], B(&t)[4]) {
+    t[0] = d[0] - d[2];
+    t[1] = d[1] + d[2];
+    t[2] = d[2] - d[1];
+    t[3] = d[1] - d[3];
+  };
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* at = p + 2 * t * C + l;
+      B r[4][4];  // rows combined: r[k][j] = (B^T d)[k][j]
+      for (std::size_t j = 0; j < 4; ++j) {
+        B d[4], o[4];
+        for (std::size_t i = 0; i < 4; ++i) d[i] = B::load_unaligned(at + i * row + j * C);
+        bt(d, o);
+        for (std::size_t k = 0; k < 4; ++k) r[k][j] = o[k];
+      }
+      float* out = v + t * C + l;
+      for (std::size_t k = 0; k < 4; ++k) {
+        B o[4];
+        bt(r[k], o);
+        for (std::size_t j = 0; j < 4; ++j) o[j].store_unaligned(out + (4 * k + j) * ev);
+      }
+    }
+}
+
+template <class Arch>
+void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock;
+  auto at = [](const B(&v)[4], B(&o)[2]) {
+    o[0] = v[0] + v[1] + v[2];
+    o[1] = v[1] - v[2] - v[3];
+  };
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* src = m + t * C + l;
+      const B b = bias ? B::load_unaligned(bias + l) : B(0.0f);
+      B s[2][4];  // columns combined: s[i][j] = (A^T M)[i][j]
+      for (std::size_t j = 0; j < 4; ++j) {
+        B col[4], o[2];
+        for (std::size_t i = 0; i < 4; ++i) col[i] = B::load_unaligned(src + (4 * i + j) * em);
+        at(col, o);
+        for (std::size_t i = 0; i < 2; ++i) s[i][j] = o[i];
+      }
+      float* out = y + 2 * t * C + l;
+      for (std::size_t i = 0; i < 2; ++i) {
+        B o[2];
+        at(s[i], o);
+        for (std::size_t j = 0; j < 2; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
       }
     }
 }

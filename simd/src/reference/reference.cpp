@@ -357,4 +357,51 @@ void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const
     }
 }
 
+void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
+  constexpr std::size_t C = kChannelBlock;
+  auto bt = [](const float* d, std::size_t step, float* t) {
+    t[0] = d[0] - d[2 * step];
+    t[1] = d[step] + d[2 * step];
+    t[2] = d[2 * step] - d[step];
+    t[3] = d[step] - d[3 * step];
+  };
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float d[4][4], r[4][4], o[4];
+      for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 4; ++j) d[i][j] = p[i * row + (2 * t + j) * C + c];
+      for (std::size_t j = 0; j < 4; ++j) {
+        bt(&d[0][j], 4, o);
+        for (std::size_t k = 0; k < 4; ++k) r[k][j] = o[k];
+      }
+      for (std::size_t k = 0; k < 4; ++k) {
+        bt(r[k], 1, o);
+        for (std::size_t j = 0; j < 4; ++j) v[(4 * k + j) * ev + t * C + c] = o[j];
+      }
+    }
+}
+
+void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row) {
+  constexpr std::size_t C = kChannelBlock;
+  auto at = [](const float* v, std::size_t step, float* o) {
+    o[0] = v[0] + v[step] + v[2 * step];
+    o[1] = v[step] - v[2 * step] - v[3 * step];
+  };
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float mm[16], s[2][4], o[2];
+      for (std::size_t e = 0; e < 16; ++e) mm[e] = m[e * em + t * C + c];
+      for (std::size_t j = 0; j < 4; ++j) {
+        at(mm + j, 4, o);
+        for (std::size_t i = 0; i < 2; ++i) s[i][j] = o[i];
+      }
+      for (std::size_t i = 0; i < 2; ++i) {
+        at(s[i], 1, o);
+        for (std::size_t j = 0; j < 2; ++j)
+          y[i * row + (2 * t + j) * C + c] = apply_act(o[j] + (bias ? bias[c] : 0.0f), act);
+      }
+    }
+}
+
 }  // namespace edgert::simd::reference

@@ -135,6 +135,16 @@ using Wino43InputNc16F32 = void (*)(std::size_t n, const float* p, std::size_t r
 /// the columns of M combined first, then the rows; bias may be null (zero).
 using Wino43OutputNc16F32 = void (*)(std::size_t n, const float* m, std::size_t em, const float* bias,
                                      const ActParams& act, float* y, std::size_t row);
+/// Winograd F(2x2, 3x3) on the channel-blocked layout, with the F(4x4, 3x3) kernels'
+/// arguments: p is the first of four zero-padded input rows, tile t covers pixels 2t .. 2t + 3
+/// of each; v[e * ev + t * 16 + c] = (B^T d_t B)[i][j], e = 4i + j < 16, with
+///   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+/// the rows combined first, then the columns.
+using Wino23InputNc16F32 = Wino43InputNc16F32;
+/// y[i * row + (2t + j) * 16 + c] = act((A^T M_t A)[i][j] + bias[c]) for i, j < 2 from
+/// m[e * em + t * 16 + c], e = 4i + j < 16, A^T = [1 1 1 0; 0 1 -1 -1], the columns of M
+/// combined first, then the rows; bias may be null (zero).
+using Wino23OutputNc16F32 = Wino43OutputNc16F32;
 
 /// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
 /// nc16 pack/unpack kernels.
@@ -252,6 +262,8 @@ struct KernelTable {
   Wino23OutputF32 wino23_output_f32;
   Wino43InputNc16F32 wino43_input_nc16_f32;
   Wino43OutputNc16F32 wino43_output_nc16_f32;
+  Wino23InputNc16F32 wino23_input_nc16_f32;
+  Wino23OutputNc16F32 wino23_output_nc16_f32;
   PointwiseNc16F32 pointwise_nc16_f32;
   PoolNc16F32 pool_nc16_f32;
 };
@@ -308,6 +320,9 @@ void wino23_input_f32(std::size_t n, const float* const* p, float* const* v);
 void wino23_output_f32(std::size_t n, const float* const* m, float bias, float* y0, float* y1);
 void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev);
 void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
+                            float* y, std::size_t row);
+void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev);
+void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row);
 void pointwise_nc16_f32(const PointwiseArgs& a);
 void pool_nc16_f32(const PoolNc16Args& a);
