@@ -38,8 +38,13 @@
 extern "C" {
 #endif
 
-/* Status of a call. The numbers are stable. */
-typedef enum edgert_status {
+/* Status of a call. The numbers are stable. In C++ the type is int-based, as in C, so any
+   int a C caller passes (edgert_status_string takes unknown ones) is a valid value. */
+typedef enum edgert_status
+#ifdef __cplusplus
+    : int
+#endif
+{
   EDGERT_OK = 0,
   EDGERT_INVALID_ARGUMENT = 1, /* the caller passed something unusable (NULL, unknown name, ...) */
   EDGERT_IO = 2,               /* a file could not be read */

@@ -206,7 +206,8 @@ __attribute__((always_inline)) inline void pool_pixels(const PoolNc16Args& a, st
   B acc[P][V];
   for (std::size_t p = 0; p < P; ++p)
     for (std::size_t v = 0; v < V; ++v) acc[p][v] = B(Max ? -std::numeric_limits<float>::infinity() : 0.0f);
-  for (std::size_t r = 0; r < a.nrows; ++r) {
+  // An empty tap range forms no address (its first tap may lie left of the row).
+  for (std::size_t r = 0; r < (t0 < t1 ? a.nrows : 0); ++r) {
     const float* x = a.rows[r] + (o * a.sx + t0 * a.dx - a.pl) * C;
     for (std::size_t t = t0; t < t1; ++t, x += a.dx * C)
       for (std::size_t p = 0; p < P; ++p)
