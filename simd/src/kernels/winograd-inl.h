@@ -105,110 +105,97 @@ __attribute__((always_inline)) inline void wino43_at(const B (&m)[6], B (&y)[4])
   y[3] = b + B(8.0f) * d + m[5];
 }
 
+// One column (or row) of four values of an F(2x2, 3x3) input tile times B^T, and four
+// product values times A^T.
+template <class B>
+__attribute__((always_inline)) inline void wino23_bt(const B (&d)[4], B (&t)[4]) {
+  t[0] = d[0] - d[2];
+  t[1] = d[1] + d[2];
+  t[2] = d[2] - d[1];
+  t[3] = d[1] - d[3];
+}
+template <class B>
+__attribute__((always_inline)) inline void wino23_at(const B (&m)[4], B (&y)[2]) {
+  y[0] = m[0] + m[1] + m[2];
+  y[1] = m[1] - m[2] - m[3];
+}
+
+// F(M x M, 3x3) on blocks, tiles of R = M + 2: the input transform (Bt: R values times B^T)
+// and the output transform (At: R values times A^T, M results) of one row of n tiles.
+template <class Arch, std::size_t M, class Bt>
+__attribute__((always_inline)) inline void wino_input_nc16(std::size_t n, const float* p, std::size_t row, float* v,
+                                                           std::size_t ev, Bt bt) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock, R = M + 2;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* at = p + M * t * C + l;
+      B r[R][R];  // rows combined: r[k][j] = (B^T d)[k][j]
+      for (std::size_t j = 0; j < R; ++j) {
+        B d[R], o[R];
+        for (std::size_t i = 0; i < R; ++i) d[i] = B::load_unaligned(at + i * row + j * C);
+        bt(d, o);
+        for (std::size_t k = 0; k < R; ++k) r[k][j] = o[k];
+      }
+      float* out = v + t * C + l;
+      for (std::size_t k = 0; k < R; ++k) {
+        B o[R];
+        bt(r[k], o);
+        for (std::size_t j = 0; j < R; ++j) o[j].store_unaligned(out + (R * k + j) * ev);
+      }
+    }
+}
+
+template <class Arch, std::size_t M, class At>
+__attribute__((always_inline)) inline void wino_output_nc16(std::size_t n, const float* m, std::size_t em,
+                                                            const float* bias, const ActParams& act, float* y,
+                                                            std::size_t row, At at) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, C = kChannelBlock, R = M + 2;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t l = 0; l < C; l += L) {
+      const float* src = m + t * C + l;
+      const B b = bias ? B::load_unaligned(bias + l) : B(0.0f);
+      B s[M][R];  // columns combined: s[i][j] = (A^T M)[i][j]
+      for (std::size_t j = 0; j < R; ++j) {
+        B col[R], o[M];
+        for (std::size_t i = 0; i < R; ++i) col[i] = B::load_unaligned(src + (R * i + j) * em);
+        at(col, o);
+        for (std::size_t i = 0; i < M; ++i) s[i][j] = o[i];
+      }
+      float* out = y + M * t * C + l;
+      for (std::size_t i = 0; i < M; ++i) {
+        B o[M];
+        at(s[i], o);
+        for (std::size_t j = 0; j < M; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
+      }
+    }
+}
+
 template <class Arch>
 void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
   using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size, C = kChannelBlock;
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t l = 0; l < C; l += L) {
-      const float* at = p + 4 * t * C + l;
-      B r[6][6];  // rows combined: r[k][j] = (B^T d)[k][j]
-      for (std::size_t j = 0; j < 6; ++j) {
-        B d[6], o[6];
-        for (std::size_t i = 0; i < 6; ++i) d[i] = B::load_unaligned(at + i * row + j * C);
-        wino43_bt(d, o);
-        for (std::size_t k = 0; k < 6; ++k) r[k][j] = o[k];
-      }
-      float* out = v + t * C + l;
-      for (std::size_t k = 0; k < 6; ++k) {
-        B o[6];
-        wino43_bt(r[k], o);
-        for (std::size_t j = 0; j < 6; ++j) o[j].store_unaligned(out + (6 * k + j) * ev);
-      }
-    }
+  wino_input_nc16<Arch, 4>(n, p, row, v, ev, [](const B(&d)[6], B(&t)[6]) { wino43_bt(d, t); });
 }
 
 template <class Arch>
 void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row) {
   using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size, C = kChannelBlock;
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t l = 0; l < C; l += L) {
-      const float* at = m + t * C + l;
-      const B b = bias ? B::load_unaligned(bias + l) : B(0.0f);
-      B s[4][6];  // columns combined: s[i][j] = (A^T M)[i][j]
-      for (std::size_t j = 0; j < 6; ++j) {
-        B col[6], o[4];
-        for (std::size_t i = 0; i < 6; ++i) col[i] = B::load_unaligned(at + (6 * i + j) * em);
-        wino43_at(col, o);
-        for (std::size_t i = 0; i < 4; ++i) s[i][j] = o[i];
-      }
-      float* out = y + 4 * t * C + l;
-      for (std::size_t i = 0; i < 4; ++i) {
-        B o[4];
-        wino43_at(s[i], o);
-        for (std::size_t j = 0; j < 4; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
-      }
-    }
+  wino_output_nc16<Arch, 4>(n, m, em, bias, act, y, row, [](const B(&c)[6], B(&o)[4]) { wino43_at(c, o); });
 }
 
 template <class Arch>
 void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
   using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size, C = kChannelBlock;
-  auto bt = [](const B(&d)[4], B(&t)[4]) {
-    t[0] = d[0] - d[2];
-    t[1] = d[1] + d[2];
-    t[2] = d[2] - d[1];
-    t[3] = d[1] - d[3];
-  };
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t l = 0; l < C; l += L) {
-      const float* at = p + 2 * t * C + l;
-      B r[4][4];  // rows combined: r[k][j] = (B^T d)[k][j]
-      for (std::size_t j = 0; j < 4; ++j) {
-        B d[4], o[4];
-        for (std::size_t i = 0; i < 4; ++i) d[i] = B::load_unaligned(at + i * row + j * C);
-        bt(d, o);
-        for (std::size_t k = 0; k < 4; ++k) r[k][j] = o[k];
-      }
-      float* out = v + t * C + l;
-      for (std::size_t k = 0; k < 4; ++k) {
-        B o[4];
-        bt(r[k], o);
-        for (std::size_t j = 0; j < 4; ++j) o[j].store_unaligned(out + (4 * k + j) * ev);
-      }
-    }
+  wino_input_nc16<Arch, 2>(n, p, row, v, ev, [](const B(&d)[4], B(&t)[4]) { wino23_bt(d, t); });
 }
 
 template <class Arch>
 void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row) {
   using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size, C = kChannelBlock;
-  auto at = [](const B(&v)[4], B(&o)[2]) {
-    o[0] = v[0] + v[1] + v[2];
-    o[1] = v[1] - v[2] - v[3];
-  };
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t l = 0; l < C; l += L) {
-      const float* src = m + t * C + l;
-      const B b = bias ? B::load_unaligned(bias + l) : B(0.0f);
-      B s[2][4];  // columns combined: s[i][j] = (A^T M)[i][j]
-      for (std::size_t j = 0; j < 4; ++j) {
-        B col[4], o[2];
-        for (std::size_t i = 0; i < 4; ++i) col[i] = B::load_unaligned(src + (4 * i + j) * em);
-        at(col, o);
-        for (std::size_t i = 0; i < 2; ++i) s[i][j] = o[i];
-      }
-      float* out = y + 2 * t * C + l;
-      for (std::size_t i = 0; i < 2; ++i) {
-        B o[2];
-        at(s[i], o);
-        for (std::size_t j = 0; j < 2; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
-      }
-    }
+  wino_output_nc16<Arch, 2>(n, m, em, bias, act, y, row, [](const B(&c)[4], B(&o)[2]) { wino23_at(c, o); });
 }
 
 }  // namespace edgert::simd::kern

@@ -318,90 +318,77 @@ void wino43_at(const float* m, std::size_t step, float* y) {
   y[2] = a + 4.0f * c;
   y[3] = b + 8.0f * d + m[5 * step];
 }
+
+// F(M x M, 3x3) on blocks, tiles of R = M + 2: the input and output transforms of one row of
+// n tiles, bt and at taking R values `step` floats apart.
+template <std::size_t M, class Bt>
+void input_nc16(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev, Bt bt) {
+  constexpr std::size_t C = kChannelBlock, R = M + 2;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float d[R][R], r[R][R], o[R];
+      for (std::size_t i = 0; i < R; ++i)
+        for (std::size_t j = 0; j < R; ++j) d[i][j] = p[i * row + (M * t + j) * C + c];
+      for (std::size_t j = 0; j < R; ++j) {
+        bt(&d[0][j], R, o);
+        for (std::size_t k = 0; k < R; ++k) r[k][j] = o[k];
+      }
+      for (std::size_t k = 0; k < R; ++k) {
+        bt(r[k], 1, o);
+        for (std::size_t j = 0; j < R; ++j) v[(R * k + j) * ev + t * C + c] = o[j];
+      }
+    }
+}
+
+template <std::size_t M, class At>
+void output_nc16(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act, float* y,
+                 std::size_t row, At at) {
+  constexpr std::size_t C = kChannelBlock, R = M + 2;
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t c = 0; c < C; ++c) {
+      float mm[R * R], s[M][R], o[M];
+      for (std::size_t e = 0; e < R * R; ++e) mm[e] = m[e * em + t * C + c];
+      for (std::size_t j = 0; j < R; ++j) {
+        at(mm + j, R, o);
+        for (std::size_t i = 0; i < M; ++i) s[i][j] = o[i];
+      }
+      for (std::size_t i = 0; i < M; ++i) {
+        at(s[i], 1, o);
+        for (std::size_t j = 0; j < M; ++j)
+          y[i * row + (M * t + j) * C + c] = apply_act(o[j] + (bias ? bias[c] : 0.0f), act);
+      }
+    }
+}
+
+// F(2x2, 3x3): four input values times B^T, four product values times A^T.
+void wino23_bt(const float* d, std::size_t step, float* t) {
+  t[0] = d[0] - d[2 * step];
+  t[1] = d[step] + d[2 * step];
+  t[2] = d[2 * step] - d[step];
+  t[3] = d[step] - d[3 * step];
+}
+void wino23_at(const float* v, std::size_t step, float* o) {
+  o[0] = v[0] + v[step] + v[2 * step];
+  o[1] = v[step] - v[2 * step] - v[3 * step];
+}
 }  // namespace
 
 void wino43_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
-  constexpr std::size_t C = kChannelBlock;
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t c = 0; c < C; ++c) {
-      float d[6][6], r[6][6], o[6];
-      for (std::size_t i = 0; i < 6; ++i)
-        for (std::size_t j = 0; j < 6; ++j) d[i][j] = p[i * row + (4 * t + j) * C + c];
-      for (std::size_t j = 0; j < 6; ++j) {
-        wino43_bt(&d[0][j], 6, o);
-        for (std::size_t k = 0; k < 6; ++k) r[k][j] = o[k];
-      }
-      for (std::size_t k = 0; k < 6; ++k) {
-        wino43_bt(r[k], 1, o);
-        for (std::size_t j = 0; j < 6; ++j) v[(6 * k + j) * ev + t * C + c] = o[j];
-      }
-    }
+  input_nc16<4>(n, p, row, v, ev, wino43_bt);
 }
 
 void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row) {
-  constexpr std::size_t C = kChannelBlock;
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t c = 0; c < C; ++c) {
-      float mm[36], s[4][6], o[4];
-      for (std::size_t e = 0; e < 36; ++e) mm[e] = m[e * em + t * C + c];
-      for (std::size_t j = 0; j < 6; ++j) {
-        wino43_at(mm + j, 6, o);
-        for (std::size_t i = 0; i < 4; ++i) s[i][j] = o[i];
-      }
-      for (std::size_t i = 0; i < 4; ++i) {
-        wino43_at(s[i], 1, o);
-        for (std::size_t j = 0; j < 4; ++j)
-          y[i * row + (4 * t + j) * C + c] = apply_act(o[j] + (bias ? bias[c] : 0.0f), act);
-      }
-    }
+  output_nc16<4>(n, m, em, bias, act, y, row, wino43_at);
 }
 
 void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev) {
-  constexpr std::size_t C = kChannelBlock;
-  auto bt = [](const float* d, std::size_t step, float* t) {
-    t[0] = d[0] - d[2 * step];
-    t[1] = d[step] + d[2 * step];
-    t[2] = d[2 * step] - d[step];
-    t[3] = d[step] - d[3 * step];
-  };
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t c = 0; c < C; ++c) {
-      float d[4][4], r[4][4], o[4];
-      for (std::size_t i = 0; i < 4; ++i)
-        for (std::size_t j = 0; j < 4; ++j) d[i][j] = p[i * row + (2 * t + j) * C + c];
-      for (std::size_t j = 0; j < 4; ++j) {
-        bt(&d[0][j], 4, o);
-        for (std::size_t k = 0; k < 4; ++k) r[k][j] = o[k];
-      }
-      for (std::size_t k = 0; k < 4; ++k) {
-        bt(r[k], 1, o);
-        for (std::size_t j = 0; j < 4; ++j) v[(4 * k + j) * ev + t * C + c] = o[j];
-      }
-    }
+  input_nc16<2>(n, p, row, v, ev, wino23_bt);
 }
 
 void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row) {
-  constexpr std::size_t C = kChannelBlock;
-  auto at = [](const float* v, std::size_t step, float* o) {
-    o[0] = v[0] + v[step] + v[2 * step];
-    o[1] = v[step] - v[2 * step] - v[3 * step];
-  };
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t c = 0; c < C; ++c) {
-      float mm[16], s[2][4], o[2];
-      for (std::size_t e = 0; e < 16; ++e) mm[e] = m[e * em + t * C + c];
-      for (std::size_t j = 0; j < 4; ++j) {
-        at(mm + j, 4, o);
-        for (std::size_t i = 0; i < 2; ++i) s[i][j] = o[i];
-      }
-      for (std::size_t i = 0; i < 2; ++i) {
-        at(s[i], 1, o);
-        for (std::size_t j = 0; j < 2; ++j)
-          y[i * row + (2 * t + j) * C + c] = apply_act(o[j] + (bias ? bias[c] : 0.0f), act);
-      }
-    }
+  output_nc16<2>(n, m, em, bias, act, y, row, wino23_at);
 }
 
 }  // namespace edgert::simd::reference
