@@ -200,7 +200,9 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
       m_(m),
       e_((m + 2) * (m + 2)),
       cin16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cin), simd::kChannelBlock))),
-      cout16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cout), simd::kChannelBlock))) {
+      cout16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cout), simd::kChannelBlock))),
+      input_(m == 4 ? kt.wino43_input_nc16_f32 : kt.wino23_input_nc16_f32),
+      output_(m == 4 ? kt.wino43_output_nc16_f32 : kt.wino23_output_nc16_f32) {
   const std::int64_t nr = static_cast<std::int64_t>(kt.gemm_nr);
   panels_ = (cout16_ + nr - 1) / nr;
   // U = G g G^T, for F(4x4, 3x3)
@@ -301,8 +303,7 @@ void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x,
       for (std::int64_t i = 0; i < m_ + 2; ++i)
         pad_row(pad + i * wp * kC, x + c * plane * kC, m_ * (ty0 + r) - s.pad_t + i, s, wp, kC);
       float* vr = v + (c * tcp + r * tw) * kC;
-      (m_ == 4 ? kt_.wino43_input_nc16_f32 : kt_.wino23_input_nc16_f32)(static_cast<std::size_t>(tw), pad,
-                                                                        static_cast<std::size_t>(wp * kC), vr, ev);
+      input_(static_cast<std::size_t>(tw), pad, static_cast<std::size_t>(wp * kC), vr, ev);
       // The GEMM reads whole tiles of gemm_mr rows: the rows past the chunk's tiles are zero.
       if (r == rows - 1 && nt_pad > nt)
         for (std::int64_t e = 0; e < e_; ++e) {
@@ -350,9 +351,8 @@ void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x,
       float* yo = y + o * oplane * kC;
       float* dst = direct ? yo + oy * s.out_w * kC : rows_of(worker);
       const std::int64_t row = direct ? s.out_w * kC : m_ * tw * kC;
-      (m_ == 4 ? kt_.wino43_output_nc16_f32 : kt_.wino23_output_nc16_f32)(
-          static_cast<std::size_t>(tw), m + (o * tcp + r * tw) * kC, em, b16 ? b16 + o * kC : nullptr, act, dst,
-          static_cast<std::size_t>(row));
+      output_(static_cast<std::size_t>(tw), m + (o * tcp + r * tw) * kC, em, b16 ? b16 + o * kC : nullptr, act, dst,
+              static_cast<std::size_t>(row));
       if (direct) return;
       for (std::int64_t i = 0; i < m_ && oy + i < s.out_h; ++i)
         std::copy(dst + i * row, dst + i * row + s.out_w * kC, yo + (oy + i) * s.out_w * kC);

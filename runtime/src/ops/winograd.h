@@ -121,6 +121,8 @@ class WinogradNc16 {
   const simd::KernelTable& kt_;
   std::int64_t m_, e_;  // output tile, elements of a transformed tile ((m + 2)^2)
   std::int64_t cin16_, cout16_, panels_;
+  simd::Wino43InputNc16F32 input_;  // the tile transforms for m_, chosen once
+  simd::Wino43OutputNc16F32 output_;
   std::unique_ptr<float[]> u_;  // [e][panel][cin16][gemm_nr]
 };
 

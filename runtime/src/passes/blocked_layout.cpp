@@ -87,9 +87,9 @@ Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_
   if (group != 1) return Kind::other;
   const auto& out = known.maps[n.outputs[0]];
   const std::int64_t pixels = out[0] > 0 ? out[0] * out[1] : -1;
-  if (Winograd23::stride1_3x3(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations")) && !n.has_input(3))
-    tile = WinogradNc16::tile_for(w->dim(0), w->dim(1), pixels);
-  if (!Winograd23::suits_conv(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"))) return Kind::writer;
+  const bool s1_3x3 = Winograd23::stride1_3x3(w->shape(), group, n.attr_ints("strides"), n.attr_ints("dilations"));
+  if (s1_3x3 && !n.has_input(3)) tile = WinogradNc16::tile_for(w->dim(0), w->dim(1), pixels);
+  if (!s1_3x3 || !Winograd23::suits(w->dim(0), w->dim(1))) return Kind::writer;
   yields = Winograd23::yields_to_shifted(w->dim(0), w->dim(1), half_rate, pixels);
   return yields ? Kind::writer : Kind::converter;
 }
