@@ -608,73 +608,78 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
       for (std::size_t mv : {std::size_t{1}, std::max<std::size_t>(1, mr / 3), mr / 3 + 1,
                              std::max<std::size_t>(1, t->pointwise_short_mr), t->pointwise_short_mr + 1, mr - 1, mr})
         for (std::size_t nv = unit; nv <= nr; nv += unit)
-          for (std::size_t lane0 = 0; lane0 + std::min(nv, C) <= C && lane0 < C; lane0 += unit) {
-            ++round;
-            const int blocked = mode == 0;
-            const std::size_t step = mode >= 2 ? static_cast<std::size_t>(mode - 1) : 0;
-            // A plane of `pixels` pixels; the tile starts at pixel 1 and its last readable row
-            // (gemm_mr) ends the input at a guard page. Gathered: rows at random offsets into
-            // a buffer, the last one's gemm_mr pixels ending it.
-            const std::size_t pixels = mr + 1, blocks_in = (k + C - 1) / C;
-            const std::size_t a_stride = blocked ? pixels * C : pixels, span = step * (mr - 1) + 1;
-            GuardBuffer a(step      ? 3 * k + span
-                          : blocked ? (blocks_in - 1) * a_stride + pixels * C
-                                    : (k - 1) * a_stride + pixels);
-            for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = u(rng);
-            std::vector<std::uint32_t> offsets(k);
-            for (std::size_t p = 0; p < k; ++p)
-              offsets[p] = static_cast<std::uint32_t>(p + 1 == k ? a.size() - span : rng() % (3 * k));
-            GuardBuffer b(k * nv), bias(nv);
-            for (GuardBuffer* v : {&b, &bias})
-              for (std::size_t i = 0; i < v->size(); ++i) v->data()[i] = u(rng);
-            const std::size_t blocks_out = (lane0 + nv + C - 1) / C, y_stride = pixels * C;
-            std::vector<float> res(blocks_out * y_stride);
-            for (auto& v : res) v = u(rng);
-            edgert::simd::PointwiseArgs args;
-            args.k = k;
-            args.a = step ? a.data() : a.data() + (blocked ? C : 1);
-            args.a_stride = a_stride;
-            args.a_blocked = blocked;
-            args.a_offsets = step ? offsets.data() : nullptr;
-            args.a_step = step ? step : 1;
-            args.b = b.data();
-            args.ldb = nv;
-            args.y_stride = y_stride;
-            args.lane0 = lane0;
-            args.mr_valid = mv;
-            args.nr_valid = nv;
-            args.bias = round % 3 ? bias.data() : nullptr;
-            args.residual = round % 2 ? res.data() + C : nullptr;
-            args.residual_first = round % 4 < 2;
-            args.act = acts[round % 3];
-            std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
-            args.y = got.data() + C;
-            t->pointwise_nc16_f32(args);
-            args.y = want.data() + C;
-            edgert::simd::reference::pointwise_nc16_f32(args);
-            for (std::size_t i = 0; i < got.size(); ++i)
-              ASSERT_NEAR(want[i], got[i], 1e-5f * (1 + std::abs(want[i])))
-                  << "mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " lane0 " << lane0 << " at "
-                  << i;
-            if (k <= C) continue;
-            // The same sum in two parts split at a block: the plain sum of the first C rows of
-            // k, then the rest accumulated onto it and finished.
-            std::vector<float> split(blocks_out * y_stride, -7.0f);
-            edgert::simd::PointwiseArgs first = args, rest = args;
-            first.y = rest.y = split.data() + C;
-            first.k = C;
-            first.finish = 0;
-            rest.k = k - C;
-            rest.a = step ? args.a : args.a + (blocked ? a_stride : C * a_stride);
-            rest.a_offsets = step ? offsets.data() + C : nullptr;
-            rest.b = args.b + C * nv;
-            rest.accumulate = 1;
-            t->pointwise_nc16_f32(first);
-            t->pointwise_nc16_f32(rest);
-            for (std::size_t i = 0; i < split.size(); ++i)
-              ASSERT_NEAR(want[i], split[i], 1e-5f * (1 + std::abs(want[i])))
-                  << "in two parts: mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " at " << i;
-          }
+          for (std::size_t lane0 = 0; lane0 + std::min(nv, C) <= C && lane0 < C; lane0 += unit)
+            // Zeroed columns after the valid ones, within the panel and the last block.
+            for (std::size_t zero = 0;
+                 zero == 0 || (nv + zero <= nr && (lane0 + nv) % C + zero <= C && (lane0 + nv) % C != 0);
+                 zero += unit) {
+              ++round;
+              const int blocked = mode == 0;
+              const std::size_t step = mode >= 2 ? static_cast<std::size_t>(mode - 1) : 0;
+              // A plane of `pixels` pixels; the tile starts at pixel 1 and its last readable row
+              // (gemm_mr) ends the input at a guard page. Gathered: rows at random offsets into
+              // a buffer, the last one's gemm_mr pixels ending it.
+              const std::size_t pixels = mr + 1, blocks_in = (k + C - 1) / C;
+              const std::size_t a_stride = blocked ? pixels * C : pixels, span = step * (mr - 1) + 1;
+              GuardBuffer a(step      ? 3 * k + span
+                            : blocked ? (blocks_in - 1) * a_stride + pixels * C
+                                      : (k - 1) * a_stride + pixels);
+              for (std::size_t i = 0; i < a.size(); ++i) a.data()[i] = u(rng);
+              std::vector<std::uint32_t> offsets(k);
+              for (std::size_t p = 0; p < k; ++p)
+                offsets[p] = static_cast<std::uint32_t>(p + 1 == k ? a.size() - span : rng() % (3 * k));
+              GuardBuffer b(k * nv), bias(nv);
+              for (GuardBuffer* v : {&b, &bias})
+                for (std::size_t i = 0; i < v->size(); ++i) v->data()[i] = u(rng);
+              const std::size_t blocks_out = (lane0 + nv + zero + C - 1) / C, y_stride = pixels * C;
+              std::vector<float> res(blocks_out * y_stride);
+              for (auto& v : res) v = u(rng);
+              edgert::simd::PointwiseArgs args;
+              args.k = k;
+              args.a = step ? a.data() : a.data() + (blocked ? C : 1);
+              args.a_stride = a_stride;
+              args.a_blocked = blocked;
+              args.a_offsets = step ? offsets.data() : nullptr;
+              args.a_step = step ? step : 1;
+              args.b = b.data();
+              args.ldb = nv;
+              args.y_stride = y_stride;
+              args.lane0 = lane0;
+              args.mr_valid = mv;
+              args.nr_valid = nv;
+              args.nr_zero = zero;
+              args.bias = round % 3 ? bias.data() : nullptr;
+              args.residual = round % 2 ? res.data() + C : nullptr;
+              args.residual_first = round % 4 < 2;
+              args.act = acts[round % 3];
+              std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
+              args.y = got.data() + C;
+              t->pointwise_nc16_f32(args);
+              args.y = want.data() + C;
+              edgert::simd::reference::pointwise_nc16_f32(args);
+              for (std::size_t i = 0; i < got.size(); ++i)
+                ASSERT_NEAR(want[i], got[i], 1e-5f * (1 + std::abs(want[i])))
+                    << "mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " zeroed " << zero
+                    << " lane0 " << lane0 << " at " << i;
+              if (k <= C) continue;
+              // The same sum in two parts split at a block: the plain sum of the first C rows of
+              // k, then the rest accumulated onto it and finished.
+              std::vector<float> split(blocks_out * y_stride, -7.0f);
+              edgert::simd::PointwiseArgs first = args, rest = args;
+              first.y = rest.y = split.data() + C;
+              first.k = C;
+              first.finish = 0;
+              rest.k = k - C;
+              rest.a = step ? args.a : args.a + (blocked ? a_stride : C * a_stride);
+              rest.a_offsets = step ? offsets.data() + C : nullptr;
+              rest.b = args.b + C * nv;
+              rest.accumulate = 1;
+              t->pointwise_nc16_f32(first);
+              t->pointwise_nc16_f32(rest);
+              for (std::size_t i = 0; i < split.size(); ++i)
+                ASSERT_NEAR(want[i], split[i], 1e-5f * (1 + std::abs(want[i])))
+                    << "in two parts: mode " << mode << " k " << k << " rows " << mv << " cols " << nv << " at " << i;
+            }
 }
 
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {

@@ -776,7 +776,13 @@ class ConvOp : public Op {
         // This panel's tiles [ta, tb) of the group's pairs.
         const std::size_t ta = t0 + std::max(u0, q * nt) - q * nt, tb = t0 + std::min(u1, (q + 1) * nt) - q * nt;
         const std::size_t j0 = q * nr;
-        a.nr_valid = std::min(nr, n16 - j0);
+        // The panel's columns, up to the last block's end: the kernel computes the vectors
+        // that hold channels and writes zeros to the rest (a 24-channel layer's last 8 lanes
+        // on AVX2); a panel of padding only (8 columns on SSE2 or NEON) is computed whole.
+        const std::size_t extent = std::min(nr, n16 - j0), unit = std::min(nr / 2, kBlock);
+        const std::size_t used = cout > j0 ? std::min(extent, round_up(cout - j0, unit)) : 0;
+        a.nr_valid = used ? used : extent;
+        a.nr_zero = extent - a.nr_valid;
         a.lane0 = j0 % kBlock;
         a.bias = bpad ? bpad + j0 : nullptr;
         for (std::size_t k0 = 0; k0 < kdim; k0 += a.k) {
@@ -836,8 +842,8 @@ class ConvOp : public Op {
         // run by row run, from the products into the output's blocks or planes (lanes past
         // cout are padding there).
         if (shift)
-          for (std::size_t j = j0; j < j0 + a.nr_valid;) {
-            const std::size_t b = j / kBlock, l0 = j % kBlock, l1 = std::min(kBlock, l0 + (j0 + a.nr_valid - j));
+          for (std::size_t j = j0; j < j0 + extent;) {
+            const std::size_t b = j / kBlock, l0 = j % kBlock, l1 = std::min(kBlock, l0 + (j0 + extent - j));
             const float* src = temp + (b - j0 / kBlock) * chunk_pixels * kBlock;
             float* dst = py + img * y_image + b * pixels * kBlock;
             const std::size_t c0 = b * kBlock + l0, nc = std::min(l1 - l0, cout > c0 ? cout - c0 : 0);

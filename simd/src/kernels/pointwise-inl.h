@@ -125,6 +125,17 @@ struct Pointwise {
         y.store_unaligned(a.y + off + i * C);
       }
     }
+    // The padding after the last valid vector (finish only): zeros.
+    if (a.finish)
+      for (std::size_t z = 0; z < a.nr_zero; z += L) {
+        const std::size_t lane = a.lane0 + a.nr_valid + z;
+        const std::size_t off = lane / C * a.y_stride + lane % C;
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          if (i == a.mr_valid) break;
+          B(0.0f).store_unaligned(a.y + off + i * C);
+        }
+      }
   }
 };
 

@@ -259,6 +259,9 @@ void pointwise_nc16_f32(const PointwiseArgs& a) {
       if (a.residual && !a.residual_first) v += a.residual[at];
       a.y[at] = v;
     }
+  for (std::size_t i = 0; i < (a.finish ? a.mr_valid : 0); ++i)
+    for (std::size_t j = a.nr_valid; j < a.nr_valid + a.nr_zero; ++j)
+      a.y[(a.lane0 + j) / C * a.y_stride + i * C + (a.lane0 + j) % C] = 0.0f;
 }
 
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {

@@ -187,7 +187,10 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// lane0 (< 16) and nr_valid are multiples of min(gemm_nr / 2, 16). Only rows i < mr_valid of
 /// Y are written. A long sum runs in parts: with `accumulate` the sum starts from Y(i, j)
 /// instead of zero, and without `finish` Y(i, j) is the plain sum (no bias, residual or
-/// activation). `prefetch` (may be null) names k rows of ldb floats the caller will want
+/// activation). With `finish`, the nr_zero columns after them, j in [nr_valid, nr_valid +
+/// nr_zero) (a multiple of the same unit, within the last block), are set to 0 in rows i <
+/// mr_valid: a layer whose channels end inside a vector skips the padding's products.
+/// `prefetch` (may be null) names k rows of ldb floats the caller will want
 /// next: the kernel asks the cache for row p of it while it reads row p of b (a hint only).
 /// With `a_offsets` (not null) the input is gathered instead, A(i, p) = a[a_offsets[p] +
 /// i * a_step] (a direct convolution over zero-padded planes: offset p is that of
@@ -204,7 +207,7 @@ struct PointwiseArgs {
   std::size_t ldb = 0;
   float* y = nullptr;
   std::size_t y_stride = 0, lane0 = 0;
-  std::size_t mr_valid = 0, nr_valid = 0;
+  std::size_t mr_valid = 0, nr_valid = 0, nr_zero = 0;
   const float* bias = nullptr;
   const float* residual = nullptr;
   ActParams act;
