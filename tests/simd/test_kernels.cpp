@@ -599,7 +599,13 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1, 1);
   const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, unit = std::min<std::size_t>(nr / 2, C);
-  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::clip, 0.0f, 6.0f}, {Act::hard_swish, 0, 0}};
+  // Every activation (the kernel picks one finishing path per kind).
+  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
+                                          {Act::relu, 0, 0},
+                                          {Act::clip, 0.0f, 6.0f},
+                                          {Act::leaky_relu, 0.1f, 0},
+                                          {Act::hard_sigmoid, 0.2f, 0.5f},
+                                          {Act::hard_swish, 0, 0}};
   int round = 0;
   // Input modes: blocked, planes, gathered through offsets with the pixels 1 or 2 apart.
   for (int mode : {0, 1, 2, 3})
@@ -651,7 +657,7 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               args.bias = round % 3 ? bias.data() : nullptr;
               args.residual = round % 2 ? res.data() + C : nullptr;
               args.residual_first = round % 4 < 2;
-              args.act = acts[round % 3];
+              args.act = acts[round / 4 % 6];  // with each residual order and none
               std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
               args.y = got.data() + C;
               t->pointwise_nc16_f32(args);
