@@ -71,7 +71,7 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
 // vector of lanes v at a time: P accumulators. With KW > 0 (the kernel width) and S > 0 (the
 // column stride) at dilation 1, every input vector of a row is loaded once and feeds each
 // pixel that reads it ((P - 1) * S + KW loads for P * KW FMAs); otherwise one load per tap.
-template <class Arch, std::size_t P, std::size_t KW, std::size_t S>
+template <class Arch, Act A, std::size_t P, std::size_t KW, std::size_t S>
 __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size_t o) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
@@ -102,23 +102,23 @@ __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size
         }
       }
     }
-    for (std::size_t p = 0; p < P; ++p) act_any_v<Arch>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
+    for (std::size_t p = 0; p < P; ++p) act_v<Arch, A>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
   }
 }
 
 // Interior pixels [o0, o1) in blocks of 8, then halving blocks for the rest.
-template <class Arch, std::size_t KW, std::size_t S>
+template <class Arch, Act A, std::size_t KW, std::size_t S>
 void dwc_interior(const DwcArgs& a, std::size_t o0, std::size_t o1) {
   std::size_t o = o0;
-  for (; o + 8 <= o1; o += 8) dwc_inner<Arch, 8, KW, S>(a, o);
-  if (o + 4 <= o1) dwc_inner<Arch, 4, KW, S>(a, o), o += 4;
-  if (o + 2 <= o1) dwc_inner<Arch, 2, KW, S>(a, o), o += 2;
-  if (o < o1) dwc_inner<Arch, 1, KW, S>(a, o);
+  for (; o + 8 <= o1; o += 8) dwc_inner<Arch, A, 8, KW, S>(a, o);
+  if (o + 4 <= o1) dwc_inner<Arch, A, 4, KW, S>(a, o), o += 4;
+  if (o + 2 <= o1) dwc_inner<Arch, A, 2, KW, S>(a, o), o += 2;
+  if (o < o1) dwc_inner<Arch, A, 1, KW, S>(a, o);
 }
 
 // Output pixel o with some taps in the left or right padding, one tap at a time: only the
 // taps [k0, k1) inside.
-template <class Arch>
+template <class Arch, Act A>
 inline void dwc_border(const DwcArgs& a, std::size_t o) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
@@ -134,27 +134,27 @@ inline void dwc_border(const DwcArgs& a, std::size_t o) {
         acc = xsimd::fma(B::load_unaligned(a.w + (ky * a.kw + kx) * C + v * L),
                          B::load_unaligned(a.rows[ky] + (at + kx * a.dx - a.pl) * C + v * L), acc);
     }
-    act_any_v<Arch>(acc, a.act).store_unaligned(a.y + o * C + v * L);
+    act_v<Arch, A>(acc, a.act).store_unaligned(a.y + o * C + v * L);
   }
 }
 
 // Pixels [o0, o1) whose taps all fall inside the row, with the kernel for this width and stride.
-template <class Arch>
+template <class Arch, Act A>
 void dwc_span(const DwcArgs& a, std::size_t o0, std::size_t o1) {
   if (a.dx == 1 && a.kw == 3 && a.sx == 1)
-    dwc_interior<Arch, 3, 1>(a, o0, o1);
+    dwc_interior<Arch, A, 3, 1>(a, o0, o1);
   else if (a.dx == 1 && a.kw == 3 && a.sx == 2)
-    dwc_interior<Arch, 3, 2>(a, o0, o1);
+    dwc_interior<Arch, A, 3, 2>(a, o0, o1);
   else if (a.dx == 1 && a.kw == 5 && a.sx == 1)
-    dwc_interior<Arch, 5, 1>(a, o0, o1);
+    dwc_interior<Arch, A, 5, 1>(a, o0, o1);
   else if (a.dx == 1 && a.kw == 5 && a.sx == 2)
-    dwc_interior<Arch, 5, 2>(a, o0, o1);
+    dwc_interior<Arch, A, 5, 2>(a, o0, o1);
   else
-    dwc_interior<Arch, 0, 0>(a, o0, o1);
+    dwc_interior<Arch, A, 0, 0>(a, o0, o1);
 }
 
 // A 1x1 kernel is a per-lane affine map (an inference BatchNormalization on blocks): the
-// weights and bias stay in registers and the activation is chosen once, not per vector.
+// weights and bias stay in registers.
 template <class Arch, Act A>
 void dwc_1x1(const DwcArgs& a) {
   using B = xsimd::batch<float, Arch>;
@@ -168,32 +168,36 @@ void dwc_1x1(const DwcArgs& a) {
       act_v<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
 }
 
-template <class Arch>
-void dwc_f32(const DwcArgs& a) {
+// One output row with activation A (chosen once per row, not per vector).
+template <class Arch, Act A>
+void dwc_row(const DwcArgs& a) {
   // Pixels [o0, o1) have every tap inside the row: tap 0 at or right of pixel 0, the last tap
   // left of pixel iw.
   const std::size_t span = (a.kw - 1) * a.dx;
   const std::size_t o0 = std::min(a.ow, (a.pl + a.sx - 1) / a.sx);
   const std::size_t o1 = a.pl + a.iw < span + 1 ? o0 : std::clamp((a.pl + a.iw - span - 1) / a.sx + 1, o0, a.ow);
-  if (a.kh == 1 && a.kw == 1 && a.rows[0] && o0 == 0 && o1 == a.ow) {
-    switch (a.act.kind) {
-      case Act::none:
-        return dwc_1x1<Arch, Act::none>(a);
-      case Act::relu:
-        return dwc_1x1<Arch, Act::relu>(a);
-      case Act::clip:
-        return dwc_1x1<Arch, Act::clip>(a);
-      case Act::leaky_relu:
-        return dwc_1x1<Arch, Act::leaky_relu>(a);
-      case Act::hard_sigmoid:
-        return dwc_1x1<Arch, Act::hard_sigmoid>(a);
-      case Act::hard_swish:
-        return dwc_1x1<Arch, Act::hard_swish>(a);
-    }
+  if (a.kh == 1 && a.kw == 1 && a.rows[0] && o0 == 0 && o1 == a.ow) return dwc_1x1<Arch, A>(a);
+  for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch, A>(a, o);
+  dwc_span<Arch, A>(a, o0, o1);
+  for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch, A>(a, o);
+}
+
+template <class Arch>
+void dwc_f32(const DwcArgs& a) {
+  switch (a.act.kind) {
+    case Act::none:
+      return dwc_row<Arch, Act::none>(a);
+    case Act::relu:
+      return dwc_row<Arch, Act::relu>(a);
+    case Act::clip:
+      return dwc_row<Arch, Act::clip>(a);
+    case Act::leaky_relu:
+      return dwc_row<Arch, Act::leaky_relu>(a);
+    case Act::hard_sigmoid:
+      return dwc_row<Arch, Act::hard_sigmoid>(a);
+    case Act::hard_swish:
+      return dwc_row<Arch, Act::hard_swish>(a);
   }
-  for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch>(a, o);
-  dwc_span<Arch>(a, o0, o1);
-  for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch>(a, o);
 }
 
 // P output pixels of pool_nc16_f32 sharing one tap range [t0, t1): P * V independent
