@@ -184,20 +184,7 @@ void dwc_row(const DwcArgs& a) {
 
 template <class Arch>
 void dwc_f32(const DwcArgs& a) {
-  switch (a.act.kind) {
-    case Act::none:
-      return dwc_row<Arch, Act::none>(a);
-    case Act::relu:
-      return dwc_row<Arch, Act::relu>(a);
-    case Act::clip:
-      return dwc_row<Arch, Act::clip>(a);
-    case Act::leaky_relu:
-      return dwc_row<Arch, Act::leaky_relu>(a);
-    case Act::hard_sigmoid:
-      return dwc_row<Arch, Act::hard_sigmoid>(a);
-    case Act::hard_swish:
-      return dwc_row<Arch, Act::hard_swish>(a);
-  }
+  with_act(a.act.kind, [&](auto k) { dwc_row<Arch, decltype(k)::value>(a); });
 }
 
 // P output pixels of pool_nc16_f32 sharing one tap range [t0, t1): P * V independent

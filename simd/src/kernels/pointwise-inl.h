@@ -116,26 +116,7 @@ struct Pointwise {
         }
       }
     } else {
-      switch (a.act.kind) {
-        case Act::none:
-          finish<Act::none>(acc, a);
-          break;
-        case Act::relu:
-          finish<Act::relu>(acc, a);
-          break;
-        case Act::clip:
-          finish<Act::clip>(acc, a);
-          break;
-        case Act::leaky_relu:
-          finish<Act::leaky_relu>(acc, a);
-          break;
-        case Act::hard_sigmoid:
-          finish<Act::hard_sigmoid>(acc, a);
-          break;
-        case Act::hard_swish:
-          finish<Act::hard_swish>(acc, a);
-          break;
-      }
+      with_act(a.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, a); });
     }
     // The padding after the last valid vector (finish only): zeros.
     if (a.finish)
