@@ -221,9 +221,18 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
   const float(*kG)[3] = m == 4 ? kG4 : kG2;
   const int r = m + 2;
   const std::size_t ci = static_cast<std::size_t>(cin);
-  u_.reset(new float[static_cast<std::size_t>(e_ * panels_ * cin16_ * nr)]());
-  std::vector<float> taps(9 * ci), gg(static_cast<std::size_t>(3 * r) * ci), u(static_cast<std::size_t>(e_) * ci);
-  for (std::int64_t o = 0; o < cout; ++o) {
+  // Every element is written once below (padding rows and columns as zeros), so the buffer
+  // (4x or 16/9x the weights) is not cleared in a pass of its own first.
+  u_.reset(new float[static_cast<std::size_t>(e_ * panels_ * cin16_ * nr)]);
+  const std::size_t c16 = static_cast<std::size_t>(cin16_);
+  std::vector<float> taps(9 * ci), gg(static_cast<std::size_t>(3 * r) * ci), u(static_cast<std::size_t>(e_) * c16);
+  for (std::int64_t o = 0; o < panels_ * nr; ++o) {
+    float* col = u_.get() + (o / nr) * cin16_ * nr + o % nr;
+    if (o >= cout) {  // a padding column
+      for (std::int64_t e = 0; e < e_; ++e)
+        for (std::size_t c = 0; c < c16; ++c) col[e * panels_ * cin16_ * nr + static_cast<std::int64_t>(c) * nr] = 0.0f;
+      continue;
+    }
     const float* wo = w + o * cin * 9;
     for (std::size_t c = 0; c < ci; ++c)
       for (std::size_t k = 0; k < 9; ++k) taps[k * ci + c] = wo[c * 9 + k];
@@ -235,15 +244,15 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
       }
     for (int i = 0; i < r; ++i)
       for (int j = 0; j < r; ++j) {
-        float* d = u.data() + (i * r + j) * ci;
+        float* d = u.data() + (i * r + j) * c16;
         const float *g0 = gg.data() + i * 3 * ci, *g1 = g0 + ci, *g2 = g1 + ci;
         for (std::size_t c = 0; c < ci; ++c) d[c] = g0[c] * kG[j][0] + g1[c] * kG[j][1] + g2[c] * kG[j][2];
+        std::fill(d + ci, d + c16, 0.0f);  // padding rows
       }
-    float* col = u_.get() + (o / nr) * cin16_ * nr + o % nr;
     for (std::int64_t e = 0; e < e_; ++e) {
-      const float* src = u.data() + e * cin;
+      const float* src = u.data() + e * cin16_;
       float* dst = col + e * panels_ * cin16_ * nr;
-      for (std::size_t c = 0; c < ci; ++c) dst[c * static_cast<std::size_t>(nr)] = src[c];
+      for (std::size_t c = 0; c < c16; ++c) dst[c * static_cast<std::size_t>(nr)] = src[c];
     }
   }
 }
