@@ -173,6 +173,49 @@ TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
   }
 }
 
+TEST(Session, OpsAreCreatedOnTheModelsThreadsWithTheSameResultsAndErrors) {
+  // Twelve 1x1 convolutions share one weight (each packs it; the last one created releases
+  // it) and six have their own, so creation on several threads races on the releases.
+  Graph g;
+  g.add_input("x", DataType::float32, std::vector<std::int64_t>{1, 8, 5, 5});
+  g.add_constant("w", random({8, 8, 1, 1}, 7, -0.5f, 0.5f));
+  std::string at = "x";
+  for (int i = 0; i < 18; ++i) {
+    const std::string n = std::to_string(i), w = i % 3 == 2 ? n + "w" : "w";
+    if (w != "w") g.add_constant(w, random({8, 8, 1, 1}, 8 + static_cast<unsigned>(i), -0.5f, 0.5f));
+    g.add_node("Conv", {at, w}, {n + "c"});
+    g.add_node("Relu", {n + "c"}, {n + "r"});
+    at = n + "r";
+  }
+  g.add_output(at);
+  const Tensor x = random({1, 8, 5, 5}, 6);
+  std::vector<float> first;
+  for (int threads : {1, 2, 3, 8}) {
+    ModelOptions o;
+    o.num_threads = threads;
+    Session s(Model::compile(g, o));
+    s.set_input("x", x);
+    s.run();
+    if (first.empty())
+      first = values(s.output(0));
+    else
+      EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
+  }
+  // Two operators edgert lacks: the first in schedule order (the order they were added, here)
+  // is named whatever the threads.
+  Graph bad = g;
+  bad.add_node("Frobnicate", {"5r"}, {"f1"}, {}, "first_bad");
+  bad.add_node("Frobnicate", {"x"}, {"f0"}, {}, "second_bad");
+  bad.add_node("Add", {"f0", "f1"}, {"sum"});
+  bad.add_output("sum");
+  for (int threads : {1, 2, 3, 8}) {
+    ModelOptions o;
+    o.num_threads = threads;
+    SCOPED_TRACE(threads);
+    expect_error(ErrorCode::unsupported, "node 'first_bad'", [&] { Model::compile(bad, o); });
+  }
+}
+
 TEST(Session, BadInputsAreClearErrors) {
   auto m = Model::compile(chain(2));
   Session s(m);

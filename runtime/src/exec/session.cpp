@@ -1,8 +1,10 @@
 #include "edgert/session.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -50,24 +52,49 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   m->compiled_.resize(m->graph_.nodes.size());
   // Constant data every consumer has copied into its own layout (packed weights) is dropped
   // as soon as the last of them is created, keeping dtype and shape, so the model never
-  // holds its weights twice and the load's peak stays near one copy.
+  // holds its weights twice and the load's peak stays near one copy. The ops are created
+  // on options.num_threads threads, each taking the next node of the schedule: creation
+  // reads only its node and the graph, and a constant is released only once every
+  // consumer that copied it is done with it (one that reads it at run time keeps it).
   Graph& g = m->graph_;
-  std::vector<std::size_t> uses(g.values.size(), 0);
-  for (ValueId v : g.outputs) ++uses[v];
+  std::vector<std::atomic<std::size_t>> uses(g.values.size());
+  for (ValueId v : g.outputs) uses[v].fetch_add(1, std::memory_order_relaxed);
   for (const Node& n : g.nodes)
     for (ValueId v : n.inputs)
-      if (v != kNoValue) ++uses[v];
-  for (std::size_t i : m->schedule_) {
+      if (v != kNoValue) uses[v].fetch_add(1, std::memory_order_relaxed);
+  auto create = [&](std::size_t i) {
     const Node& n = g.nodes[i];
     CreateContext ctx{n, g, kernels};
     m->compiled_[i].op = create_op(ctx);
     for (std::size_t j = 0; j < n.inputs.size(); ++j) {
       const ValueId v = n.inputs[j];
-      if (v == kNoValue || !m->compiled_[i].op->releases_constant(j) || --uses[v] != 0) continue;
+      if (v == kNoValue || !m->compiled_[i].op->releases_constant(j) || uses[v].fetch_sub(1) != 1) continue;
       Tensor& t = g.constants.at(v);
       t = Tensor(t.dtype(), t.shape());
     }
+  };
+  const std::size_t nodes = m->schedule_.size();
+  const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(m->options_.num_threads), nodes));
+  if (threads <= 1) {
+    for (std::size_t i : m->schedule_) create(i);
+    return m;
   }
+  // The first failure in schedule order is the one reported, whatever the threads' timing.
+  std::atomic<std::size_t> next{0}, failed_at{nodes};
+  std::vector<std::exception_ptr> errors(nodes);
+  ThreadPool pool(threads);
+  pool.parallel_tasks(static_cast<std::size_t>(threads), [&](std::size_t, std::size_t) {
+    for (std::size_t k; (k = next.fetch_add(1)) < nodes && k < failed_at.load();) {
+      try {
+        create(m->schedule_[k]);
+      } catch (...) {
+        errors[k] = std::current_exception();
+        for (std::size_t f = failed_at.load(); k < f && !failed_at.compare_exchange_weak(f, k);) {
+        }
+      }
+    }
+  });
+  if (failed_at.load() < nodes) std::rethrow_exception(errors[failed_at.load()]);
   return m;
 }
 
