@@ -139,6 +139,16 @@ TEST(Session, DataDependentShapesFallBackToPerRunPlanning) {
   EXPECT_EQ(s.output(0).shape(), (Shape{12, 1}));
 }
 
+// Output 0 of g run on input x with a model compiled for `threads` threads.
+std::vector<float> run_threads(const Graph& g, const Tensor& x, int threads) {
+  ModelOptions o;
+  o.num_threads = threads;
+  Session s(Model::compile(g, o));
+  s.set_input("x", x);
+  s.run();
+  return values(s.output(0));
+}
+
 TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
   Graph g;
   g.add_input("x", DataType::float32, std::vector<std::int64_t>{2, 16, 20, 20});
@@ -150,18 +160,8 @@ TEST(Session, OutputsAreIdenticalForEveryThreadCountAndIsa) {
   g.add_node("MaxPool", {"d"}, {"y"}, {{"kernel_shape", Attribute::of(std::vector<std::int64_t>{2, 2})}});
   g.add_output("y");
   const Tensor x = random({2, 16, 20, 20}, 6);
-  std::vector<float> first;
-  for (int threads : {1, 2, 3}) {
-    ModelOptions o;
-    o.num_threads = threads;
-    Session s(Model::compile(g, o));
-    s.set_input("x", x);
-    s.run();
-    if (first.empty())
-      first = values(s.output(0));
-    else
-      EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
-  }
+  const std::vector<float> first = run_threads(g, x, 1);
+  for (int threads : {2, 3}) EXPECT_EQ(first, run_threads(g, x, threads)) << threads << " threads";
   for (simd::Isa isa : {simd::Isa::scalar, simd::Isa::sse2, simd::Isa::avx2, simd::Isa::avx512}) {
     ModelOptions o;
     o.max_isa = isa;
@@ -189,18 +189,8 @@ TEST(Session, OpsAreCreatedOnTheModelsThreadsWithTheSameResultsAndErrors) {
   }
   g.add_output(at);
   const Tensor x = random({1, 8, 5, 5}, 6);
-  std::vector<float> first;
-  for (int threads : {1, 2, 3, 8}) {
-    ModelOptions o;
-    o.num_threads = threads;
-    Session s(Model::compile(g, o));
-    s.set_input("x", x);
-    s.run();
-    if (first.empty())
-      first = values(s.output(0));
-    else
-      EXPECT_EQ(first, values(s.output(0))) << threads << " threads";
-  }
+  const std::vector<float> first = run_threads(g, x, 1);
+  for (int threads : {2, 3, 8}) EXPECT_EQ(first, run_threads(g, x, threads)) << threads << " threads";
   // Two operators edgert lacks: the first in schedule order (the order they were added, here)
   // is named whatever the threads.
   Graph bad = g;

@@ -536,6 +536,14 @@ TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {
   }
 }
 
+// Every activation with parameters, for the kernels that compile a loop per kind.
+const edgert::simd::ActParams kEveryAct[] = {{Act::none, 0, 0},
+                                             {Act::relu, 0, 0},
+                                             {Act::clip, 0.0f, 6.0f},
+                                             {Act::leaky_relu, 0.1f, 0},
+                                             {Act::hard_sigmoid, 0.2f, 0.5f},
+                                             {Act::hard_swish, 0, 0}};
+
 TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
   REQUIRE_TABLE(t);
   constexpr std::size_t C = edgert::simd::kChannelBlock;
@@ -552,14 +560,8 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
       {17, 1, 7, 2, 1, 30, 3, 0}, {10, 1, 1, 1, 1, 10, 0, 0},  {5, 1, 1, 3, 1, 13, 0, 0},   {3, 2, 7, 1, 1, 2, 3, 0},
       {4, 3, 3, 1, 1, 4, 1, 7},   {21, 7, 7, 1, 1, 21, 3, 65}, {9, 3, 4, 1, 1, 8, 2, 0},    {5, 1, 1, 1, 1, 3, 1, 0},
       {11, 3, 3, 1, 1, 11, 0, 0}, {37, 7, 7, 1, 1, 3, 20, 0},  {8, 5, 60, 1, 1, 40, 30, 2}, {30, 3, 3, 2, 2, 4, 29, 1}};
-  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
-                                          {Act::relu, 0, 0},
-                                          {Act::clip, 0.0f, 6.0f},
-                                          {Act::leaky_relu, 0.1f, 0},
-                                          {Act::hard_sigmoid, 0.2f, 0.5f},
-                                          {Act::hard_swish, 0, 0}};
   for (const Case& k : cases)
-    for (const auto& act : acts) {
+    for (const auto& act : kEveryAct) {
       // Each input row sits just before a guard page and after two pixels of NaN, so a read
       // outside the row faults or poisons the result.
       std::vector<GuardBuffer> bufs;
@@ -599,13 +601,6 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1, 1);
   const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, unit = std::min<std::size_t>(nr / 2, C);
-  // Every activation (the kernel picks one finishing path per kind).
-  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
-                                          {Act::relu, 0, 0},
-                                          {Act::clip, 0.0f, 6.0f},
-                                          {Act::leaky_relu, 0.1f, 0},
-                                          {Act::hard_sigmoid, 0.2f, 0.5f},
-                                          {Act::hard_swish, 0, 0}};
   int round = 0;
   // Input modes: blocked, planes, gathered through offsets with the pixels 1 or 2 apart.
   for (int mode : {0, 1, 2, 3})
@@ -657,7 +652,7 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               args.bias = round % 3 ? bias.data() : nullptr;
               args.residual = round % 2 ? res.data() + C : nullptr;
               args.residual_first = round % 4 < 2;
-              args.act = acts[round / 4 % 6];  // with each residual order and none
+              args.act = kEveryAct[round / 4 % 6];  // with each residual order and none
               std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
               args.y = got.data() + C;
               t->pointwise_nc16_f32(args);
