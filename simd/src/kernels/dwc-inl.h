@@ -102,7 +102,7 @@ __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size
         }
       }
     }
-    for (std::size_t p = 0; p < P; ++p) act_v<Arch, A>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
+    for (std::size_t p = 0; p < P; ++p) act_k<Arch, A>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
   }
 }
 
@@ -134,7 +134,7 @@ inline void dwc_border(const DwcArgs& a, std::size_t o) {
         acc = xsimd::fma(B::load_unaligned(a.w + (ky * a.kw + kx) * C + v * L),
                          B::load_unaligned(a.rows[ky] + (at + kx * a.dx - a.pl) * C + v * L), acc);
     }
-    act_v<Arch, A>(acc, a.act).store_unaligned(a.y + o * C + v * L);
+    act_k<Arch, A>(acc, a.act).store_unaligned(a.y + o * C + v * L);
   }
 }
 
@@ -165,7 +165,7 @@ void dwc_1x1(const DwcArgs& a) {
   float* y = a.y;
   for (std::size_t o = 0; o < a.ow; ++o, x += a.sx * C, y += C)
     for (std::size_t v = 0; v < V; ++v)
-      act_v<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
+      act_k<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
 }
 
 // One output row with activation A (chosen once per row, not per vector).

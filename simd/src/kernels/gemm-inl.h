@@ -17,13 +17,41 @@
 
 namespace edgert::simd::kern {
 
-// Calls f(std::integral_constant<Act, K>{}) for the activation kind k: kernels choose the
-// activation once per call and run a loop compiled for it, instead of a switch per vector
-// (which also kept GCC from holding the accumulators in registers across the stores:
-// depthwise rows ran 20-40% faster without it). Like the per-vector helpers it is always
-// inlined: each ISA's translation unit is large enough that GCC's unit-growth limit
-// otherwise turns helpers into calls inside the tiles (a new kernel in the unit once made
-// the Winograd GEMM 60% slower that way).
+// The activation of kind p.kind, chosen per vector. The GEMM's epilogue and Winograd's output
+// transform keep it: a loop per activation there (with_act below) multiplied the largest
+// instantiations of the kernel units (CI went from 28 to 46 minutes, mostly the sanitizer
+// builds) for no measured gain, their sums being long.
+template <class Arch>
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v,
+                                                                          const ActParams& p) {
+  switch (p.kind) {
+    case Act::none:
+      return v;
+    case Act::relu:
+      return act_v<Arch, Act::relu>(v, p);
+    case Act::clip:
+      return act_v<Arch, Act::clip>(v, p);
+    case Act::leaky_relu:
+      return act_v<Arch, Act::leaky_relu>(v, p);
+    case Act::hard_sigmoid:
+      return act_v<Arch, Act::hard_sigmoid>(v, p);
+    case Act::hard_swish:
+      return act_v<Arch, Act::hard_swish>(v, p);
+  }
+  return v;
+}
+
+// Calls f(std::integral_constant<Act, K>{}) for the activation kind k, so a kernel chooses
+// the activation once per call and runs a loop compiled for it instead of switching per
+// vector (the switch also kept GCC from holding the accumulators in registers across the
+// stores: depthwise rows ran 20-40% faster without it). The kinds CNNs use most (none, ReLU,
+// Clip) get loops of their own; the others share one (K = kAnyAct, act_k switches per
+// vector), which keeps the kernel units' size and build time in bounds. Always inlined:
+// each ISA's translation unit is large enough that GCC's unit-growth limit otherwise turns
+// helpers into calls inside the tiles (a new kernel in the unit once made the Winograd GEMM
+// 60% slower that way).
+inline constexpr Act kAnyAct = static_cast<Act>(-1);
+
 template <class F>
 __attribute__((always_inline)) inline void with_act(Act k, F&& f) {
   switch (k) {
@@ -33,13 +61,17 @@ __attribute__((always_inline)) inline void with_act(Act k, F&& f) {
       return f(std::integral_constant<Act, Act::relu>{});
     case Act::clip:
       return f(std::integral_constant<Act, Act::clip>{});
-    case Act::leaky_relu:
-      return f(std::integral_constant<Act, Act::leaky_relu>{});
-    case Act::hard_sigmoid:
-      return f(std::integral_constant<Act, Act::hard_sigmoid>{});
-    case Act::hard_swish:
-      return f(std::integral_constant<Act, Act::hard_swish>{});
+    default:
+      return f(std::integral_constant<Act, kAnyAct>{});
   }
+}
+
+template <class Arch, Act K>
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> act_k(xsimd::batch<float, Arch> v, const ActParams& p) {
+  if constexpr (K == kAnyAct)
+    return act_any_v<Arch>(v, p);
+  else
+    return act_v<Arch, K>(v, p);
 }
 
 template <class Arch>
@@ -98,20 +130,8 @@ struct Gemm {
       apack += MR;
       bpack += ldb;
     }
-    // The epilogue's activation is chosen once per tile.
-    if (ep)
-      with_act(ep->act.kind,
-               [&](auto a) { store<decltype(a)::value>(acc, c, ldc, mr_valid, nr_valid, accumulate, ep); });
-    else
-      store<Act::none>(acc, c, ldc, mr_valid, nr_valid, accumulate, nullptr);
-  }
-
-  // Row by row; the last vector of a row may be partial (the dispatch above makes every
-  // vector hold at least one valid column).
-  template <Act K, std::size_t R, std::size_t NV>
-  __attribute__((always_inline)) static void store(const B (&acc)[R][NV], float* c, std::size_t ldc,
-                                                   std::size_t mr_valid, std::size_t nr_valid, int accumulate,
-                                                   const GemmEpilogue* ep) {
+    // Row by row; the last vector of a row may be partial (the dispatch above makes every
+    // vector hold at least one valid column).
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < R; ++i) {
       if (i == mr_valid) break;
@@ -122,11 +142,11 @@ struct Gemm {
         B v = acc[i][j];
         if (lanes >= L) {
           if (accumulate) v += B::load_unaligned(cij);
-          if (ep) v = epilogue<K>(v, *ep, i, j * L, L);
+          if (ep) v = epilogue(v, *ep, i, j * L, L);
           v.store_unaligned(cij);
         } else {
           if (accumulate) v += Part<Arch>::load(cij, lanes);
-          if (ep) v = epilogue<K>(v, *ep, i, j * L, lanes);
+          if (ep) v = epilogue(v, *ep, i, j * L, lanes);
           Part<Arch>::store(cij, v, lanes);
         }
       }
@@ -134,15 +154,14 @@ struct Gemm {
   }
 
   // The epilogue on columns [j, j + lanes) of row i.
-  template <Act K>
   __attribute__((always_inline)) static B epilogue(B v, const GemmEpilogue& ep, std::size_t i, std::size_t j,
                                                    std::size_t lanes) {
     v = xsimd::fma(v, B(ep.scale ? ep.scale[i] : 1.0f), B(ep.shift ? ep.shift[i] : 0.0f));
-    if (!ep.residual) return act_v<Arch, K>(v, ep.act);
+    if (!ep.residual) return act_any_v<Arch>(v, ep.act);
     const float* r = ep.residual + i * ep.ldr + j;
     const B rv = lanes >= L ? B::load_unaligned(r) : Part<Arch>::load(r, lanes);
-    if (ep.residual_first) return act_v<Arch, K>(v + rv, ep.act);
-    return act_v<Arch, K>(v, ep.act) + rv;
+    if (ep.residual_first) return act_any_v<Arch>(v + rv, ep.act);
+    return act_any_v<Arch>(v, ep.act) + rv;
   }
 };
 

@@ -116,7 +116,13 @@ struct Pointwise {
         }
       }
     } else {
-      with_act(a.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, a); });
+      // Only the blocked input's tiles (the layers inside a network) get a loop per kind:
+      // the planes and gathered modes (a chain's first layer, a stem) keep the per-vector
+      // switch, which holds the kernel units' build time down.
+      if constexpr (Blocked)
+        with_act(a.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, a); });
+      else
+        finish<kAnyAct>(acc, a);
     }
     // The padding after the last valid vector (finish only): zeros.
     if (a.finish)
@@ -145,9 +151,9 @@ struct Pointwise {
         B y = acc[i][v] + bias;
         if (a.residual) {
           const B r = B::load_unaligned(a.residual + off + i * C);
-          y = a.residual_first ? act_v<Arch, K>(y + r, a.act) : act_v<Arch, K>(y, a.act) + r;
+          y = a.residual_first ? act_k<Arch, K>(y + r, a.act) : act_k<Arch, K>(y, a.act) + r;
         } else {
-          y = act_v<Arch, K>(y, a.act);
+          y = act_k<Arch, K>(y, a.act);
         }
         y.store_unaligned(a.y + off + i * C);
       }

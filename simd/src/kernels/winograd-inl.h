@@ -146,10 +146,10 @@ __attribute__((always_inline)) inline void wino_input_nc16(std::size_t n, const 
     }
 }
 
-template <class Arch, std::size_t M, Act K, class At>
-__attribute__((always_inline)) inline void wino_output_nc16_act(std::size_t n, const float* m, std::size_t em,
-                                                                const float* bias, const ActParams& act, float* y,
-                                                                std::size_t row, At at) {
+template <class Arch, std::size_t M, class At>
+__attribute__((always_inline)) inline void wino_output_nc16(std::size_t n, const float* m, std::size_t em,
+                                                            const float* bias, const ActParams& act, float* y,
+                                                            std::size_t row, At at) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, R = M + 2;
   for (std::size_t t = 0; t < n; ++t)
@@ -167,17 +167,9 @@ __attribute__((always_inline)) inline void wino_output_nc16_act(std::size_t n, c
       for (std::size_t i = 0; i < M; ++i) {
         B o[M];
         at(s[i], o);
-        for (std::size_t j = 0; j < M; ++j) act_v<Arch, K>(o[j] + b, act).store_unaligned(out + i * row + j * C);
+        for (std::size_t j = 0; j < M; ++j) act_any_v<Arch>(o[j] + b, act).store_unaligned(out + i * row + j * C);
       }
     }
-}
-
-template <class Arch, std::size_t M, class At>
-__attribute__((always_inline)) inline void wino_output_nc16(std::size_t n, const float* m, std::size_t em,
-                                                            const float* bias, const ActParams& act, float* y,
-                                                            std::size_t row, At at) {
-  with_act(act.kind,
-           [&](auto k) { wino_output_nc16_act<Arch, M, decltype(k)::value>(n, m, em, bias, act, y, row, at); });
 }
 
 template <class Arch>
