@@ -19,8 +19,8 @@ namespace edgert::simd::kern {
 
 // The activation of kind p.kind, chosen per vector. The GEMM's epilogue and Winograd's output
 // transform keep it: a loop per activation there (with_act below) multiplied the largest
-// instantiations of the kernel units (CI went from 28 to 46 minutes, mostly the sanitizer
-// builds) for no measured gain, their sums being long.
+// instantiations of the kernel units (avx512.cpp at -O3 took 50 s instead of 29, and more
+// than twice as long under clang's sanitizers) for no measured gain, their sums being long.
 template <class Arch>
 __attribute__((always_inline)) inline xsimd::batch<float, Arch> act_any_v(xsimd::batch<float, Arch> v,
                                                                           const ActParams& p) {
