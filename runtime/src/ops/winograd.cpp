@@ -226,13 +226,8 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
   u_.reset(new float[static_cast<std::size_t>(e_ * panels_ * cin16_ * nr)]);
   const std::size_t c16 = static_cast<std::size_t>(cin16_);
   std::vector<float> taps(9 * ci), gg(static_cast<std::size_t>(3 * r) * ci), u(static_cast<std::size_t>(e_) * c16);
-  for (std::int64_t o = 0; o < panels_ * nr; ++o) {
-    float* col = u_.get() + (o / nr) * cin16_ * nr + o % nr;
-    if (o >= cout) {  // a padding column
-      for (std::int64_t e = 0; e < e_; ++e)
-        for (std::size_t c = 0; c < c16; ++c) col[e * panels_ * cin16_ * nr + static_cast<std::int64_t>(c) * nr] = 0.0f;
-      continue;
-    }
+  // u[e][c] for output channel o (rows past cin zero).
+  auto transform = [&](std::int64_t o) {
     const float* wo = w + o * cin * 9;
     for (std::size_t c = 0; c < ci; ++c)
       for (std::size_t k = 0; k < 9; ++k) taps[k * ci + c] = wo[c * 9 + k];
@@ -249,6 +244,14 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
         for (std::size_t c = 0; c < ci; ++c) d[c] = g0[c] * kG[j][0] + g1[c] * kG[j][1] + g2[c] * kG[j][2];
         std::fill(d + ci, d + c16, 0.0f);  // padding rows
       }
+  };
+  for (std::int64_t o = 0; o < panels_ * nr; ++o) {
+    float* col = u_.get() + (o / nr) * cin16_ * nr + o % nr;
+    if (o >= cout) {  // a padding column: zeros, scattered below like any other
+      std::fill(u.begin(), u.end(), 0.0f);
+    } else {
+      transform(o);
+    }
     for (std::int64_t e = 0; e < e_; ++e) {
       const float* src = u.data() + e * cin16_;
       float* dst = col + e * panels_ * cin16_ * nr;

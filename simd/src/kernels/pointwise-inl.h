@@ -123,9 +123,7 @@ struct Pointwise {
         with_act(a.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, a); });
       else
         finish<kAnyAct>(acc, a);
-    }
-    // The padding after the last valid vector (finish only): zeros.
-    if (a.finish)
+      // The padding after the last valid vector: zeros.
       for (std::size_t z = 0; z < a.nr_zero; z += L) {
         const std::size_t lane = a.lane0 + a.nr_valid + z;
         const std::size_t off = lane / C * a.y_stride + lane % C;
@@ -135,6 +133,7 @@ struct Pointwise {
           B(0.0f).store_unaligned(a.y + off + i * C);
         }
       }
+    }
   }
 
   // The finished tile: bias, residual and activation K, stored.
