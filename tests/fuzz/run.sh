@@ -13,6 +13,8 @@ cd "$(dirname "$0")/../.."
 work=$(realpath -m "${1:-build-fuzz}")
 testdata=${EDGERT_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
 CC=clang CXX=clang++ cmake -S . -B "$work" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERT_FUZZ=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
   -DEDGERT_BUILD_TESTS=OFF -DEDGERT_BUILD_BENCH=OFF -DEDGERT_BUILD_TOOLS=OFF >/dev/null
 cmake --build "$work" --target fuzz_load fuzz_fold
 
