@@ -291,13 +291,15 @@ TEST(BlockedLayout, GlobalPoolingReadsBlocksAsPlanesDo) {
 // DenseNet-like: P = relu(pw(x)) writes blocks; Y = conv(P), one group at stride 1, reads them
 // in place, shifted (no im2col), whatever its kernel, padding and dilation; Y is the output
 // (written as planes) or, with `after`, read by a pointwise Conv followed by a depthwise one
-// (Y then blocked). Compared with the planes path, and 1 thread with 2 bit for bit.
+// (Y then blocked). At a stride Y (then written as blocks) gathers im2col from the blocks.
+// Compared with the planes path, and 1 thread with 2 bit for bit.
 TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
   struct Case {
     std::int64_t n, c, m, h, w, kh, kw, dil;
     std::vector<std::int64_t> pads;  // top, left, bottom, right
     bool after;
     std::int64_t cout_after = 24;
+    std::vector<std::int64_t> strides = {1, 1};
   };
   const Case cases[] = {
       {1, 32, 32, 14, 14, 3, 3, 1, {1, 1, 1, 1}, false},     // DenseNet's 3x3 growth layer, to planes
@@ -308,6 +310,13 @@ TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
       {1, 32, 16, 5, 6, 3, 3, 1, {0, 0, 0, 0}, false},       // no padding
       {1, 16, 48, 13, 9, 3, 3, 1, {1, 1, 1, 1}, true, 160},  // two panels; Winograd would take it on planes
       {1, 160, 48, 40, 37, 3, 3, 1, {1, 1, 1, 1}, false},    // k in parts per tap, several chunks
+      // Strided: ResNet's 3x3 stride 2 on an odd map, rows and columns apart, three by three
+      // with uneven pads, dilated, k in parts per tap.
+      {1, 32, 40, 15, 13, 3, 3, 1, {1, 1, 1, 1}, true, 24, {2, 2}},
+      {2, 16, 20, 12, 17, 3, 5, 1, {1, 2, 0, 1}, true, 16, {2, 1}},
+      {1, 16, 32, 20, 19, 5, 5, 1, {2, 0, 1, 2}, true, 24, {3, 3}},
+      {1, 32, 24, 17, 18, 3, 3, 2, {2, 2, 2, 2}, true, 24, {2, 2}},
+      {1, 160, 48, 21, 20, 3, 3, 1, {1, 1, 1, 1}, true, 24, {2, 2}},
   };
   unsigned seed = 900;
   for (const Case& p : cases) {
@@ -325,6 +334,7 @@ TEST(BlockedLayout, ShiftedConvolutionsReadBlocksAndWriteEitherLayout) {
              {{"pads", Attribute::of(p.pads)},
               // A dilation of 2 is 2 down and 3 across.
               {"dilations", Attribute::of(std::vector<std::int64_t>{p.dil, p.dil > 1 ? p.dil + 1 : 1})},
+              {"strides", Attribute::of(p.strides)},
               {"kernel_shape", Attribute::of(std::vector<std::int64_t>{p.kh, p.kw})}});
     std::string out = "Y";
     if (p.after) {
