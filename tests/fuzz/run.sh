@@ -5,20 +5,23 @@
 # before landing), capped in time. Any crash, leak, timeout or sanitizer report fails the
 # script and leaves the reproducer in WORK_DIR/findings_<harness>.
 #   tests/fuzz/run.sh [WORK_DIR]
-# Environment: EDGERT (an edgert CLI, to add the zoo's small models to the seeds),
+# Environment: EDGERT (an edgert CLI, to add the zoo's small models to the seeds and compile only its tier),
 #   FUZZERS (default "fuzz_load fuzz_fold"), FUZZ_SEED (1), FUZZ_RUNS_fuzz_load (1000000),
 #   FUZZ_RUNS_fuzz_fold (1500000), FUZZ_MAX_SECONDS (240 per harness).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(realpath -m "${1:-build-fuzz}")
 testdata=${EDGERT_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
-# Only the kernel tier this machine runs is compiled (the harnesses run the best one): the
-# instrumented tier units are most of the build's time.
-tier=sse2
-grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && tier=avx2
-grep -qw avx512f /proc/cpuinfo && tier=avx512
+# With EDGERT given, only the kernel tier it runs on this machine is compiled (the harnesses
+# run the same one, as `edgert --version` reports it): the instrumented tier units are most
+# of the build's time. Otherwise every tier.
+tiers="sse2;avx2;avx512"
+if [ -n "${EDGERT:-}" ]; then
+  t=$("$EDGERT" --version | awk '$1 == "kernels:" { print $2 }')
+  case "$t" in sse2 | avx2 | avx512) tiers=$t ;; esac
+fi
 CC=clang CXX=clang++ cmake -S . -B "$work" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERT_FUZZ=ON \
-  -DEDGERT_X86_ISAS=$tier \
+  -DEDGERT_X86_ISAS="$tiers" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
   -DEDGERT_BUILD_TESTS=OFF -DEDGERT_BUILD_BENCH=OFF -DEDGERT_BUILD_TOOLS=OFF >/dev/null
