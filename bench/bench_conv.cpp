@@ -1,6 +1,7 @@
-// Convolution layers at ResNet-50 and MobileNetV2 shapes (batch 1, 224x224 input), each a
-// one-node model run through a Session as edgert runs it (weights packed at load, bias and
-// ReLU fused), reporting GFLOP/s and the fraction of this core's measured FMA peak. The
+// Convolution layers at ResNet-50, MobileNetV2 and EfficientNet-B0 shapes (batch 1, 224x224
+// input), each a one-node model run through a Session as edgert runs it (weights packed at
+// load, bias and ReLU or SiLU (x * Sigmoid(x)) fused), reporting GFLOP/s and the fraction of this core's measured FMA
+// peak. The
 // `.../blocked` variants put the convolution between two 1x1 depthwise
 // convolutions, so it reads and writes the channel-blocked layout as inside a network; they
 // time the layer's node alone (the session's profile).
@@ -24,30 +25,55 @@ using edgert::Tensor;
 struct Layer {
   const char* name;
   std::int64_t cin, cout, hw, k, stride, group;
+  bool silu = false;  // the activation: ReLU, or SiLU as exporters write it
 };
 
 // Each distinct convolution shape of the two networks (ResNet-50 v1.5: the stride sits on the 3x3).
 const Layer kLayers[] = {
-    {"resnet50/conv1_7x7s2", 3, 64, 224, 7, 2, 1},          {"resnet50/res2_1x1_64_64", 64, 64, 56, 1, 1, 1},
-    {"resnet50/res2_3x3_64", 64, 64, 56, 3, 1, 1},          {"resnet50/res2_1x1_64_256", 64, 256, 56, 1, 1, 1},
-    {"resnet50/res2_1x1_256_64", 256, 64, 56, 1, 1, 1},     {"resnet50/res3_3x3_128", 128, 128, 28, 3, 1, 1},
-    {"resnet50/res3_1x1_128_512", 128, 512, 28, 1, 1, 1},   {"resnet50/res3_1x1_512_128", 512, 128, 28, 1, 1, 1},
-    {"resnet50/res3_3x3s2_128", 128, 128, 56, 3, 2, 1},     {"resnet50/res4_3x3s2_256", 256, 256, 28, 3, 2, 1},
-    {"resnet50/res5_3x3s2_512", 512, 512, 14, 3, 2, 1},     {"resnet50/res4_3x3_256", 256, 256, 14, 3, 1, 1},
-    {"resnet50/res4_1x1_256_1024", 256, 1024, 14, 1, 1, 1}, {"resnet50/res4_1x1_1024_256", 1024, 256, 14, 1, 1, 1},
-    {"resnet50/res5_3x3_512", 512, 512, 7, 3, 1, 1},        {"resnet50/res5_1x1_512_2048", 512, 2048, 7, 1, 1, 1},
-    {"resnet50/res5_1x1_2048_512", 2048, 512, 7, 1, 1, 1},  {"densenet121/3x3_128_32_56", 128, 32, 56, 3, 1, 1},
-    {"densenet121/3x3_128_32_28", 128, 32, 28, 3, 1, 1},    {"densenet121/3x3_128_32_14", 128, 32, 14, 3, 1, 1},
-    {"densenet121/3x3_128_32_7", 128, 32, 7, 3, 1, 1},      {"mobilenetv2/conv1_3x3s2", 3, 32, 224, 3, 2, 1},
-    {"mobilenetv2/dw3x3_32_112", 32, 32, 112, 3, 1, 32},    {"mobilenetv2/dw3x3s2_96_112", 96, 96, 112, 3, 2, 96},
-    {"mobilenetv2/dw3x3_144_56", 144, 144, 56, 3, 1, 144},  {"mobilenetv2/dw3x3s2_144_56", 144, 144, 56, 3, 2, 144},
-    {"mobilenetv2/dw3x3_192_28", 192, 192, 28, 3, 1, 192},  {"mobilenetv2/dw3x3s2_192_28", 192, 192, 28, 3, 2, 192},
-    {"mobilenetv2/dw3x3_576_14", 576, 576, 14, 3, 1, 576},  {"mobilenetv2/dw3x3s2_576_14", 576, 576, 14, 3, 2, 576},
-    {"mobilenetv2/dw3x3_960_7", 960, 960, 7, 3, 1, 960},    {"mnasnet/dw5x5_480_14", 480, 480, 14, 5, 1, 480},
-    {"mobilenetv2/pw_32_16_112", 32, 16, 112, 1, 1, 1},     {"mobilenetv2/pw_16_96_112", 16, 96, 112, 1, 1, 1},
-    {"mobilenetv2/pw_24_144_56", 24, 144, 56, 1, 1, 1},     {"mobilenetv2/pw_144_24_56", 144, 24, 56, 1, 1, 1},
-    {"mobilenetv2/pw_192_32_28", 192, 32, 28, 1, 1, 1},     {"mobilenetv2/pw_576_96_14", 576, 96, 14, 1, 1, 1},
-    {"mobilenetv2/pw_960_320_7", 960, 320, 7, 1, 1, 1},     {"mobilenetv2/pw_320_1280_7", 320, 1280, 7, 1, 1, 1},
+    {"resnet50/conv1_7x7s2", 3, 64, 224, 7, 2, 1},
+    {"resnet50/res2_1x1_64_64", 64, 64, 56, 1, 1, 1},
+    {"resnet50/res2_3x3_64", 64, 64, 56, 3, 1, 1},
+    {"resnet50/res2_1x1_64_256", 64, 256, 56, 1, 1, 1},
+    {"resnet50/res2_1x1_256_64", 256, 64, 56, 1, 1, 1},
+    {"resnet50/res3_3x3_128", 128, 128, 28, 3, 1, 1},
+    {"resnet50/res3_1x1_128_512", 128, 512, 28, 1, 1, 1},
+    {"resnet50/res3_1x1_512_128", 512, 128, 28, 1, 1, 1},
+    {"resnet50/res3_3x3s2_128", 128, 128, 56, 3, 2, 1},
+    {"resnet50/res4_3x3s2_256", 256, 256, 28, 3, 2, 1},
+    {"resnet50/res5_3x3s2_512", 512, 512, 14, 3, 2, 1},
+    {"resnet50/res4_3x3_256", 256, 256, 14, 3, 1, 1},
+    {"resnet50/res4_1x1_256_1024", 256, 1024, 14, 1, 1, 1},
+    {"resnet50/res4_1x1_1024_256", 1024, 256, 14, 1, 1, 1},
+    {"resnet50/res5_3x3_512", 512, 512, 7, 3, 1, 1},
+    {"resnet50/res5_1x1_512_2048", 512, 2048, 7, 1, 1, 1},
+    {"resnet50/res5_1x1_2048_512", 2048, 512, 7, 1, 1, 1},
+    {"densenet121/3x3_128_32_56", 128, 32, 56, 3, 1, 1},
+    {"densenet121/3x3_128_32_28", 128, 32, 28, 3, 1, 1},
+    {"densenet121/3x3_128_32_14", 128, 32, 14, 3, 1, 1},
+    {"densenet121/3x3_128_32_7", 128, 32, 7, 3, 1, 1},
+    {"mobilenetv2/conv1_3x3s2", 3, 32, 224, 3, 2, 1},
+    {"mobilenetv2/dw3x3_32_112", 32, 32, 112, 3, 1, 32},
+    {"mobilenetv2/dw3x3s2_96_112", 96, 96, 112, 3, 2, 96},
+    {"mobilenetv2/dw3x3_144_56", 144, 144, 56, 3, 1, 144},
+    {"mobilenetv2/dw3x3s2_144_56", 144, 144, 56, 3, 2, 144},
+    {"mobilenetv2/dw3x3_192_28", 192, 192, 28, 3, 1, 192},
+    {"mobilenetv2/dw3x3s2_192_28", 192, 192, 28, 3, 2, 192},
+    {"mobilenetv2/dw3x3_576_14", 576, 576, 14, 3, 1, 576},
+    {"mobilenetv2/dw3x3s2_576_14", 576, 576, 14, 3, 2, 576},
+    {"mobilenetv2/dw3x3_960_7", 960, 960, 7, 3, 1, 960},
+    {"mnasnet/dw5x5_480_14", 480, 480, 14, 5, 1, 480},
+    {"mobilenetv2/pw_32_16_112", 32, 16, 112, 1, 1, 1},
+    {"mobilenetv2/pw_16_96_112", 16, 96, 112, 1, 1, 1},
+    {"mobilenetv2/pw_24_144_56", 24, 144, 56, 1, 1, 1},
+    {"mobilenetv2/pw_144_24_56", 144, 24, 56, 1, 1, 1},
+    {"mobilenetv2/pw_192_32_28", 192, 32, 28, 1, 1, 1},
+    {"mobilenetv2/pw_576_96_14", 576, 96, 14, 1, 1, 1},
+    {"mobilenetv2/pw_960_320_7", 960, 320, 7, 1, 1, 1},
+    {"mobilenetv2/pw_320_1280_7", 320, 1280, 7, 1, 1, 1},
+    {"efficientnet_b0/pw_16_96_112_silu", 16, 96, 112, 1, 1, 1, true},
+    {"efficientnet_b0/dw3x3s2_96_112_silu", 96, 96, 112, 3, 2, 96, true},
+    {"efficientnet_b0/dw5x5_240_28_silu", 240, 240, 28, 5, 1, 240, true},
+    {"efficientnet_b0/pw_320_1280_7_silu", 320, 1280, 7, 1, 1, 1, true},
 };
 
 Tensor random_tensor(const edgert::Shape& s, unsigned seed) {
@@ -75,7 +101,12 @@ void bm_conv(benchmark::State& st, const Layer& l, bool blocked) {
               {"pads", Attribute::of(std::vector<std::int64_t>{pad, pad, pad, pad})},
               {"group", Attribute::of(l.group)}},
              "", 13);
-  g.add_node("Relu", {"c"}, {blocked ? "r" : "y"}, {}, "", 13);
+  if (l.silu) {
+    g.add_node("Sigmoid", {"c"}, {"gate"}, {}, "", 13);
+    g.add_node("Mul", {"c", "gate"}, {blocked ? "r" : "y"}, {}, "", 13);
+  } else {
+    g.add_node("Relu", {"c"}, {blocked ? "r" : "y"}, {}, "", 13);
+  }
   if (blocked) scale("r", l.cout, "post_w", "y");
   g.add_output("y");
   edgert::ModelOptions o;
@@ -91,7 +122,7 @@ void bm_conv(benchmark::State& st, const Layer& l, bool blocked) {
     s.set_profiling(true);
     for (auto _ : st) {
       s.run();
-      const double ms = s.profile().at(1).ms;  // pre, the layer, (Relu fused), post
+      const double ms = s.profile().at(1).ms;  // pre, the layer, (the activation fused), post
       st.SetIterationTime(ms / 1e3);
       secs += ms / 1e3;
     }

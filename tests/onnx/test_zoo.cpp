@@ -64,7 +64,7 @@ TEST_P(Zoo, RunsAndAgreesAcrossThreadsAndIsas) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Zoo,
                          ::testing::Values("tiny_cnn", "tiny_densenet", "tiny_dynamic", "resnet50", "mobilenetv2",
-                                           "densenet121"));
+                                           "densenet121", "efficientnet_b0"));
 
 TEST(Zoo, UnknownNameIsAnError) { EXPECT_THROW(zoo::build("resnet51"), Error); }
 

@@ -58,6 +58,7 @@ TEST(Fuse, ActivationsAfterBatchNorm) {
       {"LeakyRelu", {{"alpha", Attribute::of(0.1f)}}, [](double v) { return v < 0 ? 0.1 * v : v; }},
       {"HardSigmoid", {}, [](double v) { return std::clamp(0.2 * v + 0.5, 0.0, 1.0); }},
       {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
+      {"Sigmoid", {}, [](double v) { return 1 / (1 + std::exp(-v)); }},
   };
   const Tensor x = random({2, 3, 4, 5}, 1, -3, 3);
   for (const Case& c : cases) {
@@ -70,6 +71,71 @@ TEST(Fuse, ActivationsAfterBatchNorm) {
     EXPECT_EQ(nodes_of(*m), 1u) << c.op;
     std::vector<double> want;
     for (std::int64_t i = 0; i < x.numel(); ++i) want.push_back(c.f(bn_at(bn, x, i)));
+    expect_near(want, out[0], 1e-5);
+  }
+}
+
+// x * Sigmoid(x) (SiLU, as PyTorch exports it) fuses as one activation whichever Mul operand
+// comes first, and so does x * HardSigmoid(x) with HardSwish's constants (1/6, 1/2); any
+// other gate, a gate or input read elsewhere, or a graph output in between keeps the nodes,
+// and every case computes the formula. A residual Add after the SiLU (YOLO's bottleneck)
+// fuses with it.
+TEST(Fuse, GatedActivationsFuseAsSiluAndHardSwish) {
+  auto silu = [](double v) { return v / (1 + std::exp(-v)); };
+  struct Case {
+    const char* name;
+    const char* gate;
+    float alpha;  // HardSigmoid's
+    bool gate_first, extra_reader, gate_output, residual;
+    std::size_t nodes;  // after compiling
+  };
+  const Case cases[] = {
+      {"silu", "Sigmoid", 0, false, false, false, false, 1},
+      {"silu, gate first", "Sigmoid", 0, true, false, false, false, 1},
+      {"hard swish", "HardSigmoid", 1.0f / 6.0f, false, false, false, false, 1},
+      {"other hard gate", "HardSigmoid", 0.2f, false, false, false, false, 3},
+      {"input read by a third node", "Sigmoid", 0, false, true, false, false, 4},
+      {"gate is a graph output", "Sigmoid", 0, false, false, true, false, 3},
+      {"silu then residual", "Sigmoid", 0, true, false, false, true, 1},
+  };
+  const Tensor x = random({2, 3, 4, 5}, 8, -6, 6), r = random({2, 3, 4, 5}, 9, -3, 3);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Graph g;
+    const Bn bn = add_bn(g);
+    Attributes ga;
+    if (std::string(c.gate) == "HardSigmoid") ga = {{"alpha", Attribute::of(c.alpha)}};
+    g.add_node(c.gate, {"n"}, {"gate"}, ga);
+    g.add_node("Mul", c.gate_first ? std::vector<std::string>{"gate", "n"} : std::vector<std::string>{"n", "gate"},
+               {"prod"});
+    std::vector<std::pair<std::string, Tensor>> feeds;
+    feeds.emplace_back("x", x);
+    if (c.residual) {
+      g.add_input("r", DataType::float32, std::vector<std::int64_t>{2, 3, 4, 5});
+      g.add_node("Add", {"prod", "r"}, {"y"});
+      feeds.emplace_back("r", r);
+    } else {
+      g.add_node("Identity", {"prod"}, {"y"});
+    }
+    g.add_output("y");
+    if (c.extra_reader) {
+      g.add_node("Neg", {"n"}, {"neg"});
+      g.add_output("neg");
+    }
+    if (c.gate_output) g.add_output("gate");
+    std::shared_ptr<const Model> m;
+    const auto out = run_graph(g, feeds, &m);
+    // Identity is dropped or kept by other passes; count the nodes that compute.
+    std::size_t computing = 0;
+    for (const Node& n : m->graph().nodes) computing += n.op_type != "Identity";
+    EXPECT_EQ(computing, c.nodes);
+    std::vector<double> want;
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      const double v = bn_at(bn, x, i);
+      double y = std::string(c.gate) == "Sigmoid" ? silu(v) : v * std::clamp(c.alpha * v + 0.5, 0.0, 1.0);
+      if (c.residual) y += r.data<float>()[i];
+      want.push_back(y);
+    }
     expect_near(want, out[0], 1e-5);
   }
 }

@@ -105,18 +105,23 @@ TEST_P(Kernels, AffinePropagatesNanAndInf) {
   for (std::size_t i = 0; i < x.size(); ++i) expect_close(want[i], y[i], "special", i);
 }
 
+// Every fused activation the kernels apply.
+const edgert::simd::ActParams kEveryAct[] = {{Act::none, 0, 0},
+                                             {Act::relu, 0, 0},
+                                             {Act::clip, 0.0f, 6.0f},
+                                             {Act::leaky_relu, 0.1f, 0},
+                                             {Act::hard_sigmoid, 0.2f, 0.5f},
+                                             {Act::hard_swish, 0, 0},
+                                             {Act::sigmoid, 0, 0},
+                                             {Act::silu, 0, 0}};
+constexpr std::size_t kActs = sizeof(kEveryAct) / sizeof(kEveryAct[0]);
+
 TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
   REQUIRE_TABLE(t);
   using edgert::simd::ActParams;
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-4, 4);
-  const ActParams acts[] = {{Act::none, 0, 0},
-                            {Act::relu, 0, 0},
-                            {Act::clip, 0.0f, 6.0f},
-                            {Act::leaky_relu, 0.1f, 0},
-                            {Act::hard_sigmoid, 0.2f, 0.5f},
-                            {Act::hard_swish, 0, 0}};
-  for (const ActParams& act : acts)
+  for (const ActParams& act : kEveryAct)
     for (int residual : {0, 1, 2})
       for (std::size_t plane : {1, 7, 15, 16, 17, 33, 127}) {
         const std::size_t channels = 3, batch = 2, n = batch * channels * plane;
@@ -133,6 +138,39 @@ TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
                                residual == 1);
         for (std::size_t i = 0; i < n; ++i) expect_close(want[i], y.data()[i], "fused", i);
       }
+}
+
+// The fused sigmoid and SiLU (a polynomial exp, not libm's) across the float range against
+// the formulas in double: within 1e-6 relative, or 1e-35 absolute where the true value is
+// below the smallest normal float (exp is 0 or infinite past about -87.7 and 88.4); NaN stays NaN,
+// and the standalone Sigmoid gives the fused one's values bit for bit.
+TEST_P(Kernels, SigmoidAndSiluMatchTheFormulaAcrossTheRange) {
+  REQUIRE_TABLE(t);
+  std::vector<float> x = {0.0f,   -0.0f, 1e-30f, -1e-30f, 1e-45f, 87.0f,    -87.0f,    88.0f,
+                          -88.0f, 89.0f, -89.0f, 1e30f,   -1e30f, INFINITY, -INFINITY, NAN};
+  for (float v = -120.0f; v <= 120.0f; v += 0.0137f) x.push_back(v);
+  const std::size_t n = x.size();
+  const float one = 1.0f, zero = 0.0f;
+  std::vector<float> sig(n), silu(n), standalone(n);
+  t->affine_act_nchw_f32(1, 1, n, x.data(), nullptr, sig.data(), &one, &zero, {Act::sigmoid, 0, 0}, 1);
+  t->affine_act_nchw_f32(1, 1, n, x.data(), nullptr, silu.data(), &one, &zero, {Act::silu, 0, 0}, 1);
+  t->unary_f32(edgert::simd::Unary::sigmoid, n, x.data(), standalone.data(), 0, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = x[i], s = 1 / (1 + std::exp(-v));
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(sig[i]) && std::isnan(silu[i]) && std::isnan(standalone[i]));
+      continue;
+    }
+    EXPECT_NEAR(s, sig[i], 1e-6 * s + 1e-35) << "sigmoid " << v;
+    if (std::isfinite(v)) {
+      EXPECT_NEAR(v * s, silu[i], 1e-6 * std::abs(v * s) + 1e-35) << "silu " << v;
+    }
+    // The scalar tail of the standalone op uses libm: compare the vector part bit for bit.
+    const std::size_t lanes = t->gemm_nr / 2;
+    if (i < n / lanes * lanes) {
+      EXPECT_EQ(sig[i], standalone[i]) << v;
+    }
+  }
 }
 
 TEST_P(Kernels, UnaryAndBinaryMatchReference) {
@@ -449,7 +487,8 @@ TEST_P(Kernels, WinogradBlockedTransformsMatchReference) {
       f.input(n, p.data(), row, v.data(), ev);
       for (std::size_t i = 0; i < v.size(); ++i)
         ASSERT_TRUE(near(want[i], v.data()[i])) << m << " " << n << " at " << i;
-      const edgert::simd::ActParams acts[] = {{Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::hard_swish, 0, 0}};
+      const edgert::simd::ActParams acts[] = {
+          {Act::none, 0, 0}, {Act::relu, 0, 0}, {Act::hard_swish, 0, 0}, {Act::silu, 0, 0}};
       std::vector<float> bias(C);
       for (float& b : bias) b = u(rng);
       for (const auto& act : acts)
@@ -537,12 +576,6 @@ TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {
 }
 
 // Every activation with parameters, for the kernels that compile a loop per kind.
-const edgert::simd::ActParams kEveryAct[] = {{Act::none, 0, 0},
-                                             {Act::relu, 0, 0},
-                                             {Act::clip, 0.0f, 6.0f},
-                                             {Act::leaky_relu, 0.1f, 0},
-                                             {Act::hard_sigmoid, 0.2f, 0.5f},
-                                             {Act::hard_swish, 0, 0}};
 
 TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
   REQUIRE_TABLE(t);
@@ -652,7 +685,7 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               args.bias = round % 3 ? bias.data() : nullptr;
               args.residual = round % 2 ? res.data() + C : nullptr;
               args.residual_first = round % 4 < 2;
-              args.act = kEveryAct[round / 4 % 6];  // with each residual order and none
+              args.act = kEveryAct[round / 4 % kActs];  // with each residual order and none
               std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
               args.y = got.data() + C;
               t->pointwise_nc16_f32(args);
@@ -689,12 +722,6 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   std::uniform_real_distribution<float> u(-1, 1);
   const std::size_t mr = t->gemm_mr, nr = t->gemm_nr, half = nr / 2;
   // Every activation, with and without scale, shift and residual (before and after).
-  const edgert::simd::ActParams acts[] = {{Act::none, 0, 0},
-                                          {Act::relu, 0, 0},
-                                          {Act::clip, -0.3f, 0.4f},
-                                          {Act::leaky_relu, 0.1f, 0},
-                                          {Act::hard_sigmoid, 0.2f, 0.5f},
-                                          {Act::hard_swish, 0, 0}};
   int round = 0;
   for (std::size_t k : {1, 2, 7, 64, 257}) {
     for (std::size_t mv : {std::size_t{1}, mr - 1, mr}) {
@@ -720,7 +747,7 @@ TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
           GuardBuffer res(mv * ldc);
           for (std::size_t i = 0; i < mv * ldc; ++i) res.data()[i] = u(rng);
           edgert::simd::GemmEpilogue ep;
-          ep.act = acts[round % 6];
+          ep.act = kEveryAct[round % kActs];
           ep.scale = round % 3 ? scale.data() : nullptr;
           ep.shift = round % 4 ? shift.data() : nullptr;
           ep.residual = round % 5 < 3 ? res.data() : nullptr;

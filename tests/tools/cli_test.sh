@@ -39,11 +39,11 @@ expect 2 "model is required" -- "$edgert" run
 
 # --- zoo ---
 expect 0 "resnet50" -- "$edgert" zoo list
-for m in tiny_cnn tiny_densenet tiny_dynamic resnet50 mobilenetv2 densenet121; do
+for m in tiny_cnn tiny_densenet tiny_dynamic resnet50 mobilenetv2 densenet121 efficientnet_b0; do
   expect 0 "wrote" -- "$edgert" zoo $m -o "$work/$m.onnx"
 done
 if [ -n "$check" ]; then
-  for m in tiny_cnn tiny_densenet tiny_dynamic resnet50 mobilenetv2 densenet121; do
+  for m in tiny_cnn tiny_densenet tiny_dynamic resnet50 mobilenetv2 densenet121 efficientnet_b0; do
     expect 0 ": ok" -- "$check" "$work/$m.onnx"
   done
 fi

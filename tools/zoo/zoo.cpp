@@ -178,6 +178,13 @@ class Builder {
     node("Clip", {x, "clip.min", "clip.max"}, {out});
     return out;
   }
+  // SiLU (Swish) as PyTorch exports it: x * Sigmoid(x).
+  std::string silu(const std::string& x) { return mul(x, unary("Sigmoid", x)); }
+  std::string mul(const std::string& a, const std::string& b) {
+    const std::string out = fresh("mul");
+    node("Mul", {a, b}, {out});
+    return out;
+  }
   std::string add(const std::string& a, const std::string& b) {
     const std::string out = fresh("add");
     node("Add", {a, b}, {out});
@@ -263,6 +270,38 @@ class Builder {
     }
   }
   x = b.clip6(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
+  b.head(x, 1280, 1000, "logits");
+  b.output("logits", {"N", "1000"});
+  return b.take();
+}
+
+// EfficientNet-B0: MBConv blocks (expand 1x1, depthwise 3x3 or 5x5, squeeze-and-excitation,
+// project 1x1) with SiLU written as x * Sigmoid(x) and the excitation gate a broadcasting Mul.
+::onnx::ModelProto efficientnet_b0(std::uint64_t seed) {
+  Builder b("efficientnet_b0", seed);
+  b.input("input", {"N", "3", "224", "224"});
+  std::string x = b.silu(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
+  std::int64_t cin = 32;
+  // expand ratio, output channels, repeats, first stride, kernel
+  const std::int64_t cfg[7][5] = {{1, 16, 1, 1, 3},  {6, 24, 2, 2, 3},  {6, 40, 2, 2, 5}, {6, 80, 3, 2, 3},
+                                  {6, 112, 3, 1, 5}, {6, 192, 4, 2, 5}, {6, 320, 1, 1, 3}};
+  for (const auto& c : cfg) {
+    for (std::int64_t i = 0; i < c[2]; ++i) {
+      const std::int64_t stride = i == 0 ? c[3] : 1, hidden = cin * c[0], cout = c[1], k = c[4];
+      std::string y = x;
+      if (c[0] != 1) y = b.silu(b.bn(b.conv(y, cin, hidden, 1, 1, 0), hidden));
+      y = b.silu(b.bn(b.conv(y, hidden, hidden, k, stride, k / 2, hidden), hidden));
+      const std::int64_t squeezed = std::max<std::int64_t>(1, cin / 4);
+      std::string s = b.unary("GlobalAveragePool", y);
+      s = b.silu(b.conv(s, hidden, squeezed, 1, 1, 0, 1, true));
+      s = b.unary("Sigmoid", b.conv(s, squeezed, hidden, 1, 1, 0, 1, true));
+      y = b.mul(y, s);
+      y = b.bn(b.conv(y, hidden, cout, 1, 1, 0), cout);
+      x = (stride == 1 && cin == cout) ? b.add(x, y) : y;
+      cin = cout;
+    }
+  }
+  x = b.silu(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
   b.head(x, 1280, 1000, "logits");
   b.output("logits", {"N", "1000"});
   return b.take();
@@ -361,6 +400,8 @@ const std::vector<Entry>& list() {
   static const std::vector<Entry> entries = {
       {"resnet50", "ResNet-50 v1.5, 1x3x224x224 (batch N), Conv->BN->Relu unfused, 25.6 M parameters"},
       {"mobilenetv2", "MobileNetV2 1.0, 1x3x224x224 (batch N), depthwise convolutions, Clip 0..6"},
+      {"efficientnet_b0",
+       "EfficientNet-B0, 1x3x224x224 (batch N), SiLU as x * Sigmoid(x), squeeze-and-excitation, 5x5 depthwise"},
       {"densenet121", "DenseNet-121, 1x3x224x224 (batch N), pre-activation BN->Relu->Conv, BN after Concat"},
       {"tiny_cnn", "small CNN for tests, 1x3x32x32: conv+bias, BN, depthwise, residual Add, Gemm"},
       {"tiny_densenet", "small DenseNet for tests, 1x3x64x64: pre-activation BN, BN after Concat"},
@@ -373,6 +414,7 @@ const std::vector<Entry>& list() {
 ::onnx::ModelProto build(const std::string& name, std::uint64_t seed) {
   if (name == "resnet50") return resnet50(seed);
   if (name == "mobilenetv2") return mobilenetv2(seed);
+  if (name == "efficientnet_b0") return efficientnet_b0(seed);
   if (name == "densenet121") return densenet("densenet121", seed, 32, {6, 12, 24, 16}, 64, 224, 1000);
   if (name == "tiny_cnn") return tiny_cnn(seed);
   if (name == "tiny_densenet") return densenet("tiny_densenet", seed, 8, {2, 3}, 16, 64, 10);

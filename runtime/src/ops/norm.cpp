@@ -162,6 +162,10 @@ class BatchNormOp : public Op {
         return std::clamp(act_.alpha * v + act_.beta, 0.0, 1.0);
       case simd::Act::hard_swish:
         return v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0);
+      case simd::Act::sigmoid:
+        return 1.0 / (1.0 + std::exp(-v));
+      case simd::Act::silu:
+        return v / (1.0 + std::exp(-v));
     }
     return v;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "../exec/thread_pool.h"
@@ -362,6 +363,17 @@ class GlobalPoolOp : public Op {
       ctx.pool->parallel_for(static_cast<std::size_t>(planes), 16, [&](std::size_t b, std::size_t e) {
         for (std::size_t pl = b; pl < e; ++pl) {
           const T* s = px + static_cast<std::int64_t>(pl) * sz;
+          if constexpr (std::is_same_v<T, float>) {
+            // The vector row reduction: several sums side by side instead of one chain of
+            // dependent adds (EfficientNet-B0's squeeze-and-excitation pools, 17 of them, took
+            // 1.9 ms of 22 at one thread on AVX2 that way).
+            if (kind_ != P::lp && sz > 0) {
+              const float r = ctx.kernels.reduce_row_f32(kind_ == P::max ? simd::Reduce::max : simd::Reduce::sum,
+                                                         static_cast<std::size_t>(sz), s);
+              py[pl] = kind_ == P::max ? r : r / static_cast<float>(sz);
+              continue;
+            }
+          }
           if (kind_ == P::max) {
             T m = sz ? s[0] : T(0);
             for (std::int64_t i = 1; i < sz; ++i) m = max_keeping_nan(m, s[i]);
@@ -387,8 +399,9 @@ class GlobalPoolOp : public Op {
     return v > m || v != v ? v : m;
   }
   // The input in the channel-blocked layout ([image][block][pixel][16]): per (image, block)
-  // the 16 channels reduce side by side, each over the pixels in order, as on planes, so the
-  // result is the same bit for bit. Padding lanes past the channels are not written.
+  // the 16 channels reduce side by side, each over the pixels in order (a maximum is the
+  // planes' bit for bit; a sum differs from the planes' vector sums by rounding only).
+  // Padding lanes past the channels are not written.
   void run_blocked(const RunContext& ctx) const {
     constexpr std::size_t C = simd::kChannelBlock;
     const Tensor& x = ctx.in(0);

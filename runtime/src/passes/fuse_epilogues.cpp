@@ -23,6 +23,8 @@ bool activation_of(const Graph& g, const Node& n, simd::ActParams& act) {
     act = {simd::Act::hard_sigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
   } else if (t == "HardSwish") {
     act = {simd::Act::hard_swish, 0, 0};
+  } else if (t == "Sigmoid") {
+    act = {simd::Act::sigmoid, 0, 0};
   } else if (t == "Clip") {
     float lo = n.attr_float("min", -std::numeric_limits<float>::infinity());
     float hi = n.attr_float("max", std::numeric_limits<float>::infinity());
@@ -98,10 +100,39 @@ void fuse_batchnorm_epilogues(Graph& g, std::vector<PassRecord>& records) {
     };
     auto try_act = [&](ValueId x) -> bool {
       const int a = sole_reader(x);
-      if (a < 0 || !activation_of(g, g.nodes[static_cast<std::size_t>(a)], act)) return false;
-      fused.push_back(static_cast<std::size_t>(a));
-      out = g.nodes[static_cast<std::size_t>(a)].outputs[0];
-      return true;
+      if (a >= 0) {
+        if (!activation_of(g, g.nodes[static_cast<std::size_t>(a)], act)) return false;
+        fused.push_back(static_cast<std::size_t>(a));
+        out = g.nodes[static_cast<std::size_t>(a)].outputs[0];
+        return true;
+      }
+      // x * Sigmoid(x) (SiLU, as PyTorch exports it) and x * HardSigmoid(x) with
+      // HardSwish's constants (its export before opset 14): x read by exactly those two
+      // nodes, the gate by the Mul alone.
+      if (x == kNoValue || g.is_graph_output(x) || consumers[x].size() != 2) return false;
+      for (int first = 0; first < 2; ++first) {
+        const std::size_t gi = consumers[x][static_cast<std::size_t>(first)], mi = consumers[x][1 - first];
+        if (removed[gi] || removed[mi]) return false;
+        const Node& gate = g.nodes[gi];
+        const Node& mul = g.nodes[mi];
+        simd::ActParams ga;
+        if (!activation_of(g, gate, ga) || sole_reader(gate.outputs[0]) != static_cast<int>(mi)) continue;
+        if (mul.op_type != "Mul" || !default_domain(mul) || mul.inputs.size() != 2 || mul.outputs.size() != 1 ||
+            !((mul.inputs[0] == x && mul.inputs[1] == gate.outputs[0]) ||
+              (mul.inputs[1] == x && mul.inputs[0] == gate.outputs[0])))
+          continue;
+        if (ga.kind == simd::Act::sigmoid)
+          act = {simd::Act::silu, 0, 0};
+        else if (ga.kind == simd::Act::hard_sigmoid && ga.alpha == 1.0f / 6.0f && ga.beta == 0.5f)
+          act = {simd::Act::hard_swish, 0, 0};
+        else
+          return false;
+        fused.push_back(gi);
+        fused.push_back(mi);
+        out = mul.outputs[0];
+        return true;
+      }
+      return false;
     };
     if (try_add(out)) {
       residual_first = true;

@@ -4,7 +4,9 @@
 // Included only by the per-ISA translation units; every helper is a template on the arch.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <xsimd/xsimd.hpp>
 
 #include "edgert/simd/kernels.h"
@@ -37,6 +39,34 @@ void affine_nchw_f32(std::size_t batch, std::size_t channels, std::size_t plane,
   }
 }
 
+// exp(v) for the fused sigmoid: v = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts,
+// Cody and Waite), exp(r) by Cephes expf's degree-7 polynomial (about 1 ulp), times 2^n
+// written into the exponent bits; v is first clamped to [-88, 89], where n reaches -127 and
+// 128, the exponent fields of zero and infinity, so the result is 0 below about -87.7 and
+// +inf above about 88.4 (the sigmoid is then exactly 1 or 0, and SiLU of a large negative
+// value -0); NaN passes through. About a dozen vector operations against xsimd::exp's
+// thirty-odd with its special cases.
+template <class Arch>
+__attribute__((always_inline)) inline xsimd::batch<float, Arch> exp_v(xsimd::batch<float, Arch> v) {
+  using B = xsimd::batch<float, Arch>;
+  using I = xsimd::batch<std::int32_t, Arch>;
+  const B lo(-88.0f), hi(89.0f);
+  v = xsimd::select(v < lo, lo, v);
+  v = xsimd::select(v > hi, hi, v);
+  const B n = xsimd::nearbyint(v * B(1.44269504088896341f));
+  B r = xsimd::fnma(n, B(0.693359375f), v);
+  r = xsimd::fnma(n, B(-2.12194440e-4f), r);
+  B p = B(1.9875691500e-4f);
+  p = xsimd::fma(p, r, B(1.3981999507e-3f));
+  p = xsimd::fma(p, r, B(8.3334519073e-3f));
+  p = xsimd::fma(p, r, B(4.1665795894e-2f));
+  p = xsimd::fma(p, r, B(1.6666665459e-1f));
+  p = xsimd::fma(p, r, B(5.0000001201e-1f));
+  p = xsimd::fma(p, r * r, r + B(1.0f));
+  const I e = (xsimd::batch_cast<std::int32_t>(n) + I(127)) << 23;
+  return p * xsimd::bitwise_cast<B>(e);
+}
+
 // affine_act_nchw_f32: y = act(x * scale[c] + shift[c] (+ r)), r before or after act.
 // One pass over memory; activation and residual choices are compile-time in the loops.
 template <class Arch, Act A>
@@ -61,6 +91,11 @@ __attribute__((always_inline)) inline xsimd::batch<float, Arch> act_v(xsimd::bat
     B t = xsimd::fma(v, B(1.0f / 6.0f), B(0.5f));
     t = xsimd::select(t < zero, zero, t);
     return v * xsimd::select(t > one, one, t);
+  } else if constexpr (A == Act::sigmoid) {
+    // The standalone Sigmoid's formula too (unary_f32), so a fused one gives the same values.
+    return B(1.0f) / (B(1.0f) + exp_v<Arch>(-v));
+  } else if constexpr (A == Act::silu) {
+    return v * (B(1.0f) / (B(1.0f) + exp_v<Arch>(-v)));
   } else {
     return v;
   }
@@ -83,6 +118,10 @@ inline float act_s(float v, const ActParams& p) {
     float t = v * (1.0f / 6.0f) + 0.5f;
     t = t < 0.0f ? 0.0f : t;
     return v * (t > 1.0f ? 1.0f : t);
+  } else if constexpr (A == Act::sigmoid) {
+    return 1.0f / (1.0f + std::exp(-v));
+  } else if constexpr (A == Act::silu) {
+    return v * (1.0f / (1.0f + std::exp(-v)));
   } else {
     return v;
   }
@@ -150,6 +189,11 @@ void affine_act_nchw_f32(std::size_t batch, std::size_t channels, std::size_t pl
     case Act::hard_swish:
       return affine_act_res<Arch, Act::hard_swish>(batch, channels, plane, x, residual, y, scale, shift, act,
                                                    residual_first);
+    case Act::sigmoid:
+      return affine_act_res<Arch, Act::sigmoid>(batch, channels, plane, x, residual, y, scale, shift, act,
+                                                residual_first);
+    case Act::silu:
+      return affine_act_res<Arch, Act::silu>(batch, channels, plane, x, residual, y, scale, shift, act, residual_first);
   }
 }
 

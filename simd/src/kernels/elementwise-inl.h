@@ -17,7 +17,6 @@ namespace edgert::simd::kern {
 template <class Arch, Unary F>
 __attribute__((always_inline)) inline xsimd::batch<float, Arch> unary_v(xsimd::batch<float, Arch> v, float alpha,
                                                                         float beta) {
-  using B = xsimd::batch<float, Arch>;
   if constexpr (F == Unary::relu)
     return act_v<Arch, Act::relu>(v, ActParams{Act::relu, alpha, beta});
   else if constexpr (F == Unary::leaky_relu)
@@ -29,7 +28,7 @@ __attribute__((always_inline)) inline xsimd::batch<float, Arch> unary_v(xsimd::b
   else if constexpr (F == Unary::hard_swish)
     return act_v<Arch, Act::hard_swish>(v, ActParams{Act::hard_swish, alpha, beta});
   else if constexpr (F == Unary::sigmoid)
-    return B(1.0f) / (B(1.0f) + xsimd::exp(-v));
+    return act_v<Arch, Act::sigmoid>(v, ActParams{Act::sigmoid, alpha, beta});
   else if constexpr (F == Unary::tanh)
     return xsimd::tanh(v);
   else if constexpr (F == Unary::exp)

@@ -37,6 +37,10 @@ __attribute__((always_inline)) inline xsimd::batch<float, Arch> act_any_v(xsimd:
       return act_v<Arch, Act::hard_sigmoid>(v, p);
     case Act::hard_swish:
       return act_v<Arch, Act::hard_swish>(v, p);
+    case Act::sigmoid:
+      return act_v<Arch, Act::sigmoid>(v, p);
+    case Act::silu:
+      return act_v<Arch, Act::silu>(v, p);
   }
   return v;
 }

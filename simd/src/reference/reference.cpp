@@ -60,6 +60,10 @@ float apply_act(float v, const ActParams& act) {
       const float lo = t < 0.0f ? 0.0f : t;
       return v * (lo > 1.0f ? 1.0f : lo);
     }
+    case Act::sigmoid:
+      return 1.0f / (1.0f + std::exp(-v));
+    case Act::silu:
+      return v / (1.0f + std::exp(-v));
   }
   return v;
 }

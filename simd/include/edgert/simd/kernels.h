@@ -17,10 +17,12 @@ using AffineNchwF32 = void (*)(std::size_t batch, std::size_t channels, std::siz
                                const float* scale, const float* shift);
 
 /// Activations that can follow an affine map in the same memory pass.
-enum class Act : int { none = 0, relu, clip, leaky_relu, hard_sigmoid, hard_swish };
+enum class Act : int { none = 0, relu, clip, leaky_relu, hard_sigmoid, hard_swish, sigmoid, silu };
 
 /// An activation and its parameters: clip [alpha, beta]; leaky_relu slope alpha;
-/// hard_sigmoid max(0, min(1, alpha * v + beta)); hard_swish v * hard_sigmoid(1/6, 1/2).
+/// hard_sigmoid max(0, min(1, alpha * v + beta)); hard_swish v * hard_sigmoid(1/6, 1/2);
+/// sigmoid 1 / (1 + exp(-v)) (the vector kernels use xsimd's exp, a few ulp from libm);
+/// silu (Swish-1) v * sigmoid(v).
 struct ActParams {
   Act kind = Act::none;
   float alpha = 0.0f, beta = 0.0f;
