@@ -319,6 +319,77 @@ TEST(BlockedLayout, GlobalPoolingReadsBlocksAsPlanesDo) {
       }
 }
 
+// Squeeze-and-excitation (EfficientNet's MBConv): D = dw3x3(relu(pw(x))) at stride 1 or 2,
+// S = sigmoid(pw(GlobalAveragePool(D))) with D's channels or one, M = D * S (either operand
+// first), Y = pw(M), Q = dw3x3(Y) the output. The Mul scales D's blocks in place of planes (D, the pool's
+// input and M stay blocked, the gate is planes), matching the planes path, bit for bit
+// across thread counts, for partial blocks and batch 2; a gate that is not 1x1 (a map times
+// a map) keeps the Mul on planes.
+TEST(BlockedLayout, SqueezeExcitationScalesBlocksInPlaceOfPlanes) {
+  struct Case {
+    std::int64_t n, c0, c, h, w, s, gate_c;
+    bool gate_first, gate_is_map;
+  };
+  const Case cases[] = {
+      {1, 8, 32, 14, 14, 1, 32, false, false}, {2, 5, 24, 11, 9, 2, 24, true, false},
+      {1, 3, 40, 9, 10, 1, 1, false, false},   {2, 4, 16, 7, 8, 2, 1, true, false},
+      {1, 6, 32, 8, 8, 1, 32, false, true},
+  };
+  unsigned seed = 1300;
+  for (const Case& p : cases) {
+    SCOPED_TRACE("c " + std::to_string(p.c) + " gate " + std::to_string(p.gate_c) + (p.gate_is_map ? " map" : ""));
+    Net net;
+    net.input("x", random({p.n, p.c0, p.h, p.w}, ++seed));
+    net.constant("a_w", random({p.c, p.c0, 1, 1}, ++seed, -0.5f, 0.5f));
+    net.constant("d_w", random({p.c, 1, 3, 3}, ++seed, -0.5f, 0.5f));
+    net.constant("g_w", random({p.gate_c, p.c, 1, 1}, ++seed, -0.5f, 0.5f));
+    net.constant("g_b", random({p.gate_c}, ++seed));
+    net.constant("y_w", random({12, p.c, 1, 1}, ++seed, -0.5f, 0.5f));
+    net.constant("q_w", random({12, 1, 3, 3}, ++seed, -0.5f, 0.5f));
+    net.node("Conv", {"x", "a_w"}, {"a0"});
+    net.node("Relu", {"a0"}, {"A"});
+    net.node("Conv", {"A", "d_w"}, {"D"}, conv_attrs(3, p.s, 1, p.c));
+    if (p.gate_is_map) {
+      net.node("Conv", {"D", "g_w", "g_b"}, {"s0"});  // a gate as large as D
+    } else {
+      net.node("GlobalAveragePool", {"D"}, {"G"});
+      net.node("Conv", {"G", "g_w", "g_b"}, {"s0"});
+    }
+    net.node("Sigmoid", {"s0"}, {"S"});
+    net.node("Mul", p.gate_first ? std::vector<std::string>{"S", "D"} : std::vector<std::string>{"D", "S"}, {"M"});
+    net.node("Conv", {"M", "y_w"}, {"Y"});
+    net.node("Conv", {"Y", "q_w"}, {"Q"}, conv_attrs(3, 1, 1, 12));
+    Graph g = net.graph();
+    g.add_output("Q");
+    const auto model = Model::compile(g, {});
+    bool saw_mul = false;
+    for (const Node& n : model->graph().nodes) {
+      if (n.op_type == "Mul") {
+        saw_mul = true;
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), p.gate_is_map ? 0 : kLayoutInput | kLayoutOutput);
+        if (!p.gate_is_map) {
+          EXPECT_EQ(n.attr_int(kScaleInputAttr, -1), p.gate_first ? 1 : 0);
+        }
+      }
+      if (n.op_type == "GlobalAveragePool") {
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput);
+      }
+      if (n.op_type == "Conv" && model->graph().values[n.inputs[1]].name == "d_w") {
+        EXPECT_EQ(n.attr_int(kLayoutAttr, 0), kLayoutInput | (p.gate_is_map ? 0 : kLayoutOutput));
+      }
+    }
+    EXPECT_TRUE(saw_mul);
+    ModelOptions off, two, three;
+    off.blocked_layout = false;
+    two.num_threads = 2;
+    three.num_threads = 3;
+    const Tensor planes = net.run1("Q", off), one = net.run1("Q");
+    expect_near(tensor_to_doubles(planes), one, 1e-4);
+    ASSERT_EQ(values(one), values(net.run1("Q", two)));
+    ASSERT_EQ(values(one), values(net.run1("Q", three)));
+  }
+}
+
 // DenseNet-like: P = relu(pw(x)) writes blocks; Y = conv(P), one group at stride 1, reads them
 // in place, shifted (no im2col), whatever its kernel, padding and dilation; Y is the output
 // (written as planes) or, with `after`, read by a pointwise Conv followed by a depthwise one
@@ -656,8 +727,8 @@ TEST(BlockedLayout, BroadcastingResidualRunsThroughPlanes) {
 }
 
 // Map sizes known at load: from a static input through Convs (explicit pads, auto_pad),
-// pools (ceil_mode, dilation), activations, Concat and Add; unknown past a node that is none
-// of those, and everywhere from a symbolic input.
+// pools (ceil_mode, dilation; a global one makes 1x1), activations, Concat and Add; unknown
+// past a node that is none of those (a Transpose), and everywhere from a symbolic input.
 TEST(BlockedLayout, MapSizesFollowFromStaticInputShapes) {
   for (bool symbolic : {false, true}) {
     Graph g;
@@ -689,10 +760,11 @@ TEST(BlockedLayout, MapSizesFollowFromStaticInputShapes) {
     g.add_node("Add", {"h", "f"}, {"i"}, {}, "", 17);
     g.add_node("GlobalAveragePool", {"i"}, {"j"}, {}, "", 17);
     g.add_node("Relu", {"j"}, {"k"}, {}, "", 17);
+    g.add_node("Transpose", {"i"}, {"l"}, {}, "", 17);
     const auto maps = known_shapes(g).maps;
     const std::map<std::string, std::array<std::int64_t, 2>> want = {
-        {"a", {15, 14}}, {"b", {7, 7}}, {"c", {7, 7}}, {"d", {7, 7}},   {"e", {4, 3}},
-        {"f", {3, 3}},   {"h", {3, 3}}, {"i", {3, 3}}, {"j", {-1, -1}}, {"k", {-1, -1}}};
+        {"a", {15, 14}}, {"b", {7, 7}}, {"c", {7, 7}}, {"d", {7, 7}}, {"e", {4, 3}},  {"f", {3, 3}},
+        {"h", {3, 3}},   {"i", {3, 3}}, {"j", {1, 1}}, {"k", {1, 1}}, {"l", {-1, -1}}};
     for (const auto& [name, hw] : want) {
       const auto expect = symbolic ? std::array<std::int64_t, 2>{-1, -1} : hw;
       EXPECT_EQ(maps[g.find(name)], expect) << name << (symbolic ? " symbolic" : "");

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "../exec/thread_pool.h"
+#include "../passes/blocked_layout.h"
 #include "common.h"
 
 namespace edgert {
@@ -398,6 +399,14 @@ class BinaryOp : public Op {
       legacy_broadcast_ = c.node.attr_int("broadcast", 0) != 0;
       legacy_axis_ = c.node.has_attr("axis") ? c.node.attr_int("axis", 0) : -1;
     }
+    // Set by the layout pass on a Mul scaling a map's channels (squeeze-and-excitation): the
+    // map input and the output in the channel-blocked layout, the gate in planes.
+    if ((c.node.attr_int(kLayoutAttr, 0) & kLayoutOutput) != 0) {
+      scale_input_ = static_cast<std::size_t>(c.node.attr_int(kScaleInputAttr, 0));
+      if (kind_ != B::mul || c.node.inputs.size() != 2 || scale_input_ > 1 || legacy_)
+        fail(ErrorCode::internal, c.node.label(), ": only a Mul of a map by a gate runs on blocks");
+      blocked_ = true;
+    }
     if (c.node.inputs.empty()) fail(ErrorCode::parse, c.node.label(), ": needs at least one input");
   }
 
@@ -465,6 +474,16 @@ class BinaryOp : public Op {
     }
     Shape out = broadcast_shapes(node_, shapes);
     ctx.set_output(0, (is_compare(kind_) || is_logical(kind_)) ? DataType::boolean : t, out);
+    if (blocked_) {
+      // The pass saw a map and a gate of a 1x1 map with the map's channels or one; the
+      // shapes at run time are those or none (the images broadcast either way).
+      const Shape& x = ctx.in(scale_input_).shape();
+      const Shape& g = ctx.in(1 - scale_input_).shape();
+      if (t != DataType::float32 || x.size() != 4 || g.size() != 4 || g[2] != 1 || g[3] != 1 ||
+          (g[1] != 1 && g[1] != x[1]) || out[1] != x[1] || out[2] != x[2] || out[3] != x[3])
+        fail(ErrorCode::internal, node_.label(), ": a blocked channel scale got ", shape_str(x), " and ", shape_str(g));
+      ctx.set_output_storage(0, blocked_bytes(out));
+    }
   }
 
   void run(const RunContext& ctx) const override {
@@ -474,6 +493,7 @@ class BinaryOp : public Op {
       if (y.raw() != a.raw()) std::memcpy(y.raw(), a.raw(), a.nbytes());
       return;
     }
+    if (blocked_) return run_channel_scale(ctx);
     if (kind_ == B::pow && ctx.in(1).dtype() != a.dtype()) return run_mixed_pow(ctx);
     if (a.dtype() == DataType::float16 && !is_compare(kind_)) return run_half(ctx);
     if (is_logical(kind_) || a.dtype() == DataType::boolean) {
@@ -684,7 +704,44 @@ class BinaryOp : public Op {
 
   const Node& node_;
   const simd::KernelTable& kernels_;
+  // y = x * gate per (image, channel), x and y channel-blocked ([n][block][pixel][16]), the
+  // gate [n or 1, c or 1, 1, 1] planes; a block's lanes past the channels are written 0.
+  void run_channel_scale(const RunContext& ctx) const {
+    constexpr std::size_t C = kBlock;
+    const Tensor& x = ctx.in(scale_input_);
+    const Tensor& g = ctx.in(1 - scale_input_);
+    Tensor& y = ctx.out(0);
+    const std::size_t n = static_cast<std::size_t>(y.dim(0)), c = static_cast<std::size_t>(y.dim(1));
+    const std::size_t xn = static_cast<std::size_t>(x.dim(0)), gn = static_cast<std::size_t>(g.dim(0));
+    const std::size_t gc = static_cast<std::size_t>(g.dim(1)), pixels = pixels_of(y.shape());
+    const std::size_t blocks = (c + C - 1) / C;
+    const float* px = x.data<float>();
+    const float* pg = g.data<float>();
+    float* py = y.data<float>();
+    ctx.pool->parallel_for(n * blocks, 1, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t t = lo; t < hi; ++t) {
+        const std::size_t img = t / blocks, b = t % blocks;
+        float s[C];
+        for (std::size_t l = 0; l < C; ++l) {
+          const std::size_t ch = b * C + l;
+          s[l] = ch < c ? pg[img % gn * gc + (gc == 1 ? 0 : ch)] : 0.0f;
+        }
+        const float* src = px + ((img % xn) * blocks + b) * pixels * C;
+        float* dst = py + (img * blocks + b) * pixels * C;
+        if (b * C + C <= c) {
+          for (std::size_t p = 0; p < pixels * C; p += C)
+            for (std::size_t l = 0; l < C; ++l) dst[p + l] = src[p + l] * s[l];
+        } else {
+          for (std::size_t p = 0; p < pixels * C; p += C)
+            for (std::size_t l = 0; l < C; ++l) dst[p + l] = b * C + l < c ? src[p + l] * s[l] : 0.0f;
+        }
+      }
+    });
+  }
+
   B kind_ = B::add;
+  bool blocked_ = false;
+  std::size_t scale_input_ = 0;
   bool fmod_ = false;
   bool legacy_ = false, legacy_broadcast_ = false, legacy_prelu_ = false;
   std::int64_t legacy_axis_ = -1;

@@ -18,8 +18,10 @@ namespace {
 // ends a classifier's backbone need not be unpacked. A `same` node reads and writes one
 // layout: a 2-D MaxPool or AveragePool, an inference BatchNormalization with constant
 // parameters (its fused activation included), or a Concat of channels whose inputs but the
-// last fill whole blocks; blocked, its data inputs and its output all are.
-enum class Kind { other, pointwise, depthwise, writer, converter, global_pool, same };
+// last fill whole blocks; blocked, its data inputs and its output all are. A
+// `channel_scale` is a Mul of a map by a [n, c or 1, 1, 1] gate (squeeze-and-excitation):
+// blocked, its map input (kScaleInputAttr) and its output are, the gate stays planes.
+enum class Kind { other, pointwise, depthwise, writer, converter, global_pool, same, channel_scale };
 
 bool all_equal(const std::vector<std::int64_t>& v, std::int64_t want) {
   return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == want; });
@@ -61,6 +63,22 @@ bool same_layout(const Graph& g, const Node& n, const std::vector<std::int64_t>&
   return false;
 }
 
+// The map input (0 or 1) of a Mul that scales a known map's channels by a gate of a 1x1
+// map with its channel count or one channel, or -1.
+int channel_scale_input(const Node& n, const KnownShapes& known) {
+  if (n.op_type != "Mul" || n.opset < 7 || n.inputs.size() != 2 || !one_output(n)) return -1;
+  for (int d = 0; d < 2; ++d) {
+    const ValueId x = n.inputs[static_cast<std::size_t>(d)], s = n.inputs[static_cast<std::size_t>(1 - d)];
+    if (x == kNoValue || s == kNoValue || x == s) return -1;
+    const auto& xm = known.maps[x];
+    const std::int64_t c = known.channels[x], sc = known.channels[s];
+    if (xm[0] > 0 && xm[0] * xm[1] > 1 && known.maps[s] == std::array<std::int64_t, 2>{1, 1} && c > 0 &&
+        (sc == c || sc == 1))
+      return d;
+  }
+  return -1;
+}
+
 // What the Conv kernels can run in the blocked layout: 2-D, constant float weights, either
 // 1x1 at stride 1 without padding and one group, or one filter per input channel, or one
 // group with any kernel; and the nodes that pass the layout through. A 3x3 that suits
@@ -74,6 +92,7 @@ Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_
   if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
   if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
+  if (channel_scale_input(n, known) >= 0) return Kind::channel_scale;
   if (n.op_type != "Conv") return same_layout(g, n, known.channels) ? Kind::same : Kind::other;
   if (n.inputs.size() < 2 || n.inputs.size() > 4 || !one_output(n) || !g.is_constant(n.inputs[1])) return Kind::other;
   const Tensor* w = g.constant(n.inputs[1]);
@@ -123,17 +142,24 @@ KnownShapes known_shapes(const Graph& g) {
       "Relu",     "Clip",    "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "BatchNormalization",
       "Identity", "Dropout", "Concat",    "Add",     "Mul",         "Sub",       "Div",
       "Sum",      "Max",     "Min",       "PRelu",   "Tanh"};
+  // Of those, the ones with one data input that keep the channels.
+  static const char* const kUnary[] = {"Relu",      "Clip",     "LeakyRelu", "Sigmoid", "HardSigmoid",
+                                       "HardSwish", "Identity", "Dropout",   "Tanh"};
   auto known = [&](ValueId v) { return v != kNoValue && m[v][0] > 0; };
-  // Channels: of what Convs write (the weight's first dimension), and of the pools,
-  // BatchNormalizations and channel Concats made from them.
+  // Channels: of what Convs write (the weight's first dimension), and of the pools (global
+  // ones included), BatchNormalizations, channel Concats, activations and channel scales
+  // made from them.
   auto channels = [&](const Node& n) -> std::int64_t {
     if (n.op_type == "Conv" && n.inputs.size() >= 2 && g.is_constant(n.inputs[1])) {
       const Tensor* w = g.constant(n.inputs[1]);
       return w && w->rank() >= 1 ? w->dim(0) : -1;
     }
-    if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "BatchNormalization") &&
+    if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "BatchNormalization" ||
+         n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool" ||
+         (n.inputs.size() == 1 && std::find(std::begin(kUnary), std::end(kUnary), n.op_type) != std::end(kUnary))) &&
         n.inputs[0] != kNoValue)
       return c[n.inputs[0]];
+    if (const int d = channel_scale_input(n, k); d >= 0) return c[n.inputs[static_cast<std::size_t>(d)]];
     if (n.op_type != "Concat") return -1;
     std::int64_t v = 0;
     for (ValueId in : n.inputs) v = in == kNoValue || c[in] < 0 || v < 0 ? -1 : v + c[in];
@@ -146,6 +172,7 @@ KnownShapes known_shapes(const Graph& g) {
     std::array<std::int64_t, 2> out = kUnknown;
     if (!known(n.inputs[0])) return out;
     const auto& in = m[n.inputs[0]];
+    if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool") return std::array<std::int64_t, 2>{1, 1};
     const bool conv = n.op_type == "Conv", pool = n.op_type == "MaxPool" || n.op_type == "AveragePool";
     if (conv || pool) {
       std::vector<std::int64_t> ks = n.attr_ints("kernel_shape");
@@ -163,6 +190,7 @@ KnownShapes known_shapes(const Graph& g) {
       for (int a = 0; a < 2; ++a) out[a] = window_out(in[a], ks[a], s[a], d[a], p[a], p[a + 2], pad, ceil);
       return out[0] < 1 || out[1] < 1 ? kUnknown : out;
     }
+    if (const int d = channel_scale_input(n, k); d >= 0) return m[n.inputs[static_cast<std::size_t>(d)]];
     if (std::find(std::begin(kSame), std::end(kSame), n.op_type) == std::end(kSame)) return out;
     for (std::size_t i = 1; i < n.inputs.size(); ++i)
       if (n.inputs[i] != kNoValue && !g.is_constant(n.inputs[i]) && m[n.inputs[i]] != in) return out;
@@ -188,6 +216,8 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   // (a padded block would multiply the work by up to 16). One at stride 1 without a fused
   // residual (it runs shifted: ConvOp's Shifted) reads blocks whatever layout it writes.
   std::vector<char> whole_blocks(g.nodes.size(), 0), shifts(g.nodes.size(), 0), wino_nc16(g.nodes.size(), 0);
+  // A channel scale's map input (its data input; the gate stays planes).
+  std::vector<std::size_t> data_slot(g.nodes.size(), 0);
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
     bool yields = false;
@@ -196,6 +226,7 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
     // For ConvOp:
     if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
     if (tile) n.attrs[kWinogradNc16Attr] = Attribute::of(std::int64_t{tile}), wino_nc16[i] = 1;
+    if (kind[i] == Kind::channel_scale) data_slot[i] = static_cast<std::size_t>(channel_scale_input(n, known));
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
@@ -217,6 +248,7 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   auto reads_blocked = [&](std::size_t c, std::size_t slot) {
     const bool out_blocked = blocked[g.nodes[c].outputs[0]] != 0;
     if (kind[c] == Kind::same) return out_blocked && slot < data_inputs(g.nodes[c]);
+    if (kind[c] == Kind::channel_scale) return out_blocked && slot == data_slot[c];
     if (slot == 3) return kind[c] != Kind::other && out_blocked;
     if (slot != 0) return false;
     return kind[c] == Kind::depthwise || kind[c] == Kind::global_pool || kind[c] == Kind::converter ||
@@ -233,7 +265,7 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
     const Node& n = g.nodes[c];
     if (wino_nc16[c] && blocked[n.inputs[0]] && blocked[n.outputs[0]]) return true;  // Winograd on blocks
     if (kind[c] == Kind::other || kind[c] == Kind::converter || kind[c] == Kind::global_pool) return false;
-    return kind[c] == Kind::depthwise || kind[c] == Kind::same || !as_producer ||
+    return kind[c] == Kind::depthwise || kind[c] == Kind::same || kind[c] == Kind::channel_scale || !as_producer ||
            (n.has_input(0) && blocked[n.inputs[0]] != 0);
   };
   for (bool changed = true; changed;) {
@@ -250,7 +282,10 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
           }
       // The producer's fused residual shares the output's layout; so do a `same` node's
       // data inputs (a BatchNormalization's parameters are constants).
-      if (kind[p] != Kind::same && g.nodes[p].has_input(3) && !blocked[g.nodes[p].inputs[3]]) ok = false;
+      if (kind[p] != Kind::same && kind[p] != Kind::channel_scale && g.nodes[p].has_input(3) &&
+          !blocked[g.nodes[p].inputs[3]])
+        ok = false;
+      if (kind[p] == Kind::channel_scale && !blocked[g.nodes[p].inputs[data_slot[p]]]) ok = false;
       if (kind[p] == Kind::same)
         for (std::size_t s = 0; s < data_inputs(g.nodes[p]); ++s)
           if (!blocked[g.nodes[p].inputs[s]]) ok = false;
@@ -260,9 +295,11 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
     if (kind[i] == Kind::other) continue;
+    const std::size_t in = data_slot[i];
     const int layout =
-        (n.has_input(0) && blocked[n.inputs[0]] ? kLayoutInput : 0) | (blocked[n.outputs[0]] ? kLayoutOutput : 0);
+        (n.has_input(in) && blocked[n.inputs[in]] ? kLayoutInput : 0) | (blocked[n.outputs[0]] ? kLayoutOutput : 0);
     if (layout) n.attrs[kLayoutAttr] = Attribute::of(static_cast<std::int64_t>(layout));
+    if (layout && kind[i] == Kind::channel_scale) n.attrs[kScaleInputAttr] = Attribute::of(std::int64_t(in));
   }
 }
 

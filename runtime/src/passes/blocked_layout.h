@@ -15,6 +15,10 @@ namespace edgert {
 /// kLayoutOutput when output 0 (and a fused residual, input 3) is.
 inline constexpr const char* kLayoutAttr = "_edgert_layout";
 inline constexpr int kLayoutInput = 1, kLayoutOutput = 2;
+/// Node attribute the pass sets on a Mul it blocks that scales a map's channels by a
+/// [n, c or 1, 1, 1] gate (squeeze-and-excitation): the input (0 or 1) that is the map,
+/// blocked in and out with the output (kLayoutInput | kLayoutOutput); the gate stays planes.
+inline constexpr const char* kScaleInputAttr = "_edgert_scale_input";
 /// Node attribute the pass sets to 1 on a Conv that suits Winograd but runs shifted when its
 /// input is blocked (Winograd23::yields_to_shifted, decided here where map sizes are known).
 inline constexpr const char* kShiftedAttr = "_edgert_shifted";
@@ -48,12 +52,12 @@ inline std::size_t blocked_bytes(const Shape& s) {
 /// runs shifted and may write planes; a narrow 3x3 Winograd would take on planes runs so too,
 /// see Winograd23::yields_to_shifted), the fused residual of such a Conv whose output is
 /// blocked, or a GlobalAveragePool / GlobalMaxPool (which gets kLayoutInput and writes
-/// planes). A 2-D MaxPool or AveragePool, an inference BatchNormalization with constant
-/// parameters, and a channel Concat whose inputs but the last fill whole blocks carry the
-/// layout: blocked in and out (both bits) when all their data inputs and their output can be.
-/// Graph outputs stay planes, and so does a tensor only converting Convs would touch (no end
-/// reads or writes it in place).
-/// `isa` is the tier the model's kernels run at (it moves the Winograd/shifted choice).
+/// planes). A Mul scaling a known map's channels by a gate of a 1x1 map (kScaleInputAttr)
+/// carries the layout from its map input to its output. A 2-D MaxPool or AveragePool, an inference BatchNormalization
+/// with constant parameters, and a channel Concat whose inputs but the last fill whole blocks carry the layout: blocked
+/// in and out (both bits) when all their data inputs and their output can be. Graph outputs stay planes, and so does a
+/// tensor only converting Convs would touch (no end reads or writes it in place). `isa` is the tier the model's kernels
+/// run at (it moves the Winograd/shifted choice).
 void choose_blocked_layout(Graph& g, simd::Isa isa);
 
 /// What the pass knows of each value at load, per ValueId. `channels`: of the values Convs
