@@ -50,9 +50,8 @@ template <class Arch>
 __attribute__((always_inline)) inline xsimd::batch<float, Arch> exp_v(xsimd::batch<float, Arch> v) {
   using B = xsimd::batch<float, Arch>;
   using I = xsimd::batch<std::int32_t, Arch>;
-  const B lo(-88.0f), hi(89.0f);
-  v = xsimd::select(v < lo, lo, v);
-  v = xsimd::select(v > hi, hi, v);
+  // max and min return their second operand when either is NaN (x86) or return NaN (NEON).
+  v = xsimd::min(B(89.0f), xsimd::max(B(-88.0f), v));
   const B n = xsimd::nearbyint(v * B(1.44269504088896341f));
   B r = xsimd::fnma(n, B(0.693359375f), v);
   r = xsimd::fnma(n, B(-2.12194440e-4f), r);
