@@ -157,7 +157,8 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
     if (p.swish) {  // every Sigmoid and Mul runs in a convolution's epilogue
       Graph g = net.graph();
       g.add_output("Q");
-      for (const Node& n : Model::compile(g, {})->graph().nodes)
+      const auto model = Model::compile(g, {});  // held: the loop reads its graph
+      for (const Node& n : model->graph().nodes)
         EXPECT_TRUE(n.op_type == "Conv" || n.op_type == "Add" || n.op_type == "MaxPool") << n.op_type;
     }
     const std::vector<Tensor> planes = run(net, p, false, 1);
