@@ -329,6 +329,37 @@ TEST(BlockedLayout, GlobalPoolingReadsBlocksAsPlanesDo) {
       }
 }
 
+// Small maps under large weights (more output channels than pixels, weights past the L2)
+// sum part by part over every panel instead of panel by panel: a 1x1 of 608 -> 250
+// channels with a residual and a partial last block, and an im2col 3x3 at stride 2 of
+// 5472 rows, batch 2, against planes (the GEMM path), the same bit for bit on 1-3 threads.
+TEST(BlockedLayout, LargeWeightsOnSmallMapsSumPartByPartAsPlanesDo) {
+  for (std::int64_t hw : {7, 5}) {
+    Net net;
+    net.input("x", random({2, 40, hw, hw}, 1));
+    net.constant("a_w", random({608, 40, 1, 1}, 2)).constant("a_b", random({608}, 3));
+    net.constant("b_w", random({250, 608, 1, 1}, 4, -0.1f, 0.1f)).constant("b_b", random({250}, 5));
+    net.constant("r_w", random({250, 40, 1, 1}, 6)).constant("q_w", random({250, 1, 3, 3}, 7));
+    net.constant("s_w", random({64, 608, 3, 3}, 8, -0.05f, 0.05f)).constant("t_w", random({64, 1, 3, 3}, 9));
+    net.node("Conv", {"x", "a_w", "a_b"}, {"a0"});
+    net.node("Relu", {"a0"}, {"A"});
+    net.node("Conv", {"x", "r_w"}, {"R"});
+    net.node("Conv", {"A", "b_w", "b_b"}, {"b0"});
+    net.node("Add", {"b0", "R"}, {"b1"});
+    net.node("Relu", {"b1"}, {"B"});
+    // Depthwise readers at the ends keep B and S blocked (a graph output is planes).
+    const auto pad1 = Attribute::of(std::vector<std::int64_t>{1, 1, 1, 1});
+    net.node("Conv", {"B", "q_w"}, {"Q"}, {{"pads", pad1}, {"group", Attribute::of(std::int64_t{250})}});
+    net.node("Conv", {"A", "s_w"}, {"S"},
+             {{"pads", pad1}, {"strides", Attribute::of(std::vector<std::int64_t>{2, 2})}});
+    net.node("Conv", {"S", "t_w"}, {"T"}, {{"pads", pad1}, {"group", Attribute::of(std::int64_t{64})}});
+    SCOPED_TRACE(hw);
+    Tensor planes;
+    ASSERT_NO_FATAL_FAILURE(expect_blocked_matches_planes(net, "Q", planes));
+    ASSERT_NO_FATAL_FAILURE(expect_blocked_matches_planes(net, "T", planes));
+  }
+}
+
 // Squeeze-and-excitation (EfficientNet's MBConv): D = dw3x3(relu(pw(x))) at stride 1 or 2,
 // S = sigmoid(pw(GlobalAveragePool(D))) with D's channels or one, M = D * S (either operand
 // first), Y = pw(M), Q = dw3x3(Y) the output. The Mul scales D's blocks in place of planes (D, the pool's
