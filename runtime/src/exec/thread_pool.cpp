@@ -34,6 +34,7 @@ bool spin_until(bool spin, Done&& done) {
 // needs (4 threads on 2 cores ran mobilenetv2 6x slower), so such pools only sleep.
 ThreadPool::ThreadPool(int threads)
     : spin_(threads <= static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
+  cursors_ = std::make_unique<Cursor[]>(static_cast<std::size_t>(std::max(threads, 1)));
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(static_cast<std::size_t>(i)); });
 }
 
@@ -54,30 +55,57 @@ std::size_t ThreadPool::chunk_count(std::size_t n, std::size_t grain) const {
   return chunks == 0 ? 1 : chunks;
 }
 
-void ThreadPool::run(std::size_t n, std::size_t chunks, Thunk thunk, void* ctx) {
+void ThreadPool::run(std::size_t n, std::size_t chunks, bool single, Thunk thunk, void* ctx) {
+  Job job;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    n_ = n;
-    chunks_ = chunks;
-    thunk_ = thunk;
-    ctx_ = ctx;
-    remaining_.store(chunks - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    const std::size_t gen = generation_.load(std::memory_order_relaxed) + 1;
+    // A cursor counts the items taken from its range in 32 bits: a range longer than that
+    // goes whole to one thread.
+    job = Job{n, chunks, single && n / chunks < kOffsetMask, thunk, ctx, static_cast<std::uint32_t>(gen)};
+    job_ = job;
+    finished_.store(0, std::memory_order_relaxed);
+    for (std::size_t c = 0; c < chunks; ++c)
+      cursors_[c].next.store(std::uint64_t{job.tag} << 32, std::memory_order_relaxed);
+    generation_.store(gen, std::memory_order_release);
   }
   wake_.notify_all();
-  thunk(ctx, 0, n / chunks, 0);
-  auto finished = [this] { return remaining_.load(std::memory_order_acquire) == 0; };
+  take_part(job, 0);
+  auto finished = [this, n] { return finished_.load(std::memory_order_acquire) == n; };
   if (spin_until(spin_, finished)) return;
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, finished);
 }
 
+void ThreadPool::take_part(const Job& job, std::size_t self) {
+  const std::uint64_t tag = std::uint64_t{job.tag} << 32;
+  for (std::size_t k = 0; k < job.chunks; ++k) {
+    const std::size_t c = (self + k) % job.chunks;
+    const std::size_t begin = job.n * c / job.chunks, end = job.n * (c + 1) / job.chunks;
+    // The cursor's offset once the range is all taken (a whole range: any non-zero offset).
+    const std::uint64_t taken = std::min<std::uint64_t>(end - begin, job.single ? end - begin : 1);
+    std::atomic<std::uint64_t>& next = cursors_[c].next;
+    std::uint64_t v = next.load(std::memory_order_relaxed);
+    for (;;) {
+      if ((v & ~kOffsetMask) != tag) return;  // a later loop's cursor: this loop is over
+      const std::uint64_t off = v & kOffsetMask;
+      if (off >= taken) break;
+      const std::size_t i = begin + static_cast<std::size_t>(off), j = job.single ? i + 1 : end;
+      if (!next.compare_exchange_weak(v, tag | (job.single ? off + 1 : taken), std::memory_order_relaxed)) continue;
+      job.thunk(job.ctx, i, j, self);
+      if (finished_.fetch_add(j - i, std::memory_order_acq_rel) + (j - i) == job.n) {
+        std::lock_guard<std::mutex> lock(mu_);  // the caller is spinning or inside wait()
+        done_.notify_one();
+      }
+      v = next.load(std::memory_order_relaxed);
+    }
+  }
+}
+
 void ThreadPool::work(std::size_t worker) {
   std::size_t seen = 0;
   for (;;) {
-    std::size_t n, chunks;
-    Thunk thunk;
-    void* ctx;
+    Job job;
     auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
     spin_until(spin_, posted);
     {
@@ -87,15 +115,9 @@ void ThreadPool::work(std::size_t worker) {
       wake_.wait(lock, posted);
       seen = generation_.load(std::memory_order_relaxed);
       if (stop_) return;
-      n = n_, chunks = chunks_, thunk = thunk_, ctx = ctx_;
+      job = job_;
     }
-    if (worker < chunks) {
-      thunk(ctx, n * worker / chunks, n * (worker + 1) / chunks, worker);
-      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mu_);  // the caller is spinning or inside wait()
-        done_.notify_one();
-      }
-    }
+    take_part(job, worker);
   }
 }
 
