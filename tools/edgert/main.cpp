@@ -3,10 +3,7 @@
 
 #include "common.h"
 #include "edgert/simd/kernels.h"
-
-#ifndef EDGERT_GIT_COMMIT
-#define EDGERT_GIT_COMMIT "unknown"
-#endif
+#include "edgert_commit.h"  // generated at every build: EDGERT_GIT_COMMIT
 
 namespace {
 
