@@ -3,9 +3,11 @@
 //   node layers.mjs MODEL INPUT_DIR THREADS RUNS EDGERT_JSON
 // ORT fuses BatchNormalization, activations and residual Adds into its convolutions and
 // renames them, so nodes are matched by op type and position in the execution order: the
-// k-th Conv of one runtime against the k-th Conv of the other. Where the counts of an op
-// type differ, that type is reported as a total only. Times are means per run, after ORT's
-// first 3 runs (warm-up); ORT's kernel times exclude its binding's copies.
+// k-th Conv of one runtime against the k-th Conv of the other (ORT's FusedConv counts as a
+// Conv). Where the counts of an op type differ, its nodes are paired in order by weight
+// shape (edgert's JSON gives each node's constant weight, ORT's profile its input shapes),
+// the rest reported as totals. Times are means per run, after ORT's first 3 runs
+// (warm-up); ORT's kernel times exclude its binding's copies.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,7 +70,28 @@ const isBnConv = (n) => n.op === 'Conv' && n.shapes[1] && n.shapes[1].length ===
 const edBn = edList.filter((n) => n.op === 'BatchNormalization').length;
 if (edBn > 0 && !ortList.some((n) => n.op === 'BatchNormalization') && ortList.filter(isBnConv).length === edBn)
   for (const n of ortList) if (isBnConv(n)) n.op = 'BatchNormalization';
+for (const n of ortList) if (n.op === 'FusedConv') n.op = 'Conv';
 const ortByOp = byOp(ortList), edByOp = byOp(edList);
+const sameShape = (a, b) => Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i]);
+// Pairs in execution order by weight shape: each edgert node with the next ORT node of its
+// weight's shape; nodes left over on either side are returned unpaired.
+const alignByWeight = (eds, orts) => {
+  const pairs = [], edLeft = [], ortLeft = [];
+  let j = 0;
+  for (const e of eds) {
+    let k = j;
+    while (k < orts.length && !sameShape(e.weight, orts[k].shapes[1])) k++;
+    if (k === orts.length) {
+      edLeft.push(e);
+      continue;
+    }
+    ortLeft.push(...orts.slice(j, k));
+    pairs.push([e, orts[k]]);
+    j = k + 1;
+  }
+  ortLeft.push(...orts.slice(j));
+  return { pairs, edLeft, ortLeft };
+};
 // A convolution's class from ORT's recorded input and weight shapes.
 const convClass = (n) => {
   const [x, w] = n.shapes;
@@ -87,19 +110,18 @@ const add = (cls, e, o) => {
   c.n += 1, c.ed += e, c.ort += o;
 };
 const rows = [];
+const sum = (list) => list.reduce((a, n) => a + n.ms, 0) * 1000;
 for (const [op, eds] of edByOp) {
   const orts = ortByOp.get(op) || [];
-  if (orts.length !== eds.length) {
-    add(`${op} (unmatched: ${eds.length} edgert, ${orts.length} ORT nodes)`, eds.reduce((a, n) => a + n.ms, 0) * 1000,
-        orts.reduce((a, n) => a + n.ms, 0) * 1000);
-    continue;
-  }
-  eds.forEach((e, i) => {
-    const o = orts[i];
+  let pairs = eds.map((e, i) => [e, orts[i]]), edLeft = [], ortLeft = [];
+  if (orts.length !== eds.length) ({ pairs, edLeft, ortLeft } = alignByWeight(eds, orts));
+  if (edLeft.length || ortLeft.length)
+    add(`${op} (unmatched: ${edLeft.length} edgert, ${ortLeft.length} ORT nodes)`, sum(edLeft), sum(ortLeft));
+  for (const [e, o] of pairs) {
     const cls = op === 'Conv' ? convClass(o) : op;
     add(cls, e.ms * 1000, o.ms * 1000);
     rows.push({ e, o, cls });
-  });
+  }
 }
 for (const [op, orts] of ortByOp)
   if (!edByOp.has(op)) add(`${op} (ORT only)`, 0, orts.reduce((a, n) => a + n.ms, 0) * 1000);

@@ -85,9 +85,19 @@ int bench(const BenchArgs& a) {
     if (a.profile) {
       for (const auto& [t, v] : sorted(type_ms))
         j["profile"]["by_type"].push_back({{"op", t}, {"ms", v}, {"share", v / total_prof}});
-      for (const auto& [n, v] : sorted(node_ms))
-        j["profile"]["by_node"].push_back(
-            {{"node", n}, {"op", node_type[n]}, {"index", node_index[n]}, {"ms", v}, {"share", v / total_prof}});
+      // A node's constant weight (input 1), by which bench/ort/layers.mjs pairs the nodes
+      // of two runtimes that fuse differently.
+      const Graph& g = l.model->graph();
+      std::map<std::string, const Node*> by_name;
+      for (const Node& n : g.nodes) by_name.emplace(n.name, &n);
+      for (const auto& [n, v] : sorted(node_ms)) {
+        nlohmann::json e = {
+            {"node", n}, {"op", node_type[n]}, {"index", node_index[n]}, {"ms", v}, {"share", v / total_prof}};
+        const auto it = by_name.find(n);
+        if (it != by_name.end() && it->second->inputs.size() > 1 && g.is_constant(it->second->inputs[1]))
+          e["weight"] = g.constant(it->second->inputs[1])->shape();
+        j["profile"]["by_node"].push_back(e);
+      }
     }
     std::printf("%s\n", j.dump(2).c_str());
     return kOk;
