@@ -251,57 +251,77 @@ class Builder {
   return b.take();
 }
 
-::onnx::ModelProto mobilenetv2(std::uint64_t seed) {
-  Builder b("mobilenetv2", seed);
-  b.input("input", {"N", "3", "224", "224"});
-  std::string x = b.clip6(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
-  std::int64_t cin = 32;
-  const std::int64_t cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                                  {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
-  for (const auto& c : cfg) {
-    for (std::int64_t i = 0; i < c[2]; ++i) {
-      const std::int64_t stride = i == 0 ? c[3] : 1, hidden = cin * c[0], cout = c[1];
+// Inverted-residual (MBConv) stages, MobileNetV2's and EfficientNet's: per block an
+// expanding 1x1 (when the ratio is not 1), a depthwise k x k, with `se` a
+// squeeze-and-excitation gate (global pool, 1x1 to a quarter of the block's input channels,
+// act, 1x1 back, Sigmoid, broadcasting Mul), a projecting 1x1 without activation, and the
+// residual Add where the shape stays. Each convolution is followed by BatchNormalization
+// but the gate's, which have biases. Returns the last output; cin becomes its channels.
+struct MbStage {
+  std::int64_t expand, cout, repeats, stride, kernel;
+};
+template <class Act>
+std::string inverted_residuals(Builder& b, std::string x, std::int64_t& cin, const std::vector<MbStage>& stages,
+                               Act act, bool se) {
+  for (const MbStage& c : stages)
+    for (std::int64_t i = 0; i < c.repeats; ++i) {
+      const std::int64_t stride = i == 0 ? c.stride : 1, hidden = cin * c.expand, cout = c.cout, k = c.kernel;
       std::string y = x;
-      if (c[0] != 1) y = b.clip6(b.bn(b.conv(y, cin, hidden, 1, 1, 0), hidden));
-      y = b.clip6(b.bn(b.conv(y, hidden, hidden, 3, stride, 1, hidden), hidden));
+      if (c.expand != 1) y = act(b.bn(b.conv(y, cin, hidden, 1, 1, 0), hidden));
+      y = act(b.bn(b.conv(y, hidden, hidden, k, stride, k / 2, hidden), hidden));
+      if (se) {
+        const std::int64_t squeezed = std::max<std::int64_t>(1, cin / 4);
+        std::string s = b.unary("GlobalAveragePool", y);
+        s = act(b.conv(s, hidden, squeezed, 1, 1, 0, 1, true));
+        s = b.unary("Sigmoid", b.conv(s, squeezed, hidden, 1, 1, 0, 1, true));
+        y = b.mul(y, s);
+      }
       y = b.bn(b.conv(y, hidden, cout, 1, 1, 0), cout);
       x = (stride == 1 && cin == cout) ? b.add(x, y) : y;
       cin = cout;
     }
-  }
-  x = b.clip6(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
+  return x;
+}
+
+::onnx::ModelProto mobilenetv2(std::uint64_t seed) {
+  Builder b("mobilenetv2", seed);
+  b.input("input", {"N", "3", "224", "224"});
+  auto clip6 = [&](const std::string& v) { return b.clip6(v); };
+  std::int64_t cin = 32;
+  std::string x = clip6(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
+  x = inverted_residuals(b, x, cin,
+                         {{1, 16, 1, 1, 3},
+                          {6, 24, 2, 2, 3},
+                          {6, 32, 3, 2, 3},
+                          {6, 64, 4, 2, 3},
+                          {6, 96, 3, 1, 3},
+                          {6, 160, 3, 2, 3},
+                          {6, 320, 1, 1, 3}},
+                         clip6, false);
+  x = clip6(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
   b.head(x, 1280, 1000, "logits");
   b.output("logits", {"N", "1000"});
   return b.take();
 }
 
-// EfficientNet-B0: MBConv blocks (expand 1x1, depthwise 3x3 or 5x5, squeeze-and-excitation,
-// project 1x1) with SiLU written as x * Sigmoid(x) and the excitation gate a broadcasting Mul.
+// EfficientNet-B0: MBConv blocks with 3x3 or 5x5 depthwise convolutions and
+// squeeze-and-excitation, SiLU written as x * Sigmoid(x) (as PyTorch exports it).
 ::onnx::ModelProto efficientnet_b0(std::uint64_t seed) {
   Builder b("efficientnet_b0", seed);
   b.input("input", {"N", "3", "224", "224"});
-  std::string x = b.silu(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
+  auto silu = [&](const std::string& v) { return b.silu(v); };
   std::int64_t cin = 32;
-  // expand ratio, output channels, repeats, first stride, kernel
-  const std::int64_t cfg[7][5] = {{1, 16, 1, 1, 3},  {6, 24, 2, 2, 3},  {6, 40, 2, 2, 5}, {6, 80, 3, 2, 3},
-                                  {6, 112, 3, 1, 5}, {6, 192, 4, 2, 5}, {6, 320, 1, 1, 3}};
-  for (const auto& c : cfg) {
-    for (std::int64_t i = 0; i < c[2]; ++i) {
-      const std::int64_t stride = i == 0 ? c[3] : 1, hidden = cin * c[0], cout = c[1], k = c[4];
-      std::string y = x;
-      if (c[0] != 1) y = b.silu(b.bn(b.conv(y, cin, hidden, 1, 1, 0), hidden));
-      y = b.silu(b.bn(b.conv(y, hidden, hidden, k, stride, k / 2, hidden), hidden));
-      const std::int64_t squeezed = std::max<std::int64_t>(1, cin / 4);
-      std::string s = b.unary("GlobalAveragePool", y);
-      s = b.silu(b.conv(s, hidden, squeezed, 1, 1, 0, 1, true));
-      s = b.unary("Sigmoid", b.conv(s, squeezed, hidden, 1, 1, 0, 1, true));
-      y = b.mul(y, s);
-      y = b.bn(b.conv(y, hidden, cout, 1, 1, 0), cout);
-      x = (stride == 1 && cin == cout) ? b.add(x, y) : y;
-      cin = cout;
-    }
-  }
-  x = b.silu(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
+  std::string x = silu(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
+  x = inverted_residuals(b, x, cin,
+                         {{1, 16, 1, 1, 3},
+                          {6, 24, 2, 2, 3},
+                          {6, 40, 2, 2, 5},
+                          {6, 80, 3, 2, 3},
+                          {6, 112, 3, 1, 5},
+                          {6, 192, 4, 2, 5},
+                          {6, 320, 1, 1, 3}},
+                         silu, true);
+  x = silu(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
   b.head(x, 1280, 1000, "logits");
   b.output("logits", {"N", "1000"});
   return b.take();
