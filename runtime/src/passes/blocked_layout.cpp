@@ -86,13 +86,18 @@ int channel_scale_input(const Node& n, const KnownShapes& known) {
 // (Winograd23::yields_to_shifted, with the output map size when known and `half_rate`), which
 // sets `yields`. `tile` gets the F(m x m, 3x3) tile of a stride-1 3x3 without a fused residual
 // that suits Winograd on blocks (WinogradNc16::tile_for; 0: none), whatever its kind.
-Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields, int& tile) {
+// A channel scale's map input goes to `scale_input`.
+Kind kind_of(const Graph& g, const Node& n, const KnownShapes& known, bool half_rate, bool& yields, int& tile,
+             std::size_t& scale_input) {
   yields = false;
   tile = 0;
   if (!n.domain.empty() && n.domain != "ai.onnx") return Kind::other;
   if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
     return n.inputs.size() == 1 && n.outputs.size() == 1 && n.outputs[0] != kNoValue ? Kind::global_pool : Kind::other;
-  if (channel_scale_input(n, known) >= 0) return Kind::channel_scale;
+  if (const int d = channel_scale_input(n, known); d >= 0) {
+    scale_input = static_cast<std::size_t>(d);
+    return Kind::channel_scale;
+  }
   if (n.op_type != "Conv") return same_layout(g, n, known.channels) ? Kind::same : Kind::other;
   if (n.inputs.size() < 2 || n.inputs.size() > 4 || !one_output(n) || !g.is_constant(n.inputs[1])) return Kind::other;
   const Tensor* w = g.constant(n.inputs[1]);
@@ -222,11 +227,10 @@ void choose_blocked_layout(Graph& g, simd::Isa isa) {
     Node& n = g.nodes[i];
     bool yields = false;
     int tile = 0;
-    kind[i] = kind_of(g, n, known, half_rate, yields, tile);
+    kind[i] = kind_of(g, n, known, half_rate, yields, tile, data_slot[i]);
     // For ConvOp:
     if (yields) n.attrs[kShiftedAttr] = Attribute::of(std::int64_t{1});
     if (tile) n.attrs[kWinogradNc16Attr] = Attribute::of(std::int64_t{tile}), wino_nc16[i] = 1;
-    if (kind[i] == Kind::channel_scale) data_slot[i] = static_cast<std::size_t>(channel_scale_input(n, known));
     if (kind[i] != Kind::writer) continue;
     whole_blocks[i] = g.constant(n.inputs[1])->dim(1) % static_cast<std::int64_t>(simd::kChannelBlock) == 0;
     shifts[i] = whole_blocks[i] && all_equal(n.attr_ints("strides"), 1) && !n.has_input(3);
