@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -121,10 +122,23 @@ std::shared_ptr<void> aligned_alloc_shared(std::size_t bytes, bool zero) {
   // would otherwise keep them on its heap once its mmap threshold has grown.
   constexpr std::size_t kOwnPages = std::size_t{1} << 20;
   if (bytes >= kOwnPages) {
-    const std::size_t len = (bytes + 4095) / 4096 * 4096 + 64;
+    // Blocks of 2 MiB or more start on a 2 MiB boundary (the mapping is that much longer,
+    // its unused head and tail never touched) and ask for transparent huge pages where the
+    // kernel gives them on request: one fault instead of 512 for each whole 2 MiB of packed
+    // weights or arena, and one TLB entry where the 4 KiB pages of a layer's weights took
+    // 512. The block's last partial 2 MiB stays in small pages, so no memory is added.
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t used = (bytes + 4095) / 4096 * 4096 + 64, len = used + (bytes >= kHuge ? kHuge : 0);
     void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) fail(ErrorCode::out_of_memory, "cannot allocate ", bytes, " bytes");
-    return std::shared_ptr<void>(p, [len](void* q) { munmap(q, len); });  // fresh pages are zero
+    char* start = static_cast<char*>(p);
+#ifdef MADV_HUGEPAGE
+    if (bytes >= kHuge) {
+      start = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) / kHuge * kHuge);
+      madvise(start, bytes / kHuge * kHuge, MADV_HUGEPAGE);  // a hint: failure changes nothing
+    }
+#endif
+    return std::shared_ptr<void>(start, [p, len](void*) { munmap(p, len); });  // fresh pages are zero
   }
   const std::size_t rounded = (bytes + 63) / 64 * 64 + 64;
   void* p = std::aligned_alloc(64, rounded);

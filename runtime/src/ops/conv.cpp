@@ -521,7 +521,7 @@ class ConvOp : public Op {
       // floats each) are transposed in registers into [p][16] (nc16_pack), then each row's
       // values go to their panel row: row p as in the weight ((input channel, ky, kx)) or,
       // regrouped, row t * ci16 + c for channel c at tap t.
-      blocked_panels_.reset(new float[size]);
+      blocked_panels_ = alloc_packed(size);
       const float* src = w->data<float>();
       const std::size_t ksrc = ci * taps, width = std::min(nr, kBlock);
       std::unique_ptr<float[]> tr(new float[ksrc * kBlock]);
@@ -1365,7 +1365,7 @@ class ConvOp : public Op {
   std::unique_ptr<WinogradNc16> wino_nc16_;  // set instead for F(m x m, 3x3) on blocks (kWinogradNc16Attr)
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
-  std::unique_ptr<float[]> blocked_panels_;  // B panels of a convolution writing blocks
+  std::shared_ptr<float> blocked_panels_;  // B panels of a convolution writing blocks
   bool regrouped_ = false;                   // their rows (ky, kx, padded channel): im2col from blocks
   simd::ActParams act_;
   bool residual_first_ = true;

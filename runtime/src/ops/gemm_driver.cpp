@@ -191,7 +191,7 @@ PackedA gemm_pack_a(const simd::KernelTable& kt, std::size_t m, std::size_t k, M
   PackedA p;
   p.m = m, p.k = k, p.mr = kt.gemm_mr;
   const std::size_t m_pad = round_up(m, p.mr);
-  p.panels.reset(new float[m_pad * k]);
+  p.panels = alloc_packed(m_pad * k);
   const std::size_t kc = gemm_depth_block(k);
   for (std::size_t p0 = 0; p0 < k; p0 += kc)
     simd::gemm_pack_a_f32(p.mr, m, std::min(kc, k - p0), a.data + static_cast<std::ptrdiff_t>(p0) * a.col_stride,

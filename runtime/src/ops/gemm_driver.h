@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "edgert/simd/kernels.h"
+#include "edgert/tensor.h"
 
 namespace edgert {
 
@@ -42,10 +43,16 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
               const BSource& b, float* c, std::size_t ldc, bool accumulate, void* scratch,
               const simd::GemmEpilogue* ep = nullptr);
 
+/// n floats for weights packed at load, not initialised: a large block gets pages of its
+/// own, huge pages where it can (see aligned_alloc_shared).
+inline std::shared_ptr<float> alloc_packed(std::size_t n) {
+  return std::static_pointer_cast<float>(aligned_alloc_shared(n * sizeof(float), false));
+}
+
 /// A[m x k] packed once (at load, for constant weights) into the micro-kernel's panels:
 /// for every depth block of the driver, ceil(m / mr) panels of mr rows, zero-padded.
 struct PackedA {
-  std::unique_ptr<float[]> panels;  // not value-initialised: packing writes every element
+  std::shared_ptr<float> panels;  // alloc_packed: packing writes every element
   std::size_t m = 0, k = 0, mr = 0;
 };
 

@@ -225,7 +225,7 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
   const int r = m + 2;
   constexpr std::size_t W = kC;  // gemm_nr is 8, 16 or 32
   const std::size_t part = std::min<std::size_t>(W, static_cast<std::size_t>(nr));
-  u_.reset(new float[static_cast<std::size_t>(e_ * panels_ * cin16_ * nr)]);
+  u_ = alloc_packed(static_cast<std::size_t>(e_ * panels_ * cin16_ * nr));
   const std::size_t c16 = static_cast<std::size_t>(cin16_), ci = static_cast<std::size_t>(cin);
   const std::size_t matrix = static_cast<std::size_t>(panels_ * cin16_ * nr);
   for (std::int64_t o0 = 0; o0 < panels_ * nr; o0 += static_cast<std::int64_t>(W)) {

@@ -123,7 +123,7 @@ class WinogradNc16 {
   std::int64_t cin16_, cout16_, panels_;
   simd::Wino43InputNc16F32 input_;  // the tile transforms for m_, chosen once
   simd::Wino43OutputNc16F32 output_;
-  std::unique_ptr<float[]> u_;  // [e][panel][cin16][gemm_nr]
+  std::shared_ptr<float> u_;  // [e][panel][cin16][gemm_nr]
 };
 
 }  // namespace edgert
