@@ -251,18 +251,23 @@ class Builder {
   return b.take();
 }
 
-// Inverted-residual (MBConv) stages, MobileNetV2's and EfficientNet's: per block an
-// expanding 1x1 (when the ratio is not 1), a depthwise k x k, with `se` a
-// squeeze-and-excitation gate (global pool, 1x1 to a quarter of the block's input channels,
-// act, 1x1 back, Sigmoid, broadcasting Mul), a projecting 1x1 without activation, and the
-// residual Add where the shape stays. Each convolution is followed by BatchNormalization
-// but the gate's, which have biases. Returns the last output; cin becomes its channels.
+// An inverted-residual (MBConv) classifier, MobileNetV2's and EfficientNet-B0's: a 3x3
+// stride-2 stem of 32 channels, then per block of the stages an expanding 1x1 (when the
+// ratio is not 1), a depthwise k x k, with `se` a squeeze-and-excitation gate (global pool,
+// 1x1 to a quarter of the block's input channels, act, 1x1 back, Sigmoid, broadcasting
+// Mul), a projecting 1x1 without activation and the residual Add where the shape stays; a
+// 1x1 to 1280 channels and the classifier head. Each convolution is followed by
+// BatchNormalization but the gate's, which have biases; `act` is the Builder's activation.
 struct MbStage {
   std::int64_t expand, cout, repeats, stride, kernel;
 };
-template <class Act>
-std::string inverted_residuals(Builder& b, std::string x, std::int64_t& cin, const std::vector<MbStage>& stages,
-                               Act act, bool se) {
+::onnx::ModelProto mbconv_classifier(const std::string& name, std::uint64_t seed, const std::vector<MbStage>& stages,
+                                     std::string (Builder::*act_of)(const std::string&), bool se) {
+  Builder b(name, seed);
+  auto act = [&](const std::string& v) { return (b.*act_of)(v); };
+  b.input("input", {"N", "3", "224", "224"});
+  std::string x = act(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
+  std::int64_t cin = 32;
   for (const MbStage& c : stages)
     for (std::int64_t i = 0; i < c.repeats; ++i) {
       const std::int64_t stride = i == 0 ? c.stride : 1, hidden = cin * c.expand, cout = c.cout, k = c.kernel;
@@ -280,51 +285,37 @@ std::string inverted_residuals(Builder& b, std::string x, std::int64_t& cin, con
       x = (stride == 1 && cin == cout) ? b.add(x, y) : y;
       cin = cout;
     }
-  return x;
+  x = act(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
+  b.head(x, 1280, 1000, "logits");
+  b.output("logits", {"N", "1000"});
+  return b.take();
 }
 
+// MobileNetV2 1.0: 3x3 depthwise convolutions, Clip 0..6.
 ::onnx::ModelProto mobilenetv2(std::uint64_t seed) {
-  Builder b("mobilenetv2", seed);
-  b.input("input", {"N", "3", "224", "224"});
-  auto clip6 = [&](const std::string& v) { return b.clip6(v); };
-  std::int64_t cin = 32;
-  std::string x = clip6(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
-  x = inverted_residuals(b, x, cin,
-                         {{1, 16, 1, 1, 3},
-                          {6, 24, 2, 2, 3},
-                          {6, 32, 3, 2, 3},
-                          {6, 64, 4, 2, 3},
-                          {6, 96, 3, 1, 3},
-                          {6, 160, 3, 2, 3},
-                          {6, 320, 1, 1, 3}},
-                         clip6, false);
-  x = clip6(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
-  b.head(x, 1280, 1000, "logits");
-  b.output("logits", {"N", "1000"});
-  return b.take();
+  return mbconv_classifier("mobilenetv2", seed,
+                           {{1, 16, 1, 1, 3},
+                            {6, 24, 2, 2, 3},
+                            {6, 32, 3, 2, 3},
+                            {6, 64, 4, 2, 3},
+                            {6, 96, 3, 1, 3},
+                            {6, 160, 3, 2, 3},
+                            {6, 320, 1, 1, 3}},
+                           &Builder::clip6, false);
 }
 
-// EfficientNet-B0: MBConv blocks with 3x3 or 5x5 depthwise convolutions and
-// squeeze-and-excitation, SiLU written as x * Sigmoid(x) (as PyTorch exports it).
+// EfficientNet-B0: 3x3 and 5x5 depthwise convolutions, squeeze-and-excitation, SiLU written
+// as x * Sigmoid(x) (as PyTorch exports it).
 ::onnx::ModelProto efficientnet_b0(std::uint64_t seed) {
-  Builder b("efficientnet_b0", seed);
-  b.input("input", {"N", "3", "224", "224"});
-  auto silu = [&](const std::string& v) { return b.silu(v); };
-  std::int64_t cin = 32;
-  std::string x = silu(b.bn(b.conv("input", 3, 32, 3, 2, 1), 32));
-  x = inverted_residuals(b, x, cin,
-                         {{1, 16, 1, 1, 3},
-                          {6, 24, 2, 2, 3},
-                          {6, 40, 2, 2, 5},
-                          {6, 80, 3, 2, 3},
-                          {6, 112, 3, 1, 5},
-                          {6, 192, 4, 2, 5},
-                          {6, 320, 1, 1, 3}},
-                         silu, true);
-  x = silu(b.bn(b.conv(x, cin, 1280, 1, 1, 0), 1280));
-  b.head(x, 1280, 1000, "logits");
-  b.output("logits", {"N", "1000"});
-  return b.take();
+  return mbconv_classifier("efficientnet_b0", seed,
+                           {{1, 16, 1, 1, 3},
+                            {6, 24, 2, 2, 3},
+                            {6, 40, 2, 2, 5},
+                            {6, 80, 3, 2, 3},
+                            {6, 112, 3, 1, 5},
+                            {6, 192, 4, 2, 5},
+                            {6, 320, 1, 1, 3}},
+                           &Builder::silu, true);
 }
 
 // DenseNet-121: pre-activation BN -> Relu -> Conv inside dense layers, BN after Concat.
