@@ -107,8 +107,12 @@ __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size
 }
 
 // Interior pixels [o0, o1) in blocks of 8, then halving blocks for the rest.
+// The arguments are copied to a local first (also in dwc_border and dwc_1x1): xsimd's
+// stores go through may_alias vector types, after which GCC would reload every field of a
+// caller's DwcArgs (rows, weights, y, the activation's bounds) for the next pixels.
 template <class Arch, Act A, std::size_t KW, std::size_t S>
-void dwc_interior(const DwcArgs& a, std::size_t o0, std::size_t o1) {
+void dwc_interior(const DwcArgs& args, std::size_t o0, std::size_t o1) {
+  const DwcArgs a = args;
   std::size_t o = o0;
   for (; o + 8 <= o1; o += 8) dwc_inner<Arch, A, 8, KW, S>(a, o);
   if (o + 4 <= o1) dwc_inner<Arch, A, 4, KW, S>(a, o), o += 4;
@@ -119,7 +123,8 @@ void dwc_interior(const DwcArgs& a, std::size_t o0, std::size_t o1) {
 // Output pixel o with some taps in the left or right padding, one tap at a time: only the
 // taps [k0, k1) inside.
 template <class Arch, Act A>
-inline void dwc_border(const DwcArgs& a, std::size_t o) {
+inline void dwc_border(const DwcArgs& args, std::size_t o) {
+  const DwcArgs a = args;
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
   std::size_t k0 = 0, k1 = 0;       // first tap at or right of pixel 0, first at or right of pixel iw
@@ -156,7 +161,8 @@ void dwc_span(const DwcArgs& a, std::size_t o0, std::size_t o1) {
 // A 1x1 kernel is a per-lane affine map (an inference BatchNormalization on blocks): the
 // weights and bias stay in registers.
 template <class Arch, Act A>
-void dwc_1x1(const DwcArgs& a) {
+void dwc_1x1(const DwcArgs& args) {
+  const DwcArgs a = args;
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
   B w[V], b[V];

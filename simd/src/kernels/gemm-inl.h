@@ -135,7 +135,9 @@ struct Gemm {
       bpack += ldb;
     }
     // Row by row; the last vector of a row may be partial (the dispatch above makes every
-    // vector hold at least one valid column).
+    // vector hold at least one valid column). The epilogue's fields are read once, into a
+    // local: after each store (through xsimd's may_alias vector types) GCC would reload them.
+    const GemmEpilogue e = ep ? *ep : GemmEpilogue{};
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < R; ++i) {
       if (i == mr_valid) break;
@@ -146,11 +148,11 @@ struct Gemm {
         B v = acc[i][j];
         if (lanes >= L) {
           if (accumulate) v += B::load_unaligned(cij);
-          if (ep) v = epilogue(v, *ep, i, j * L, L);
+          if (ep) v = epilogue(v, e, i, j * L, L);
           v.store_unaligned(cij);
         } else {
           if (accumulate) v += Part<Arch>::load(cij, lanes);
-          if (ep) v = epilogue(v, *ep, i, j * L, lanes);
+          if (ep) v = epilogue(v, e, i, j * L, lanes);
           Part<Arch>::store(cij, v, lanes);
         }
       }

@@ -148,10 +148,11 @@ __attribute__((always_inline)) inline void wino_input_nc16(std::size_t n, const 
 
 template <class Arch, std::size_t M, class At>
 __attribute__((always_inline)) inline void wino_output_nc16(std::size_t n, const float* m, std::size_t em,
-                                                            const float* bias, const ActParams& act, float* y,
+                                                            const float* bias, const ActParams& act_in, float* y,
                                                             std::size_t row, At at) {
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, R = M + 2;
+  const ActParams act = act_in;  // a local: not reloaded after each (may_alias) store
   for (std::size_t t = 0; t < n; ++t)
     for (std::size_t l = 0; l < C; l += L) {
       const float* src = m + t * C + l;
