@@ -1,45 +1,70 @@
 // Per-layer times of one model in ONNX Runtime (onnxruntime-node with its profiler) beside
 // edgert's (`edgert bench --profile --json`), to find where a whole-model gap comes from.
-//   node layers.mjs MODEL INPUT_DIR THREADS RUNS EDGERT_JSON
+//   node layers.mjs MODEL INPUT_DIR THREADS RUNS ROUNDS -- EDGERT_BENCH_COMMAND...
+// The two runtimes take turns, ROUNDS times (edgert's command, then RUNS profiled ORT runs
+// on one session), so a slow phase of a shared machine falls on both. A node's time is the
+// median over rounds of its median per run in the round: a few slow runs do not move it.
 // ORT fuses BatchNormalization, activations and residual Adds into its convolutions and
 // renames them, so nodes are matched by op type and position in the execution order: the
 // k-th Conv of one runtime against the k-th Conv of the other (ORT's FusedConv counts as a
 // Conv). Where the counts of an op type differ, its nodes are paired in order by weight
 // shape (edgert's JSON gives each node's constant weight, ORT's profile its input shapes),
-// the rest reported as totals. Times are means per run, after ORT's first 3 runs
-// (warm-up); ORT's kernel times exclude its binding's copies.
+// the rest reported as totals. ORT's first 3 runs are warm-up; its kernel times exclude its
+// binding's copies.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readNpy, npyName } from './npy.mjs';
 
 const require = createRequire(import.meta.url);
 const ortDir = process.env.EDGERT_ORT_DIR || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../.cache/ort');
 const ort = require(path.join(ortDir, 'node_modules/onnxruntime-node'));
-const [model, inDir, threads = '1', runsArg = '20', edgertJson] = process.argv.slice(2);
-const runs = Math.max(1, Number(runsArg)), warmup = 3;
+const argv = process.argv.slice(2), dash = argv.indexOf('--');
+if (dash < 0 || dash + 1 >= argv.length) throw new Error('usage: layers.mjs MODEL INPUT_DIR THREADS RUNS ROUNDS -- EDGERT_BENCH_COMMAND...');
+const [model, inDir, threads = '1', runsArg = '20', roundsArg = '1'] = argv.slice(0, dash);
+const edgertCmd = argv.slice(dash + 1);
+const runs = Math.max(1, Number(runsArg)), rounds = Math.max(1, Number(roundsArg)), warmup = 3;
+const median = (v) => {
+  const s = v.slice().sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgert-layers-'));
-const session = await ort.InferenceSession.create(model, {
-  graphOptimizationLevel: 'all', intraOpNumThreads: Number(threads), interOpNumThreads: 1,
-  enableProfiling: true, profileFilePrefix: path.join(tmp, 'ort'),
-});
-const feeds = {};
-for (const name of session.inputNames) {
-  const a = readNpy(path.join(inDir, npyName(name)));
-  feeds[name] = new ort.Tensor(a.type, a.data, a.dims);
+// One round of ORT: a new session with its profiler, 3 warm-up runs and RUNS timed ones;
+// the session is released before edgert runs (its pool's spinning threads would otherwise
+// take edgert's cores: at 2 threads on 2 cores they added a third to edgert's node times).
+// Returns the profile's events.
+const ortRound = async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgert-layers-'));
+  const session = await ort.InferenceSession.create(model, {
+    graphOptimizationLevel: 'all', intraOpNumThreads: Number(threads), interOpNumThreads: 1,
+    enableProfiling: true, profileFilePrefix: path.join(tmp, 'ort'),
+  });
+  const feeds = {};
+  for (const name of session.inputNames) {
+    const a = readNpy(path.join(inDir, npyName(name)));
+    feeds[name] = new ort.Tensor(a.type, a.data, a.dims);
+  }
+  for (let i = 0; i < warmup + runs; i++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const file = fs.readdirSync(tmp).find((f) => f.endsWith('.json'));
+  if (!file) throw new Error(`ORT wrote no profile into ${tmp}`);
+  const events = JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return events;
+};
+// edgert's nodes per round, in its JSON's order of execution; ORT's profile events.
+const edRounds = [], ortRounds = [];
+for (let r = 0; r < rounds; r++) {
+  edRounds.push(JSON.parse(execFileSync(edgertCmd[0], edgertCmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26 })));
+  ortRounds.push(await ortRound());
 }
-for (let i = 0; i < warmup + runs; i++) await session.run(feeds);
-session.endProfiling();
-const file = fs.readdirSync(tmp).find((f) => f.endsWith('.json'));
-if (!file) throw new Error(`ORT wrote no profile into ${tmp}`);
-const events = JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8'));
-fs.rmSync(tmp, { recursive: true, force: true });
 
 // ORT: per node, in first-seen order: op, input shapes, kernel times of every run.
 const ortNodes = new Map();
-for (const e of events) {
+for (const events of ortRounds) for (const e of events) {
   if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
   const name = e.name.slice(0, -'_kernel_time'.length);
   if (!ortNodes.has(name)) {
@@ -48,12 +73,17 @@ for (const e of events) {
   }
   ortNodes.get(name).times.push(e.dur / 1000);
 }
+// A node's time: the median over rounds of its median in the round (each round's first 3
+// runs are warm-up).
 const ortList = [...ortNodes.values()].map((n) => {
-  const t = n.times.slice(warmup);
-  return { ...n, ms: t.reduce((a, b) => a + b, 0) / Math.max(1, t.length) };
+  const per = [], each = warmup + runs;
+  for (let r = 0; r < rounds; r++) per.push(median(n.times.slice(r * each + warmup, (r + 1) * each)));
+  return { ...n, ms: median(per) };
 });
-const ed = JSON.parse(fs.readFileSync(edgertJson, 'utf8'));
-const edList = ed.profile.by_node.slice().sort((a, b) => a.index - b.index);
+const edList = edRounds[0].profile.by_node.slice().sort((a, b) => a.index - b.index).map((n) => {
+  const per = edRounds.map((d) => d.profile.by_node.find((m) => m.node === n.node).median_ms);
+  return { ...n, ms: median(per) };
+});
 
 const byOp = (list) => {
   const m = new Map();
@@ -126,7 +156,7 @@ for (const [op, eds] of edByOp) {
 for (const [op, orts] of ortByOp)
   if (!edByOp.has(op)) add(`${op} (ORT only)`, 0, orts.reduce((a, n) => a + n.ms, 0) * 1000);
 
-console.log(`${model}, ${threads} thread(s), ${runs} runs; times in microseconds per run`);
+console.log(`${model}, ${threads} thread(s), ${rounds} x ${runs} runs, alternating; median microseconds per run`);
 console.log(`${'edgert node'.padEnd(24)} ${'ORT node'.padEnd(24)} ${'input'.padEnd(20)} ${'weight'.padEnd(18)}   edgert      ORT  ratio`);
 for (const { e, o } of rows) {
   const [x = [], w = []] = o.shapes;

@@ -41,6 +41,7 @@ int bench(const BenchArgs& a) {
   for (int i = 0; i < a.warmup; ++i) s.run();
   std::vector<double> ms;
   std::map<std::string, double> node_ms, type_ms;
+  std::map<std::string, std::vector<double>> node_runs;  // every run's time, for the median
   std::map<std::string, std::string> node_type;
   std::map<std::string, std::size_t> node_index;  // position in the execution order
   s.set_profiling(a.profile);
@@ -52,6 +53,7 @@ int bench(const BenchArgs& a) {
       for (const NodeProfile& p : s.profile()) {
         node_index.emplace(p.name, node_index.size());
         node_ms[p.name] += p.ms / a.runs;
+        node_runs[p.name].push_back(p.ms);
         type_ms[p.op_type] += p.ms / a.runs;
         node_type[p.name] = p.op_type;
       }
@@ -91,8 +93,16 @@ int bench(const BenchArgs& a) {
       std::map<std::string, const Node*> by_name;
       for (const Node& n : g.nodes) by_name.emplace(n.name, &n);
       for (const auto& [n, v] : sorted(node_ms)) {
-        nlohmann::json e = {
-            {"node", n}, {"op", node_type[n]}, {"index", node_index[n]}, {"ms", v}, {"share", v / total_prof}};
+        // The median and minimum beside the mean: on a shared machine a few slow runs move
+        // a node's mean, and bench/ort/layers.mjs compares medians.
+        const std::vector<double>& runs = node_runs[n];
+        nlohmann::json e = {{"node", n},
+                            {"op", node_type[n]},
+                            {"index", node_index[n]},
+                            {"ms", v},
+                            {"median_ms", percentile(runs, 0.5)},
+                            {"min_ms", *std::min_element(runs.begin(), runs.end())},
+                            {"share", v / total_prof}};
         const auto it = by_name.find(n);
         if (it != by_name.end() && it->second->inputs.size() > 1 && g.is_constant(it->second->inputs[1]))
           e["weight"] = g.constant(it->second->inputs[1])->shape();
