@@ -556,8 +556,14 @@ class ConvOp : public Op {
       packed_.push_back(gemm_pack_a(kernels_, static_cast<std::size_t>(cout_g), static_cast<std::size_t>(kdim),
                                     MatrixRef{w->data<float>() + gi * cout_g * kdim, kdim, 1}));
   }
-  // Rows of k per part of run_blocked's sum (a multiple of the block).
-  static constexpr std::size_t kBlockedKc = 128;
+  // Rows of k per part of run_blocked's sum (a multiple of the block): a panel's part is 16
+  // KiB of weights, which stay in L1 while the tiles pass (128 rows of 32 columns on
+  // AVX-512, 256 of 16 on AVX2, 512 of 8 on NEON). AVX2 took 128 before: bench_conv, one
+  // thread, Zen 3, min of 3 alternating rounds in each order, us: mobilenetv2 pw_960_320_7
+  // 364-375 -> 357-359, pw_320_1280_7 500-529 -> 486-491, pw_576_96_14 260-267 -> 245-254,
+  // resnet50 res5 1x1s 2-5% faster, its 3x3s at stride 2 within +-3%; in the model
+  // mobilenetv2's 7x7 layers took 2.56 -> 2.38 ms (per-node medians, 4 alternating runs).
+  std::size_t blocked_kc() const { return 4096 / kernels_.gemm_nr; }
   // Pixels per task chunk of run_blocked. Each chunk reads every weight panel once, so a map
   // with fewer pixels than output channels (weights outweighing the input) is one chunk when
   // its input rows fit in twice the L2, split across threads by panels. Otherwise a chunk's
@@ -734,7 +740,7 @@ class ConvOp : public Op {
                       y_image = (y_blocked ? n16 : cout) * pixels;
     const std::size_t a_stride = x_blocked ? pixels * kBlock : pixels;
     // A direct sum of up to two parts' rows runs in one part (an RGB stem's 147).
-    const std::size_t chunk_pixels = chunk * mr, kc = gather && kdim <= 2 * kBlockedKc ? kdim : kBlockedKc;
+    const std::size_t chunk_pixels = chunk * mr, kc = gather && kdim <= 2 * blocked_kc() ? kdim : blocked_kc();
     // A map of fewer pixels than output channels is one chunk whose input every panel reads
     // again. Where the weights are larger than the L2 and the input rows outnumber the
     // outputs (a 7x7 or 14x14 map's 1x1 of 1024 or 2048 channels down to a quarter, a 3x3
@@ -1365,7 +1371,7 @@ class ConvOp : public Op {
   std::unique_ptr<WinogradNc16> wino_nc16_;  // set instead for F(m x m, 3x3) on blocks (kWinogradNc16Attr)
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
-  std::shared_ptr<float> blocked_panels_;  // B panels of a convolution writing blocks
+  std::shared_ptr<float> blocked_panels_;    // B panels of a convolution writing blocks
   bool regrouped_ = false;                   // their rows (ky, kx, padded channel): im2col from blocks
   simd::ActParams act_;
   bool residual_first_ = true;
