@@ -1,5 +1,10 @@
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
@@ -75,6 +80,39 @@ bool fma512_half_rate() {
 #else
   return false;
 #endif
+}
+
+namespace {
+// The L2's size from Linux's cache directory of cpu0 (0: not found). Sizes read "512K".
+std::size_t l2_from_sysfs() {
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream level(dir + "level"), type(dir + "type"), size(dir + "size");
+    int l = 0;
+    std::string t, s;
+    if (!(level >> l) || !(type >> t) || !(size >> s)) continue;
+    if (l != 2 || t == "Instruction" || s.empty()) continue;
+    std::size_t v = static_cast<std::size_t>(std::strtoull(s.c_str(), nullptr, 10));
+    if (s.back() == 'K') v <<= 10;
+    if (s.back() == 'M') v <<= 20;
+    return v;
+  }
+  return 0;
+}
+}  // namespace
+
+std::size_t l2_cache_bytes() {
+  static const std::size_t bytes = [] {
+    std::size_t v = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    const long s = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (s > 0) v = static_cast<std::size_t>(s);
+#endif
+    if (v == 0) v = l2_from_sysfs();
+    if (v == 0) v = std::size_t{512} << 10;
+    return std::clamp<std::size_t>(v, std::size_t{256} << 10, std::size_t{2} << 20);
+  }();
+  return bytes;
 }
 
 Isa default_isa() {

@@ -568,12 +568,15 @@ class ConvOp : public Op {
   // with fewer pixels than output channels (weights outweighing the input) is one chunk when
   // its input rows fit in twice the L2, split across threads by panels. Otherwise a chunk's
   // input rows (kdim floats a pixel) fill about half the L2 and stay there while the
-  // panels, each one sequential stream, pass over them.
+  // panels, each one sequential stream, pass over them. The L2 is this machine's (it was
+  // taken as 2 MiB before; on Zen 3's 512 KiB, bench_conv with chunks sized to it, one
+  // thread, min of 5 alternating rounds in each order: resnet50 res3 512->128 1x1 1-5%
+  // faster, mobilenetv2 144->24 1-5%, res2 256->64 0-3% slower, stride-2 3x3s within +-4%).
   std::size_t blocked_chunk_pixels(std::size_t kdim, std::size_t pixels, std::size_t n16) const {
-    constexpr std::size_t kL2Floats = 256 * 1024;
+    const std::size_t half_l2 = simd::l2_cache_bytes() / 8;  // floats
     const std::size_t mr = kernels_.gemm_mr, all = round_up(pixels, mr);
-    if (n16 >= pixels && kdim * all <= 4 * kL2Floats) return all;
-    return std::clamp<std::size_t>(kL2Floats / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
+    if (n16 >= pixels && kdim * all <= 4 * half_l2) return all;
+    return std::clamp<std::size_t>(half_l2 / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
   }
   // Pixels per tile of run_blocked's pointwise and im2col runs: gemm_mr, or the kernel's
   // shorter full-width tile (pointwise_short_mr) where it divides the map and gemm_mr's
@@ -751,7 +754,7 @@ class ConvOp : public Op {
     // bench --profile`, one thread, five alternating runs of each build); with the weights
     // hot in L3 (bench_conv's repeated layer) the panel order was 2-6% faster.
     const bool k_outer =
-        !shift && kdim > kc && kdim > n16 && n16 >= rows && n16 * kdim * sizeof(float) > (std::size_t{512} << 10);
+        !shift && kdim > kc && kdim > n16 && n16 >= rows && n16 * kdim * sizeof(float) > simd::l2_cache_bytes();
     // One task: image img's chunk ch of tiles, group gq of its (panel, tile) pairs.
     auto task = [&](std::size_t img, std::size_t ch, std::size_t gq, std::size_t worker) {
       const std::size_t t0 = ch * tiles / chunks, t1 = (ch + 1) * tiles / chunks, nt = t1 - t0;

@@ -1,6 +1,7 @@
 // Instruction-set tiers and their detection.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -26,6 +27,12 @@ bool isa_supported(Isa isa);
 /// then has half the FMA throughput per instruction of cores with full-width units (Intel's
 /// server cores), which moves the point where Winograd beats direct convolution.
 bool fma512_half_rate();
+
+/// Bytes of the L2 cache of the core running the caller (one core's share where the OS says
+/// so): glibc's sysconf, else Linux's /sys/devices/system/cpu/cpu0/cache, else 512 KiB;
+/// clamped to [256 KiB, 2 MiB] (a cluster's shared L2 of many MiB is not one core's).
+/// Read once. Blocking decisions use it; results never depend on it.
+std::size_t l2_cache_bytes();
 
 /// The tier kernels are chosen at by default: detect_isa(), capped by the environment
 /// variable EDGERT_MAX_ISA (scalar|sse2|avx2|avx512|neon) when it is set and valid.
