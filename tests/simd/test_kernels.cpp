@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -138,6 +140,36 @@ TEST_P(Kernels, AffineWithActivationAndResidualMatchesReference) {
                                residual == 1);
         for (std::size_t i = 0; i < n; ++i) expect_close(want[i], y.data()[i], "fused", i);
       }
+}
+
+// Relu and Clip select, they do not compute: every tier gives the scalar formula's bits,
+// NaN passing through and -0 staying -0 (x86 clamps with maxps/minps, which return their
+// second operand unless the first compares greater or less; NEON keeps compare-and-select,
+// as its fmax would turn -0 into +0). Scale 1 and shift -0 keep each input as it is.
+TEST_P(Kernels, ReluAndClipKeepNanAndSignedZeroBitForBit) {
+  REQUIRE_TABLE(t);
+  using edgert::simd::ActParams;
+  std::vector<float> x = {NAN,    -NAN,  -0.0f, 0.0f,  -INFINITY, INFINITY, -1.0f,  1.0f,  -1e-45f,
+                          1e-45f, 5.99f, 6.0f,  6.01f, 7.0f,      -1.0f,    -1.01f, 0.99f, 1.01f};
+  x.insert(x.end(), x.begin(), x.end());  // every value in a full vector on every tier
+  const float scale = 1.0f, shift = -0.0f;
+  for (const ActParams& act : {ActParams{Act::relu, 0, 0}, ActParams{Act::clip, 0.0f, 6.0f},
+                               ActParams{Act::clip, -1.0f, 1.0f}, ActParams{Act::clip, -0.0f, 0.0f}}) {
+    std::vector<float> want(x.size()), y(x.size());
+    edgert::simd::reference::affine_act_nchw_f32(1, 1, x.size(), x.data(), nullptr, want.data(), &scale, &shift, act,
+                                                 1);
+    t->affine_act_nchw_f32(1, 1, x.size(), x.data(), nullptr, y.data(), &scale, &shift, act, 1);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(y[i])) << "act " << static_cast<int>(act.kind) << " at " << i;
+        continue;
+      }
+      std::uint32_t a = 0, b = 0;
+      std::memcpy(&a, &want[i], 4), std::memcpy(&b, &y[i], 4);
+      EXPECT_EQ(a, b) << "act " << static_cast<int>(act.kind) << " [" << act.alpha << ", " << act.beta << "] of "
+                      << x[i] << ": " << want[i] << " vs " << y[i];
+    }
+  }
 }
 
 // The fused sigmoid and SiLU (a polynomial exp, not libm's) across the float range against
