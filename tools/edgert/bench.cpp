@@ -40,8 +40,8 @@ int bench(const BenchArgs& a) {
   const double first_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   for (int i = 0; i < a.warmup; ++i) s.run();
   std::vector<double> ms;
-  std::map<std::string, double> node_ms, type_ms;
-  std::map<std::string, std::vector<double>> node_runs;  // every run's time, for the median
+  std::map<std::string, double> type_ms;
+  std::map<std::string, std::vector<double>> node_runs;  // every run's time of each node
   std::map<std::string, std::string> node_type;
   std::map<std::string, std::size_t> node_index;  // position in the execution order
   s.set_profiling(a.profile);
@@ -52,13 +52,17 @@ int bench(const BenchArgs& a) {
     if (a.profile)
       for (const NodeProfile& p : s.profile()) {
         node_index.emplace(p.name, node_index.size());
-        node_ms[p.name] += p.ms / a.runs;
         node_runs[p.name].push_back(p.ms);
         type_ms[p.op_type] += p.ms / a.runs;
         node_type[p.name] = p.op_type;
       }
   }
   const double rss_peak = peak_rss_mb();
+  std::map<std::string, double> node_ms;  // mean per run
+  for (const auto& [n, runs] : node_runs) {
+    for (double v : runs) node_ms[n] += v;
+    node_ms[n] /= a.runs;
+  }
   double mean = 0;
   for (double v : ms) mean += v;
   mean /= static_cast<double>(ms.size());
