@@ -1,17 +1,20 @@
 // Kernel throughput per ISA tier: the inference-BN kernel beside memcpy of the same bytes,
-// BN+ReLU fused against two passes, the GEMM micro-kernel in GFLOP/s, and the batch-1
+// BN+ReLU fused against two passes, the GEMM micro-kernels in GFLOP/s (the blocked 1x1 one
+// also as a fraction of the measured FMA peak), and the batch-1
 // classifier's matrix-vector kernel. Bytes count one read and one write of the tensor (the
 // classifier: its weights).
 //   build/bench/bench_kernels --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "edgert/simd/kernels.h"
+#include "peak_fma.h"
 
 namespace {
 
@@ -106,6 +109,66 @@ void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+// The blocked 1x1 micro-kernel (pointwise_nc16_f32) as a convolution's run calls it: one
+// panel (gemm_nr output channels) of one part of the sum (K rows of weights, 16 KiB at most:
+// K <= 4096 / gemm_nr) over a chunk of 8 tiles of gemm_mr pixels read in the blocked layout,
+// bias and ReLU applied, each tile stored. K = 64, 128, 256: ResNet-50's 1x1 input channels
+// up to one part (larger sums run in parts of that size; its 3x3s at stride 2 and its
+// Winograd products call the same kernel). Everything stays in L1 and L2, so this is the
+// kernel's own rate; bench_conv measures whole layers, which also reach their input and
+// output in memory. GFLOP/s: the fastest chunk's rate; of_peak: its fraction of one core's
+// FMA peak (peak_fma.h: the widest vectors the CPU has, so a narrower tier's fraction is of
+// that).
+void bm_pointwise_tile(benchmark::State& st, Isa isa) {
+  const edgert::simd::KernelTable* t = table_or_skip(st, isa);
+  if (!t) return;
+  const std::size_t k = static_cast<std::size_t>(st.range(0)), mr = t->gemm_mr, nr = t->gemm_nr, tiles = 8;
+  if (k > 4096 / nr) {
+    st.SkipWithError("K past one part of the sum for this tier");
+    return;
+  }
+  const std::size_t pixels = tiles * mr, blocks_out = (nr + 15) / 16;
+  std::vector<float> a(k * pixels), b(k * nr), bias(nr), y(blocks_out * pixels * 16);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i % 17) * 0.01f;
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 11) * 0.01f - 0.05f;
+  for (std::size_t i = 0; i < nr; ++i) bias[i] = 0.1f;
+  edgert::simd::PointwiseArgs args;
+  args.k = k;
+  args.a_stride = pixels * 16;  // floats between blocks of 16 input channels
+  args.a_blocked = 1;
+  args.b = b.data();
+  args.ldb = nr;
+  args.y_stride = pixels * 16;
+  args.mr_valid = mr;
+  args.nr_valid = nr;
+  args.bias = bias.data();
+  args.act.kind = edgert::simd::Act::relu;
+  // On a shared machine a neighbour's burst slows kernel and peak alike, so the fraction
+  // compares the fastest chunk with the fastest slice of the FMA peak loop run between them
+  // (about 0.3 ms each, every 64 chunks).
+  double best_chunk = 1e30, best_peak = 0;
+  std::size_t n = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t tile = 0; tile < tiles; ++tile) {
+      args.a = a.data() + tile * mr * 16;
+      args.y = y.data() + tile * mr * 16;
+      t->pointwise_nc16_f32(args);
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+    best_chunk = std::min(best_chunk, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (n++ % 64 == 0) {
+      st.PauseTiming();
+      best_peak = std::max(best_peak, fma_peak_slice_gflops(100'000));
+      st.ResumeTiming();
+    }
+  }
+  const double gflops = 2.0 * static_cast<double>(k * pixels * nr) / best_chunk / 1e9;
+  st.counters["GFLOP/s"] = gflops;
+  if (best_peak > 0) st.counters["of_peak"] = gflops / best_peak;
+}
+
 // A batch-1 classifier: y[n] = W[n x k] x, W's rows contiguous (Gemm transB=1), as
 // gemv_cols_f32 runs it. Copies of W filling 96 MiB are used in turn, so each call reads its
 // weights from memory as it does inside a whole model. Bytes: the weights read.
@@ -146,6 +209,10 @@ BENCHMARK_CAPTURE(bm_bn_relu, avx2_two_passes, Isa::avx2, false)->Apply(shapes);
 // MobileNetV2's, DenseNet-121's and ResNet-50's classifiers.
 BENCHMARK_CAPTURE(bm_gemv_cols, avx2, Isa::avx2)->Args({1000, 1280})->Args({1000, 1024})->Args({1000, 2048});
 BENCHMARK_CAPTURE(bm_gemv_cols, avx512, Isa::avx512)->Args({1000, 1280})->Args({1000, 1024})->Args({1000, 2048});
+BENCHMARK_CAPTURE(bm_pointwise_tile, sse2, Isa::sse2)->ArgName("K")->Arg(64)->Arg(128)->Arg(256);
+BENCHMARK_CAPTURE(bm_pointwise_tile, avx2, Isa::avx2)->ArgName("K")->Arg(64)->Arg(128)->Arg(256);
+BENCHMARK_CAPTURE(bm_pointwise_tile, avx512, Isa::avx512)->ArgName("K")->Arg(64)->Arg(128);
+BENCHMARK_CAPTURE(bm_pointwise_tile, neon, Isa::neon)->ArgName("K")->Arg(64)->Arg(128)->Arg(256);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, scalar, Isa::scalar);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, sse2, Isa::sse2);
 BENCHMARK_CAPTURE(bm_gemm_ukernel, avx2, Isa::avx2);

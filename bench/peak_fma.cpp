@@ -3,6 +3,7 @@
 // AVX2+FMA; chosen at run time like the kernels). bench_conv reports each layer's fraction of it.
 #include "peak_fma.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__)
@@ -40,26 +41,26 @@ __attribute__((target("avx2,fma"))) float fma_loop_avx2(long iters) {
 }  // namespace
 #endif
 
+double fma_peak_slice_gflops(long iters) {
+#if defined(__x86_64__)
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (!avx512 && !__builtin_cpu_supports("fma")) return 0.0;
+  static volatile float sink = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  sink = sink + (avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters));
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return 2.0 * (avx512 ? 16 : 8) * 12.0 * static_cast<double>(iters) / s / 1e9;
+#else
+  (void)iters;
+  return 0.0;
+#endif
+}
+
 double measured_peak_gflops() {
   static const double peak = [] {
-#if defined(__x86_64__)
-    const bool avx512 = __builtin_cpu_supports("avx512f");
-    if (!avx512 && !__builtin_cpu_supports("fma")) return 0.0;
-    const int lanes = avx512 ? 16 : 8;
-    volatile float sink = 0;
     double best = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-      const long iters = 20'000'000;
-      const auto t0 = std::chrono::steady_clock::now();
-      sink = sink + (avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters));
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double gflops = 2.0 * lanes * 12.0 * static_cast<double>(iters) / s / 1e9;
-      if (gflops > best) best = gflops;
-    }
+    for (int rep = 0; rep < 5; ++rep) best = std::max(best, fma_peak_slice_gflops(20'000'000));
     return best;
-#else
-    return 0.0;
-#endif
   }();
   return peak;
 }
