@@ -111,10 +111,10 @@ void bm_gemm_ukernel(benchmark::State& st, Isa isa) {
 
 // The blocked 1x1 micro-kernel (pointwise_nc16_f32) as a convolution's run calls it: one
 // panel (gemm_nr output channels) of one part of the sum (K rows of weights, 16 KiB at most:
-// K <= 4096 / gemm_nr) over a chunk of 8 tiles of gemm_mr pixels read in the blocked layout,
-// bias and ReLU applied, each tile stored. K = 64, 128, 256: ResNet-50's 1x1 input channels
-// up to one part (larger sums run in parts of that size; its 3x3s at stride 2 and its
-// Winograd products call the same kernel). Everything stays in L1 and L2, so this is the
+// K <= 4096 / gemm_nr) over a chunk of 8 tiles of gemm_mr pixels read in the blocked layout
+// (one call for the 8), bias and ReLU applied, each tile stored. K = 64, 128, 256:
+// ResNet-50's 1x1 input channels up to one part (larger sums run in parts of that size; its
+// 3x3s at stride 2 and its Winograd products call the same kernel). Everything stays in L1 and L2, so this is the
 // kernel's own rate; bench_conv measures whole layers, which also reach their input and
 // output in memory. GFLOP/s: the fastest chunk's rate; of_peak: its fraction of one core's
 // FMA peak (peak_fma.h: the widest vectors the CPU has, so a narrower tier's fraction is of
@@ -143,6 +143,10 @@ void bm_pointwise_tile(benchmark::State& st, Isa isa) {
   args.nr_valid = nr;
   args.bias = bias.data();
   args.act.kind = edgert::simd::Act::relu;
+  args.a = a.data();
+  args.y = y.data();
+  args.tiles = tiles;  // one call for the chunk, as a convolution makes it
+  args.a_tile_step = args.y_tile_step = mr * 16;
   // On a shared machine a neighbour's burst slows kernel and peak alike, so the fraction
   // compares the fastest chunk with the fastest slice of the FMA peak loop run between them
   // (about 0.3 ms each, every 64 chunks).
@@ -150,11 +154,7 @@ void bm_pointwise_tile(benchmark::State& st, Isa isa) {
   std::size_t n = 0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t tile = 0; tile < tiles; ++tile) {
-      args.a = a.data() + tile * mr * 16;
-      args.y = y.data() + tile * mr * 16;
-      t->pointwise_nc16_f32(args);
-    }
+    t->pointwise_nc16_f32(args);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
     best_chunk = std::min(best_chunk, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

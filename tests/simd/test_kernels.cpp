@@ -748,6 +748,75 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
             }
 }
 
+// A run of tiles in one call (args.tiles) gives each tile exactly what a call of its own
+// gives (the same sums in the same order), and the reference agrees, for every input mode,
+// in one part or accumulated onto a first one, with and without a residual.
+TEST_P(Kernels, PointwiseRunOfTilesEqualsOneCallPerTile) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const std::size_t mr = t->gemm_mr, nr = t->gemm_nr;
+  int round = 0;
+  for (int mode : {0, 1, 2, 3})
+    for (std::size_t k : {5, 17, 40})
+      for (std::size_t tiles : {2, 3})
+        for (std::size_t mv : {mr, mr - 1})
+          for (int accumulate : {0, 1}) {
+            ++round;
+            const int blocked = mode == 0;
+            const std::size_t step = mode >= 2 ? static_cast<std::size_t>(mode - 1) : 0;
+            const std::size_t pixels = tiles * mr + 1, a_stride = blocked ? pixels * C : pixels;
+            std::vector<float> a(step ? 3 * k + (tiles + 1) * mr * step : (k + C) * pixels * C);
+            for (auto& v : a) v = u(rng);
+            std::vector<std::uint32_t> offsets(k);
+            for (auto& o : offsets) o = static_cast<std::uint32_t>(rng() % (3 * k));
+            std::vector<float> b(k * nr), bias(nr), res(2 * pixels * C);
+            for (auto* v : {&b, &bias, &res})
+              for (auto& x : *v) x = u(rng);
+            edgert::simd::PointwiseArgs args;
+            args.k = k;
+            args.a = a.data() + (step ? 0 : blocked ? C : 1);
+            args.a_stride = a_stride;
+            args.a_blocked = blocked;
+            args.a_offsets = step ? offsets.data() : nullptr;
+            args.a_step = step ? step : 1;
+            args.b = b.data();
+            args.ldb = nr;
+            args.y_stride = pixels * C;
+            args.mr_valid = mv;
+            args.nr_valid = nr;
+            args.bias = bias.data();
+            args.residual = round % 2 ? res.data() + C : nullptr;
+            args.residual_first = round % 4 < 2;
+            args.act = kEveryAct[round / 4 % kActs];
+            args.accumulate = accumulate;
+            args.a_tile_step = mr * (step ? step : blocked ? C : 1);
+            args.y_tile_step = mr * C;
+            std::vector<float> start(2 * pixels * C);
+            for (auto& v : start) v = u(rng);
+            std::vector<float> run = start, each = start, want = start;
+            args.tiles = tiles;
+            args.y = run.data() + C;
+            t->pointwise_nc16_f32(args);
+            args.y = want.data() + C;
+            edgert::simd::reference::pointwise_nc16_f32(args);
+            for (std::size_t n = 0; n < tiles; ++n) {
+              edgert::simd::PointwiseArgs one = args;
+              one.tiles = 1;
+              one.a += n * args.a_tile_step;
+              one.y = each.data() + C + n * args.y_tile_step;
+              if (one.residual) one.residual += n * args.y_tile_step;
+              t->pointwise_nc16_f32(one);
+            }
+            for (std::size_t i = 0; i < run.size(); ++i) {
+              ASSERT_EQ(each[i], run[i]) << "mode " << mode << " k " << k << " tiles " << tiles << " rows " << mv
+                                         << " accumulate " << accumulate << " at " << i;
+              ASSERT_NEAR(want[i], run[i], 1e-5f * (1 + std::abs(want[i]))) << "mode " << mode << " at " << i;
+            }
+          }
+}
+
 TEST_P(Kernels, GemmMicroKernelMatchesReferenceOnEdgeTiles) {
   REQUIRE_TABLE(t);
   std::mt19937 rng(3);

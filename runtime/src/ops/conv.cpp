@@ -826,10 +826,14 @@ class ConvOp : public Op {
                             kBlock +
                         c0 / kBlock * sh.plane * kBlock
                   : nullptr;
-        for (std::size_t tile = ta; tile < tb; ++tile) {
+        // Whole tiles one after another go to the kernel as one run (a.tiles): their inputs
+        // and outputs lie mr pixels apart (a direct run's tiles follow output rows: one each).
+        const std::size_t whole_end = gather ? ta : std::min(tb, rows / mr);
+        for (std::size_t tile = ta; tile < tb; tile += a.tiles) {
           a.prefetch = tile == ta ? next : nullptr;
           std::size_t p0 = tile * mr;
           a.mr_valid = std::min(mr, rows - p0);
+          a.tiles = tile < whole_end ? whole_end - tile : 1;
           const bool copied = !im2col && !shift && !gather && a.mr_valid < mr;
           if (gather) {
             const std::size_t oy = tile / dp.tiles_per_row, ox = tile % dp.tiles_per_row * mr;
@@ -858,6 +862,8 @@ class ConvOp : public Op {
           const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
           a.y = shift ? temp + (p0 - t0 * mr) * kBlock : py + at;
           a.residual = residual ? residual + at : nullptr;
+          a.a_tile_step = mr * (a.a_blocked ? kBlock : 1);
+          a.y_tile_step = mr * kBlock;
           kernels_.pointwise_nc16_f32(a);
         }
       };

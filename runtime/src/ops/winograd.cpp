@@ -337,11 +337,15 @@ void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x,
         a.accumulate = k0 > 0;
         a.finish = 1;
         a.b = ue + k0 * nr;
-        for (std::int64_t t0 = 0; t0 < nt; t0 += mr) {
+        // The whole tiles in one call, then the last, partial one.
+        const std::int64_t whole = nt / mr * mr;
+        a.a_tile_step = a.y_tile_step = static_cast<std::size_t>(mr * kC);
+        for (std::int64_t t0 = 0; t0 < nt; t0 += static_cast<std::int64_t>(a.tiles) * mr) {
           // While the first tile runs, the next part of the weights (this panel's, or the next
           // task's first: the matrices lie one after another) comes into the cache.
           a.prefetch = t0 == 0 ? a.b + a.k * nr : nullptr;
           a.mr_valid = static_cast<std::size_t>(std::min(mr, nt - t0));
+          a.tiles = static_cast<std::size_t>(t0 < whole ? (whole - t0) / mr : 1);
           a.a = ve + (k0 / kC * tcp + t0) * kC;
           a.y = me + t0 * kC;
           kt_.pointwise_nc16_f32(a);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <xsimd/xsimd.hpp>
 
 #include "gemm-inl.h"
@@ -54,90 +55,6 @@ struct Pointwise {
       tile<Blocked, S, R, 2>(a);
   }
 
-  // R pixels by NV vectors of output channels. In the blocked layout the R pixels of a
-  // channel are 16 floats apart and the address steps by one per channel; in planes they
-  // are adjacent and the address steps by the plane size; gathered (S > 0), row p starts at
-  // a_offsets[p] and the pixels are S floats apart.
-  template <bool Blocked, std::size_t S, std::size_t R, std::size_t NV>
-  static void tile(const PointwiseArgs& a) {
-    B acc[R][NV];
-    if (a.accumulate) {
-#pragma GCC unroll 16
-      for (std::size_t i = 0; i < R; ++i)
-#pragma GCC unroll 2
-        for (std::size_t v = 0; v < NV; ++v) {
-          const std::size_t lane = a.lane0 + v * L;
-          // Rows past mr_valid start from zero: they are never stored.
-          acc[i][v] = i < a.mr_valid ? B::load_unaligned(a.y + lane / C * a.y_stride + lane % C + i * C) : B(0.0f);
-        }
-    } else {
-#pragma GCC unroll 16
-      for (std::size_t i = 0; i < R; ++i)
-#pragma GCC unroll 2
-        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
-    }
-    constexpr std::size_t row = S ? S : Blocked ? C : 1;
-    const std::size_t step = Blocked ? 1 : a.a_stride;
-    const float* bp = a.b;
-    const float* pf = a.prefetch;
-    for (std::size_t p0 = 0; p0 < a.k; p0 += C) {
-      const float* ab = a.a + (Blocked ? p0 / C : p0) * a.a_stride;
-      const std::size_t kk = a.k - p0 < C ? a.k - p0 : C;
-      for (std::size_t q = 0; q < kk; ++q) {
-        const float* ap = S ? a.a + a.a_offsets[p0 + q] : ab + q * step;
-        B bv[NV];
-#pragma GCC unroll 2
-        for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_unaligned(bp + v * L);
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < R; ++i) {
-          const B x(ap[i * row]);
-#pragma GCC unroll 2
-          for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(x, bv[v], acc[i][v]);
-        }
-        bp += a.ldb;
-        if (pf) {
-          // Row p of the next weights, a cache line per 16 floats, while row p is summed.
-          for (std::size_t j = 0; j < a.ldb; j += 16) __builtin_prefetch(pf + j, 0, 2);
-          pf += a.ldb;
-        }
-      }
-    }
-    // The activation is chosen once per tile, not per vector: short sums pay for the switch
-    // (bench_conv on AVX2, MobileNetV2's 1x1 16 -> 96 at 112x112: 807 -> 760 us).
-    // Everything the stores need is read into locals first: xsimd's stores go through
-    // may_alias vector types, so GCC otherwise reloads each field of `a` after every store.
-    const Out o = out(a);
-    if (!a.finish) {
-#pragma GCC unroll 2
-      for (std::size_t v = 0; v < NV; ++v) {
-        float* y = o.y + o.at(v);
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < R; ++i) {
-          if (i == o.rows) break;
-          acc[i][v].store_unaligned(y + i * C);
-        }
-      }
-    } else {
-      // Only the blocked input's tiles (the layers inside a network) get a loop per kind:
-      // the planes and gathered modes (a chain's first layer, a stem) keep the per-vector
-      // switch, which holds the kernel units' build time down.
-      if constexpr (Blocked)
-        with_act(o.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, o, a.bias); });
-      else
-        finish<kAnyAct>(acc, o, a.bias);
-      // The padding after the last valid vector: zeros.
-      for (std::size_t z = 0; z < o.zero; z += L) {
-        const std::size_t lane = o.lane0 + o.valid + z;
-        float* y = o.y + lane / C * o.y_stride + lane % C;
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < R; ++i) {
-          if (i == o.rows) break;
-          B(0.0f).store_unaligned(y + i * C);
-        }
-      }
-    }
-  }
-
   // Where a tile's stores go and what they add, as locals.
   struct Out {
     float* y;
@@ -153,6 +70,120 @@ struct Pointwise {
   };
   static Out out(const PointwiseArgs& a) {
     return Out{a.y, a.residual, a.y_stride, a.lane0, a.mr_valid, a.nr_valid, a.nr_zero, a.act, a.residual_first};
+  }
+
+  // a.tiles tiles of R pixels by NV vectors of output channels, one after another: the
+  // call, its dispatch and the reading of its arguments are paid once for the run.
+  template <bool Blocked, std::size_t S, std::size_t R, std::size_t NV>
+  static void tile(const PointwiseArgs& a) {
+    // Everything is read into locals first: xsimd's stores go through may_alias vector
+    // types, so GCC otherwise reloads each field of `a` after every store.
+    const In in = input(a);
+    Out o = out(a);
+    const float* x = a.a;
+    const float* pf = a.prefetch;
+    const std::size_t tiles = a.tiles, a_step = a.a_tile_step, y_step = a.y_tile_step;
+    // One call site of the tile's body (two copies left GCC keeping the accumulators in
+    // memory: the activation's lambda was no longer inlined).
+    for (std::size_t n = 1;; ++n) {
+      one<Blocked, S, R, NV>(in, x, o, pf);
+      if (n >= tiles) break;
+      x += a_step;
+      o.y += y_step;
+      if (o.residual) o.residual += y_step;
+      pf = nullptr;
+    }
+  }
+
+  // What a tile reads, as locals.
+  struct In {
+    const float* b;
+    const std::uint32_t* a_offsets;
+    const float* bias;
+    std::size_t k, a_stride, ldb;
+    int accumulate, finish;
+  };
+  static In input(const PointwiseArgs& a) {
+    return In{a.b, a.a_offsets, a.bias, a.k, a.a_stride, a.ldb, a.accumulate, a.finish};
+  }
+
+  // One tile whose input starts at x, stored as o says; pf: the weights to prefetch (or
+  // null). In the blocked layout the R pixels of a channel are 16 floats apart and the
+  // address steps by one per channel; in planes they are adjacent and the address steps by
+  // the plane size; gathered (S > 0), row p starts at x + a_offsets[p] and the pixels are S
+  // floats apart.
+  template <bool Blocked, std::size_t S, std::size_t R, std::size_t NV>
+  __attribute__((always_inline)) static void one(const In& in, const float* x, const Out& o, const float* pf) {
+    B acc[R][NV];
+    if (in.accumulate) {
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < R; ++i)
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < NV; ++v)
+          // Rows past mr_valid start from zero: they are never stored.
+          acc[i][v] = i < o.rows ? B::load_unaligned(o.y + o.at(v) + i * C) : B(0.0f);
+    } else {
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < R; ++i)
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(0.0f);
+    }
+    constexpr std::size_t row = S ? S : Blocked ? C : 1;
+    const std::size_t step = Blocked ? 1 : in.a_stride;
+    const float* bp = in.b;
+    for (std::size_t p0 = 0; p0 < in.k; p0 += C) {
+      const float* ab = x + (Blocked ? p0 / C : p0) * in.a_stride;
+      const std::size_t kk = in.k - p0 < C ? in.k - p0 : C;
+      for (std::size_t q = 0; q < kk; ++q) {
+        const float* ap = S ? x + in.a_offsets[p0 + q] : ab + q * step;
+        B bv[NV];
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_unaligned(bp + v * L);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          const B xv(ap[i * row]);
+#pragma GCC unroll 2
+          for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(xv, bv[v], acc[i][v]);
+        }
+        bp += in.ldb;
+        if (pf) {
+          // Row p of the next weights, a cache line per 16 floats, while row p is summed.
+          for (std::size_t j = 0; j < in.ldb; j += 16) __builtin_prefetch(pf + j, 0, 2);
+          pf += in.ldb;
+        }
+      }
+    }
+    // The activation is chosen once per tile, not per vector: short sums pay for the switch
+    // (bench_conv on AVX2, MobileNetV2's 1x1 16 -> 96 at 112x112: 807 -> 760 us).
+    if (!in.finish) {
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < NV; ++v) {
+        float* y = o.y + o.at(v);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          if (i == o.rows) break;
+          acc[i][v].store_unaligned(y + i * C);
+        }
+      }
+    } else {
+      // Only the blocked input's tiles (the layers inside a network) get a loop per kind:
+      // the planes and gathered modes (a chain's first layer, a stem) keep the per-vector
+      // switch, which holds the kernel units' build time down.
+      if constexpr (Blocked)
+        with_act(o.act.kind, [&](auto k) { finish<decltype(k)::value>(acc, o, in.bias); });
+      else
+        finish<kAnyAct>(acc, o, in.bias);
+      // The padding after the last valid vector: zeros.
+      for (std::size_t z = 0; z < o.zero; z += L) {
+        const std::size_t lane = o.lane0 + o.valid + z;
+        float* y = o.y + lane / C * o.y_stride + lane % C;
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          if (i == o.rows) break;
+          B(0.0f).store_unaligned(y + i * C);
+        }
+      }
+    }
   }
 
   // The finished tile: bias, residual and activation K, stored.

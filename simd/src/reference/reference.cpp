@@ -241,7 +241,9 @@ void pool_nc16_f32(const PoolNc16Args& a) {
     }
 }
 
-void pointwise_nc16_f32(const PointwiseArgs& a) {
+namespace {
+// One tile of pointwise_nc16_f32 (a.tiles is not read).
+void pointwise_tile(const PointwiseArgs& a) {
   constexpr std::size_t C = kChannelBlock;
   for (std::size_t i = 0; i < a.mr_valid; ++i)
     for (std::size_t j = 0; j < a.nr_valid; ++j) {
@@ -266,6 +268,17 @@ void pointwise_nc16_f32(const PointwiseArgs& a) {
   for (std::size_t i = 0; i < (a.finish ? a.mr_valid : 0); ++i)
     for (std::size_t j = a.nr_valid; j < a.nr_valid + a.nr_zero; ++j)
       a.y[(a.lane0 + j) / C * a.y_stride + i * C + (a.lane0 + j) % C] = 0.0f;
+}
+}  // namespace
+
+void pointwise_nc16_f32(const PointwiseArgs& a) {
+  PointwiseArgs t = a;
+  for (std::size_t n = 0; n < std::max<std::size_t>(a.tiles, 1); ++n) {
+    pointwise_tile(t);
+    t.a += a.a_tile_step;
+    t.y += a.y_tile_step;
+    if (t.residual) t.residual += a.y_tile_step;
+  }
 }
 
 void strided_copy_f32(std::size_t n, const float* src, std::size_t stride, float* dst) {

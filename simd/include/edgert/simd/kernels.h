@@ -198,6 +198,10 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// i * a_step] (a direct convolution over zero-padded planes: offset p is that of
 /// channel and tap p, the pixels a_step apart: 1 or 2), and a_stride and a_blocked are
 /// ignored.
+/// `tiles` (at least 1) runs that many tiles in one call, tile n (every one mr_valid rows)
+/// reading its input at a + n * a_tile_step and its output and residual at y and residual +
+/// n * y_tile_step, each tile as described (the prefetch hint goes with the first): short
+/// sums (a 16-channel input's) pay the call and its dispatch once for the run of tiles.
 struct PointwiseArgs {
   std::size_t k = 0;
   const float* a = nullptr;
@@ -216,6 +220,7 @@ struct PointwiseArgs {
   int residual_first = 1;
   int accumulate = 0, finish = 1;
   const float* prefetch = nullptr;
+  std::size_t tiles = 1, a_tile_step = 0, y_tile_step = 0;
 };
 using PointwiseNc16F32 = void (*)(const PointwiseArgs& a);
 
