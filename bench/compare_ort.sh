@@ -6,7 +6,9 @@
 # summary: each round's ratio of medians, the median of those ratios and the medians and
 # minimums over the rounds. On a shared machine bursts from other tenants hit one runtime's
 # runs and not the other's; alternating rounds and taking medians keeps a burst out of the
-# ratio.
+# ratio. PAIRED=N (C API only) adds N pairs of runs timed in one process, one run of each
+# runtime per pair in random order, and prints the median of the per-pair ratios: the figure
+# that holds best on a host whose speed swings within seconds.
 # ONNX Runtime comes from the npm package onnxruntime-node, installed once into
 # $EDGERT_ORT_DIR (default .cache/ort). With build/bench/ort_bench present, ORT runs through
 # its C API (no binding copies); otherwise through Node (outputs compared, timing includes
@@ -22,7 +24,8 @@ rounds=${ROUNDS:-1}
 [ "$runs" -gt 0 ] || rounds=1
 for ((round = 1; round <= rounds; round++)); do
   if [ -x "$ort_bench" ] && [ -n "$lib" ]; then
-    "$ort_bench" "$lib" "$model" "$work/in" "$work/out" --threads "$threads" --runs "$((runs > 0 ? runs : 1))"
+    "$ort_bench" "$lib" "$model" "$work/in" "$work/out" --threads "$threads" --runs "$((runs > 0 ? runs : 1))" \
+      --paired "${PAIRED:-0}"
   else
     EDGERT_ORT_RUNS=$runs node "$here/ort/compare.mjs" "$model" "$work/in" "$work/out" "$threads"
   fi

@@ -2,7 +2,12 @@
 // copies: loads libonnxruntime.so.1 (shipped in the npm package onnxruntime-node) with
 // dlopen, runs MODEL on the .npy inputs edgert saved (edgert run --save-inputs), times
 // OrtApi::Run, compares every output with edgert's .npy outputs, and prints one line.
-//   ort_bench LIB MODEL IN_DIR OUT_DIR [--threads N] [--runs N] [--warmup N]
+//   ort_bench LIB MODEL IN_DIR OUT_DIR [--threads N] [--runs N] [--warmup N] [--paired N]
+// --paired N then loads the model in edgert too (same inputs, same threads) and times N pairs,
+// each a warm-up run and three timed runs of each runtime, the two in random order: on a
+// shared machine whose speed drifts by tens of percent within seconds, the two halves of a
+// pair see the same machine, so the median of the per-pair ratios holds where separate
+// medians swing.
 // The OrtApi table is used by position (its layout is append-only across releases); only
 // the handful of entries below are declared, from the public C API's documented order.
 #include <dlfcn.h>
@@ -16,9 +21,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "edgert/edgert.hpp"
 #include "edgert/onnx/import.h"
 #include "npy.h"
 
@@ -68,11 +76,12 @@ std::string npy_name(const std::string& name) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: %s LIB MODEL IN_DIR OUT_DIR [--threads N] [--runs N] [--warmup N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s LIB MODEL IN_DIR OUT_DIR [--threads N] [--runs N] [--warmup N] [--paired N]\n",
+                 argv[0]);
     return 2;
   }
   const std::string lib = argv[1], model = argv[2], in_dir = argv[3], out_dir = argv[4];
-  int threads = 1, runs = 20, warmup = 3;
+  int threads = 1, runs = 20, warmup = 3, paired = 0;
   for (int i = 5; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -82,6 +91,8 @@ int main(int argc, char** argv) {
       runs = v;
     else if (k == "--warmup")
       warmup = v;
+    else if (k == "--paired")
+      paired = v;
   }
   void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
@@ -192,7 +203,49 @@ int main(int argc, char** argv) {
   std::printf(
       "ort %s: session %.1f ms, median %.3f ms, min %.3f ms over %d runs, %d threads, peak RSS %.1f MiB, "
       "max relative difference from edgert %.3e\n",
-      get_base()->version(), create_ms, ms[ms.size() / 2], ms[0], runs, threads,
-      peak_mb, worst);
+      get_base()->version(), create_ms, ms[ms.size() / 2], ms[0], runs, threads, peak_mb, worst);
+  if (paired > 0) {
+    edgert::ModelOptions options;
+    options.num_threads = threads;
+    edgert::Session es(edgert::load_model(model, options));
+    for (std::size_t i = 0; i < in_names.size(); ++i) es.set_input(in_names[i], inputs[i]);
+    for (int i = 0; i < warmup; ++i) es.run();
+    std::mt19937 rng(1);
+    std::vector<double> e_ms, o_ms, ratio;
+    for (int p = 0; p < paired; ++p) {
+      double t[2];
+      const int first = static_cast<int>(rng() & 1);
+      for (int k = 0; k < 2; ++k) {
+        const int who = k ^ first;  // 0: edgert, 1: ORT
+        // ORT's pool threads spin for milliseconds after a run (with a 2 ms pause edgert's
+        // two-thread runs took twice as long: 50 ms lets them sleep), edgert's for 0.2; the
+        // first run after the other runtime's finds its weights and buffers evicted (a
+        // different, cold-cache figure), so it is not timed, and of the next three the
+        // median counts.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        who ? run() : es.run();
+        double b[3];
+        for (double& x : b) {
+          const auto a = std::chrono::steady_clock::now();
+          who ? run() : es.run();
+          x = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+        }
+        std::sort(b, b + 3);
+        t[who] = b[1];
+      }
+      e_ms.push_back(t[0]);
+      o_ms.push_back(t[1]);
+      ratio.push_back(t[0] / t[1]);
+    }
+    auto at = [](std::vector<double> v, double q) {
+      std::sort(v.begin(), v.end());
+      return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+    };
+    std::printf(
+        "paired: %d pairs in random order, edgert / ORT per pair: median %.3f (quartiles %.3f-%.3f); medians "
+        "edgert %.3f ms, ORT %.3f ms; minimums edgert %.3f ms, ORT %.3f ms\n",
+        paired, at(ratio, 0.5), at(ratio, 0.25), at(ratio, 0.75), at(e_ms, 0.5), at(o_ms, 0.5), at(e_ms, 0.0),
+        at(o_ms, 0.0));
+  }
   return worst <= 1e-4 ? 0 : 3;
 }
