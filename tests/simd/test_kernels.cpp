@@ -761,8 +761,10 @@ TEST_P(Kernels, PointwiseRunOfTilesEqualsOneCallPerTile) {
   for (int mode : {0, 1, 2, 3})
     for (std::size_t k : {5, 17, 40})
       for (std::size_t tiles : {2, 3})
-        for (std::size_t mv : {mr, mr - 1})
+        // Whole tiles, shorter ones, and the kernel's short register block's (0: none).
+        for (std::size_t mv : {mr, mr - 1, t->pointwise_short_mr})
           for (int accumulate : {0, 1}) {
+            if (mv == 0) continue;
             ++round;
             const int blocked = mode == 0;
             const std::size_t step = mode >= 2 ? static_cast<std::size_t>(mode - 1) : 0;
