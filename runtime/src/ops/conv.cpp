@@ -788,6 +788,9 @@ class ConvOp : public Op {
       a.y_stride = (shift ? chunk_pixels : pixels) * kBlock;
       a.act = act;
       a.residual_first = residual_first_;
+      // Between the tiles of a run (a copied partial tile is a run of one).
+      a.a_tile_step = mr * (gather ? static_cast<std::size_t>(g.stride[2]) : shift || x_blocked ? kBlock : 1);
+      a.y_tile_step = mr * kBlock;
       // Panel by panel (each one sequential stream of weights), the sum over k in parts of
       // kc (whole blocks; shifted, also whole taps): a panel's part stays in L1 while the
       // chunk's tiles pass over it.
@@ -827,12 +830,15 @@ class ConvOp : public Op {
                         c0 / kBlock * sh.plane * kBlock
                   : nullptr;
         // Whole tiles one after another go to the kernel as one run (a.tiles): their inputs
-        // and outputs lie mr pixels apart (a direct run's tiles follow output rows: one each).
-        const std::size_t whole_end = gather ? ta : std::min(tb, rows / mr);
+        // and outputs lie a_tile_step and y_tile_step apart (a direct run's: the whole tiles of
+        // one output row).
         for (std::size_t tile = ta; tile < tb; tile += a.tiles) {
           a.prefetch = tile == ta ? next : nullptr;
           std::size_t p0 = tile * mr;
           a.mr_valid = std::min(mr, rows - p0);
+          const std::size_t whole_end =
+              std::min(tb, gather ? tile / dp.tiles_per_row * dp.tiles_per_row + static_cast<std::size_t>(g.out[2]) / mr
+                                  : rows / mr);
           a.tiles = tile < whole_end ? whole_end - tile : 1;
           const bool copied = !im2col && !shift && !gather && a.mr_valid < mr;
           if (gather) {
@@ -862,8 +868,6 @@ class ConvOp : public Op {
           const std::size_t at = img * y_image + j0 / kBlock * pixels * kBlock + p0 * kBlock;
           a.y = shift ? temp + (p0 - t0 * mr) * kBlock : py + at;
           a.residual = residual ? residual + at : nullptr;
-          a.a_tile_step = mr * (a.a_blocked ? kBlock : 1);
-          a.y_tile_step = mr * kBlock;
           kernels_.pointwise_nc16_f32(a);
         }
       };
