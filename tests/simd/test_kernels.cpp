@@ -660,6 +660,22 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
     }
 }
 
+// What both pointwise tests set alike: the input (blocked, planes, or gathered through
+// offsets with the pixels `step` apart when step > 0) and, varied by `round`, the residual
+// (null on even rounds), its order and the activation.
+void set_pointwise_input_and_epilogue(edgert::simd::PointwiseArgs& args, int round, const float* a,
+                                      std::size_t a_stride, int blocked, const std::uint32_t* offsets, std::size_t step,
+                                      const float* residual) {
+  args.a = a;
+  args.a_stride = a_stride;
+  args.a_blocked = blocked;
+  args.a_offsets = step ? offsets : nullptr;
+  args.a_step = step ? step : 1;
+  args.residual = round % 2 ? residual : nullptr;
+  args.residual_first = round % 4 < 2;
+  args.act = kEveryAct[round / 4 % kActs];  // with each residual order and none
+}
+
 TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnlyItsTile) {
   REQUIRE_TABLE(t);
   constexpr std::size_t C = edgert::simd::kChannelBlock;
@@ -701,12 +717,9 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               std::vector<float> res(blocks_out * y_stride);
               for (auto& v : res) v = u(rng);
               edgert::simd::PointwiseArgs args;
+              set_pointwise_input_and_epilogue(args, round, step ? a.data() : a.data() + (blocked ? C : 1), a_stride,
+                                               blocked, offsets.data(), step, res.data() + C);
               args.k = k;
-              args.a = step ? a.data() : a.data() + (blocked ? C : 1);
-              args.a_stride = a_stride;
-              args.a_blocked = blocked;
-              args.a_offsets = step ? offsets.data() : nullptr;
-              args.a_step = step ? step : 1;
               args.b = b.data();
               args.ldb = nv;
               args.y_stride = y_stride;
@@ -715,9 +728,6 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               args.nr_valid = nv;
               args.nr_zero = zero;
               args.bias = round % 3 ? bias.data() : nullptr;
-              args.residual = round % 2 ? res.data() + C : nullptr;
-              args.residual_first = round % 4 < 2;
-              args.act = kEveryAct[round / 4 % kActs];  // with each residual order and none
               std::vector<float> got(blocks_out * y_stride, -7.0f), want = got;
               args.y = got.data() + C;
               t->pointwise_nc16_f32(args);
@@ -777,21 +787,18 @@ TEST_P(Kernels, PointwiseRunOfTilesEqualsOneCallPerTile) {
             for (auto* v : {&b, &bias, &res})
               for (auto& x : *v) x = u(rng);
             edgert::simd::PointwiseArgs args;
+            set_pointwise_input_and_epilogue(args, round,
+                                             a.data() + (step      ? 0
+                                                         : blocked ? C
+                                                                   : 1),
+                                             a_stride, blocked, offsets.data(), step, res.data() + C);
             args.k = k;
-            args.a = a.data() + (step ? 0 : blocked ? C : 1);
-            args.a_stride = a_stride;
-            args.a_blocked = blocked;
-            args.a_offsets = step ? offsets.data() : nullptr;
-            args.a_step = step ? step : 1;
             args.b = b.data();
             args.ldb = nr;
             args.y_stride = pixels * C;
             args.mr_valid = mv;
             args.nr_valid = nr;
             args.bias = bias.data();
-            args.residual = round % 2 ? res.data() + C : nullptr;
-            args.residual_first = round % 4 < 2;
-            args.act = kEveryAct[round / 4 % kActs];
             args.accumulate = accumulate;
             args.a_tile_step = mr * (step ? step : blocked ? C : 1);
             args.y_tile_step = mr * C;
