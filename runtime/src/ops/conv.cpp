@@ -776,12 +776,20 @@ class ConvOp : public Op {
           for (std::size_t p = 0; p < kdim; ++p) source.gather(p, t0 * mr, np, temp + p * chunk_pixels);
         }
       } else if (!shift && !gather && last_rows < mr) {
-        std::fill(temp, temp + cin16 * mr, 0.0f);
-        for (std::size_t c = 0; c < cin; ++c)
-          for (std::size_t i = 0; i < last_rows; ++i)
-            temp[c / kBlock * mr * kBlock + i * kBlock + c % kBlock] =
-                x_blocked ? xa[c / kBlock * a_stride + (last * mr + i) * kBlock + c % kBlock]
-                          : xa[c * a_stride + last * mr + i];
+        // Per block: the tile's pixels (from blocks, one run of last_rows * 16 floats), then
+        // zeros to gemm_mr rows.
+        for (std::size_t b = 0; b < cin16 / kBlock; ++b) {
+          float* dst = temp + b * mr * kBlock;
+          if (x_blocked) {
+            std::copy_n(xa + b * a_stride + last * mr * kBlock, last_rows * kBlock, dst);
+          } else {
+            const std::size_t nc = std::min(kBlock, cin - b * kBlock);
+            for (std::size_t i = 0; i < last_rows; ++i)
+              for (std::size_t c = 0; c < kBlock; ++c)
+                dst[i * kBlock + c] = c < nc ? xa[(b * kBlock + c) * a_stride + last * mr + i] : 0.0f;
+          }
+          std::fill(dst + last_rows * kBlock, dst + mr * kBlock, 0.0f);
+        }
       }
       simd::PointwiseArgs a;
       a.ldb = nr;
