@@ -416,6 +416,14 @@ TEST(CppApi, LoadErrorsThrowWithTheMessage) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/m.onnx"), std::string::npos);
   }
   EXPECT_THROW(edgert::load_model("garbage", 7), Error);
+  // A C-string path with braced options converts to (bytes, size 0): the message says so.
+  try {
+    edgert::load_model("/tmp/m.onnx", {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("load_model(std::string(path))"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -37,7 +37,9 @@ namespace edgert {
 std::shared_ptr<const Model> load_model(const std::string& path, const ModelOptions& options = {});
 
 /// The same from `size` bytes at `data`, read during the call only. Models with external
-/// data are refused. `label` names the model in error messages.
+/// data are refused. `label` names the model in error messages. Beware load_model("m.onnx",
+/// {}): a C string with braced options picks this overload (size 0, refused with a hint);
+/// pass paths as std::string or give the options by name.
 std::shared_ptr<const Model> load_model(const void* data, std::size_t size, const ModelOptions& options = {},
                                         const std::string& label = "<memory>");
 
