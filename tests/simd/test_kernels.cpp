@@ -661,12 +661,13 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
 }
 
 // What both pointwise tests set alike: the input (blocked, planes, or gathered through
-// offsets with the pixels `step` apart when step > 0) and, varied by `round`, the residual
-// (null on even rounds), its order and the activation.
+// offsets with the pixels `step` apart when step > 0) from buffer `a`, the tile starting at
+// its pixel 1 unless gathered, and, varied by `round`, the residual (null on even rounds),
+// its order and the activation.
 void set_pointwise_input_and_epilogue(edgert::simd::PointwiseArgs& args, int round, const float* a,
                                       std::size_t a_stride, int blocked, const std::uint32_t* offsets, std::size_t step,
                                       const float* residual) {
-  args.a = a;
+  args.a = a + (step ? 0 : blocked ? edgert::simd::kChannelBlock : 1);
   args.a_stride = a_stride;
   args.a_blocked = blocked;
   args.a_offsets = step ? offsets : nullptr;
@@ -717,8 +718,8 @@ TEST_P(Kernels, PointwiseBlockedTileMatchesReferenceInOneOrTwoPartsAndWritesOnly
               std::vector<float> res(blocks_out * y_stride);
               for (auto& v : res) v = u(rng);
               edgert::simd::PointwiseArgs args;
-              set_pointwise_input_and_epilogue(args, round, step ? a.data() : a.data() + (blocked ? C : 1), a_stride,
-                                               blocked, offsets.data(), step, res.data() + C);
+              set_pointwise_input_and_epilogue(args, round, a.data(), a_stride, blocked, offsets.data(), step,
+                                               res.data() + C);
               args.k = k;
               args.b = b.data();
               args.ldb = nv;
@@ -787,11 +788,8 @@ TEST_P(Kernels, PointwiseRunOfTilesEqualsOneCallPerTile) {
             for (auto* v : {&b, &bias, &res})
               for (auto& x : *v) x = u(rng);
             edgert::simd::PointwiseArgs args;
-            set_pointwise_input_and_epilogue(args, round,
-                                             a.data() + (step      ? 0
-                                                         : blocked ? C
-                                                                   : 1),
-                                             a_stride, blocked, offsets.data(), step, res.data() + C);
+            set_pointwise_input_and_epilogue(args, round, a.data(), a_stride, blocked, offsets.data(), step,
+                                             res.data() + C);
             args.k = k;
             args.b = b.data();
             args.ldb = nr;
