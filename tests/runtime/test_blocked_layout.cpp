@@ -161,7 +161,7 @@ TEST(BlockedLayout, ChainsMatchPlanesForEveryShapeAndThreadCount) {
       {1, 2, 18, 96, 17, 23, 3, 1, 1, false},          // several pixel chunks and column panels
       {1, 3, 32, 48, 31, 29, 3, 1, 1, false, 3},       // a 3x3 stride-2 stem writing blocks
       {2, 5, 20, 24, 12, 9, 3, 2, 1, true, 5},         // a 5x5 stem, batch 2, spilled
-      {1, 3, 40, 160, 7, 7, 3, 1, 1, false},           // 49 pixels (tiles of 7 on AVX-512), 5 panels
+      {1, 3, 40, 160, 7, 7, 3, 1, 1, false},           // 49 pixels (tiles of 7 on AVX-512, of 5 on AVX2), 5 panels
       {1, 3, 24, 40, 10, 9, 3, 1, 1, false, 1, true},  // SiLU and Sigmoid, residual
       {2, 3, 16, 48, 13, 11, 5, 2, 1, true, 3, true},  // the same after a stem, 5x5 s2, spilled
   };
@@ -245,7 +245,7 @@ TEST(BlockedLayout, ResNetChainsStayBlockedThroughWinogradAndStridedConvolutions
       {1, 4, 160, 130, 20, 6, 5, true},  // 9 x 160 rows of k from blocks, in parts
       {2, 5, 20, 8, 36, 9, 11, false},   // partial blocks: the 3x3s read planes
       {1, 8, 64, 48, 96, 3, 3, true},    // more channels than pixels: one chunk, panels split
-      // 7x7 after the stride 2 (tiles of 7 on AVX-512): D, S and F split 5 panels' tiles
+      // 7x7 after the stride 2 (tiles of 7 on AVX-512, of 5 on AVX2): D, S and F split 5 panels' tiles
       {1, 3, 32, 160, 160, 14, 14, true},
   };
   unsigned seed = 500;

@@ -579,18 +579,29 @@ class ConvOp : public Op {
     return std::clamp<std::size_t>(half_l2 / std::max<std::size_t>(kdim, 1) / mr, 1, 4096 / mr) * mr;
   }
   // Pixels per tile of run_blocked's pointwise and im2col runs: gemm_mr, or the kernel's
-  // shorter full-width tile (pointwise_short_mr) where it divides the map and gemm_mr's
-  // tiles would compute at least 3% more rows than there are pixels (the kernel's register
-  // blocks are gemm_mr / 3 rows apart: a 7x7 map's 49 pixels take 4 tiles of 12 and one of
-  // 4 rows for the last pixel, or 7 tiles of 7). bench_conv .../blocked, 1 thread, Zen 4,
-  // us, min of 3: resnet50 res5_1x1_2048_512 994 -> 929, res5_1x1_512_2048 987 -> 924,
-  // res5_3x3_512 2344 -> 2212, res5_3x3s2_512 2330 -> 2153, mobilenetv2 pw_960_320_7
-  // 298 -> 273; 14x14 maps (196 = 16 x 12 + 4) lose 0-2% with 7 and keep 12.
+  // shorter full-width tile (pointwise_short_mr) where that takes at least 3% fewer kernel
+  // steps. A tile of r pixels runs in the kernel's smallest register block of at least r
+  // rows (gemm_mr / 3 apart, and the short one), and a step of that block takes at least
+  // as long as one of 4 rows: fewer than 8 accumulators (4 rows of two vectors) wait on the
+  // FMA latency (4 cycles on two pipes) instead of keeping both pipes busy. A 7x7 map's 49
+  // pixels: AVX-512, 4 tiles of 12 and one of 1 pixel in the 4-row block (52 steps) or 7 of 7
+  // (49); AVX2, 8 of 6 and one in the 2-row block taking 4 (52) or 9 of 5 and one of 4 (49).
+  // bench_conv .../blocked, 1 thread, Zen 4, us, min of 3, tiles of 7 where 7 divided the
+  // map: resnet50 res5_1x1_2048_512 994 -> 929, res5_1x1_512_2048 987 -> 924, res5_3x3_512
+  // 2344 -> 2212, res5_3x3s2_512 2330 -> 2153, mobilenetv2 pw_960_320_7 298 -> 273; 14x14
+  // maps (196 = 16 x 12 + 4) lose 0-2% with 7 and keep 12. AVX2 in tiles of 5 (Zen 3, one
+  // thread, 150 pairs of runs in one process): mobilenetv2's 7x7 1x1s 1.5-3% faster (the
+  // model 0.6%), resnet50's res5 1x1s 1-2.5%.
   std::size_t tile_rows(std::size_t pixels) const {
     const std::size_t mr = kernels_.gemm_mr, alt = kernels_.pointwise_short_mr;
-    if (alt == 0 || pixels % alt != 0) return mr;
-    const std::size_t rem = pixels % mr, waste = rem ? round_up(rem, mr / 3) - rem : 0;
-    return waste * 100 >= pixels * 3 ? alt : mr;
+    if (alt == 0) return mr;
+    auto steps = [&](std::size_t tile) {
+      const std::size_t rem = pixels % tile;
+      std::size_t block = rem ? round_up(rem, mr / 3) : 0;
+      if (rem && rem <= alt) block = std::min(block, alt);
+      return pixels / tile * std::max<std::size_t>(tile, 4) + (rem ? std::max<std::size_t>(block, 4) : 0);
+    };
+    return steps(alt) * 100 <= steps(mr) * 97 ? alt : mr;
   }
   // A 2-D convolution at stride 1 reading blocks (any kernel, padding and dilation) runs
   // `shifted`, without im2col: output pixel (oy, ox) is position oy * wp + ox of a zero-padded

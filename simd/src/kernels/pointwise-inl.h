@@ -19,10 +19,17 @@ struct Pointwise {
   using B = xsimd::batch<float, Arch>;
   static constexpr std::size_t L = B::size, C = kChannelBlock;
   static constexpr std::size_t MR = Gemm<Arch>::MR;
-  // A shorter full-width register block where there are registers for it (0: none): 7 rows
-  // tile the 7x7, 14x14, ... maps of 224-pixel CNNs exactly, where MR = 12 leaves one tile
-  // of 1 or 4 pixels (KernelTable::pointwise_short_mr).
-  static constexpr std::size_t SHORT = MR >= 12 ? 7 : 0;
+  // A shorter full-width register block where there are registers for it (0: none),
+  // KernelTable::pointwise_short_mr. With 32 registers, 7 rows (14 accumulators) tile the
+  // 7x7, 14x14, ... maps of 224-pixel CNNs exactly, where MR = 12 leaves one tile of 1 or 4
+  // pixels. With 16 registers of 8 floats (AVX2), 5 rows (10 accumulators, 13 registers in
+  // all): a 7x7 map in tiles of 6 ends in a tile of 1 pixel that runs in the 2-row block,
+  // whose 4 accumulators wait on the FMA latency; in tiles of 5 it ends in one of 4, whose
+  // 8 keep both FMA pipes busy.
+  static constexpr std::size_t SHORT = MR >= 12 ? 7 : L == 8 ? 5 : 0;
+  // The short block takes the tiles above the next smaller block: MR / 3 < rows <= 7 (MR =
+  // 12), 2 * MR / 3 < rows <= 5 (MR = 6).
+  static constexpr std::size_t BELOW_SHORT = SHORT > 2 * MR / 3 ? 2 * MR / 3 : MR / 3;
 
   // a_offsets: the pixels 1 or 2 floats apart (the callers' only steps).
   static void run(const PointwiseArgs& a) {
@@ -38,7 +45,7 @@ struct Pointwise {
   template <bool Blocked, std::size_t S>
   static void rows(const PointwiseArgs& a) {
     if constexpr (SHORT != 0) {
-      if (a.mr_valid > MR / 3 && a.mr_valid <= SHORT) return columns<Blocked, S, SHORT>(a);
+      if (a.mr_valid > BELOW_SHORT && a.mr_valid <= SHORT) return columns<Blocked, S, SHORT>(a);
     }
     if (a.mr_valid <= MR / 3)
       columns<Blocked, S, MR / 3>(a);

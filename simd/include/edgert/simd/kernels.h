@@ -250,8 +250,9 @@ struct KernelTable {
   std::size_t gemm_mr;
   std::size_t gemm_nr;
   /// A tile height below gemm_mr that pointwise_nc16_f32 runs with its own register block
-  /// at full width (0: none); callers tile maps whose pixels it divides by it where
-  /// gemm_mr's tiles would end in a mostly empty one.
+  /// at full width (0: none); callers tile a map by it where gemm_mr's tiles would end in
+  /// a mostly empty one. pointwise_nc16_f32 runs a tile of r rows in the smallest of its
+  /// register blocks (gemm_mr / 3, 2 * gemm_mr / 3, this one, gemm_mr) that holds r.
   std::size_t pointwise_short_mr;
   AffineNchwF32 affine_nchw_f32;
   GemmUkernelF32 gemm_ukernel_f32;
