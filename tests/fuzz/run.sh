@@ -20,10 +20,15 @@ if [ -n "${EDGERT:-}" ]; then
   t=$("$EDGERT" --version | awk '$1 == "kernels:" { print $2 }')
   case "$t" in sse2 | avx2 | avx512) tiers=$t ;; esac
 fi
+# Everything at -O1, the kernel units too (EDGERT_KERNEL_FLAGS comes after their -O3): on
+# the AVX2 tier the build took 135 s instead of 180 (CPU 258 s instead of 331; elementwise.cpp
+# 104 s instead of 151, avx2.cpp 81 instead of 122), and in 40 s from the same seeds fuzz_load
+# ran 248k inputs instead of 288k and fuzz_fold 304k instead of 307k, reaching more coverage
+# (12444 and 6178 edges against 11938 and 5780: less inlining, more edges).
 CC=clang CXX=clang++ cmake -S . -B "$work" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERT_FUZZ=ON \
-  -DEDGERT_X86_ISAS="$tiers" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
+  -DEDGERT_X86_ISAS="$tiers" -DEDGERT_KERNEL_FLAGS=-O1 \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DEDGERT_BUILD_TESTS=OFF -DEDGERT_BUILD_BENCH=OFF -DEDGERT_BUILD_TOOLS=OFF >/dev/null
 cmake --build "$work" --target fuzz_load fuzz_fold
 
