@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -657,6 +658,62 @@ TEST_P(Kernels, ChannelBlockDepthwiseMatchesReference) {
         ASSERT_NEAR(want[i], y.data()[i], 1e-5f * (1 + std::abs(want[i])))
             << k.kh << "x" << k.kw << " s" << k.sx << " d" << k.dx << " iw " << k.iw << " pl " << k.pl << " absent "
             << k.absent << " pixel " << i / C;
+    }
+}
+
+TEST_P(Kernels, ChannelBlockDepthwiseRowsInOneCallEqualOneCallPerRow) {
+  REQUIRE_TABLE(t);
+  constexpr std::size_t C = edgert::simd::kChannelBlock;
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-1, 1);
+  // nrows output rows of a 2-D map with padding on every side: the first and last rows' taps
+  // reach into the padding rows (null), so rows differ in which taps they read; output rows
+  // lie y_row floats apart with a gap between them that must stay untouched.
+  struct Case {
+    std::size_t h, w, k, s, pad, nrows;
+  };
+  const Case cases[] = {
+      {7, 7, 3, 1, 1, 7}, {14, 14, 3, 2, 1, 7}, {5, 9, 5, 1, 2, 5}, {3, 3, 3, 1, 1, 3}, {12, 6, 3, 1, 0, 4}};
+  for (const Case& k : cases)
+    for (const auto& act : {kEveryAct[0], kEveryAct[2]}) {
+      const std::size_t ow = (k.w + 2 * k.pad - k.k) / k.s + 1, y_row = ow * C + 5;
+      GuardBuffer x(k.h * k.w * C), w(k.k * k.k * C), bias(C), y(k.nrows * y_row);
+      for (GuardBuffer* b : {&x, &w, &bias})
+        for (std::size_t i = 0; i < b->size(); ++i) b->data()[i] = u(rng);
+      std::fill(y.data(), y.data() + y.size(), -7.0f);
+      std::vector<const float*> rows;
+      for (std::size_t r = 0; r < k.nrows; ++r)
+        for (std::size_t ky = 0; ky < k.k; ++ky) {
+          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(r * k.s + ky) - static_cast<std::ptrdiff_t>(k.pad);
+          rows.push_back(iy >= 0 && iy < static_cast<std::ptrdiff_t>(k.h) ? x.data() + iy * k.w * C : nullptr);
+        }
+      edgert::simd::DwcArgs a;
+      a.rows = rows.data();
+      a.iw = k.w, a.pl = k.pad;
+      a.w = w.data();
+      a.bias = bias.data();
+      a.y = y.data();
+      a.ow = ow, a.kh = a.kw = k.k, a.sx = k.s;
+      a.act = act;
+      a.nrows = k.nrows, a.y_row = y_row;
+      t->dwc_f32(a);
+      std::vector<float> one(ow * C), want(ow * C);
+      for (std::size_t r = 0; r < k.nrows; ++r) {
+        edgert::simd::DwcArgs b = a;
+        b.rows = rows.data() + r * k.k;
+        b.nrows = 1;
+        b.y = one.data();
+        t->dwc_f32(b);
+        b.y = want.data();
+        edgert::simd::reference::dwc_f32(b);
+        for (std::size_t i = 0; i < ow * C; ++i) {
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(y.data()[r * y_row + i]), std::bit_cast<std::uint32_t>(one[i]))
+              << "row " << r << " pixel " << i / C;
+          ASSERT_NEAR(want[i], one[i], 1e-5f * (1 + std::abs(want[i]))) << "row " << r << " pixel " << i / C;
+        }
+        for (std::size_t i = ow * C; i < y_row && r * y_row + i < y.size(); ++i)
+          ASSERT_EQ(y.data()[r * y_row + i], -7.0f) << "gap after row " << r;
+      }
     }
 }
 

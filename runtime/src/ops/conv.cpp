@@ -1141,9 +1141,13 @@ class ConvOp : public Op {
       // Blocked output: straight into the block's rows; the residual there has the same layout.
       const std::int64_t at = ((img * blocks + blk) * oh + y0) * ow * C;
       float* yb = y_blocked ? py + at : out;
-      const float* stack[16];
-      std::vector<const float*> heap(kh > 16 ? kh : 0);
-      const float** tap_rows = kh > 16 ? heap.data() : stack;
+      // The taps' rows of as many output rows as fit in 64 pointers go to the kernel in one
+      // call (a 7x7 or 14x14 map's whole plane at 3x3).
+      constexpr std::int64_t kStack = 64;
+      const float* stack[kStack];
+      std::vector<const float*> heap(kh > kStack ? kh : 0);
+      const float** tap_rows = kh > kStack ? heap.data() : stack;
+      const std::int64_t per_call = std::max<std::int64_t>(1, kStack / kh);
       simd::DwcArgs a;
       a.rows = tap_rows;
       a.iw = static_cast<std::size_t>(iw);
@@ -1156,12 +1160,16 @@ class ConvOp : public Op {
       a.sx = static_cast<std::size_t>(g.stride[2]);
       a.dx = static_cast<std::size_t>(g.dil[2]);
       if (act_in_kernel) a.act = fin.act;
-      for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t ky = 0; ky < kh; ++ky) {
-          const std::int64_t iy = y_in + r * g.stride[1] + ky * g.dil[1];
-          tap_rows[ky] = iy >= 0 && iy < ih ? row_at(iy) : nullptr;
-        }
-        a.y = yb + r * ow * C;
+      a.y_row = static_cast<std::size_t>(ow * C);
+      for (std::int64_t r0 = 0; r0 < rows; r0 += per_call) {
+        const std::int64_t r1 = std::min(rows, r0 + per_call);
+        for (std::int64_t r = r0; r < r1; ++r)
+          for (std::int64_t ky = 0; ky < kh; ++ky) {
+            const std::int64_t iy = y_in + r * g.stride[1] + ky * g.dil[1];
+            tap_rows[(r - r0) * kh + ky] = iy >= 0 && iy < ih ? row_at(iy) : nullptr;
+          }
+        a.nrows = static_cast<std::size_t>(r1 - r0);
+        a.y = yb + r0 * ow * C;
         kernels_.dwc_f32(a);
       }
       if (y_blocked) {

@@ -67,42 +67,53 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
   }
 }
 
-// P output pixels from o on whose taps all fall inside the input row (interior pixels), one
-// vector of lanes v at a time: P accumulators. With KW > 0 (the kernel width) and S > 0 (the
-// column stride) at dilation 1, every input vector of a row is loaded once and feeds each
-// pixel that reads it ((P - 1) * S + KW loads for P * KW FMAs); otherwise one load per tap.
+// P output pixels from o on whose taps all fall inside the input row (interior pixels). With
+// KW > 0 (the kernel width) and S > 0 (the column stride) at dilation 1, every input vector
+// of a row is loaded once and feeds each pixel that reads it ((P - 1) * S + KW loads for
+// P * KW FMAs); otherwise one load per tap. Where P * V accumulators fit in 8 (P <= 4 on
+// AVX2), the block's V vectors are summed together, so that many independent FMA chains
+// keep both pipes busy; otherwise one vector at a time (P chains).
 template <class Arch, Act A, std::size_t P, std::size_t KW, std::size_t S>
 __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size_t o) {
   using B = xsimd::batch<float, Arch>;
-  constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L;
+  constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L, VT = P * V <= 8 ? V : 1;
   const std::size_t x0 = (o * a.sx - a.pl) * C;
-  for (std::size_t v = 0; v < V; ++v) {
-    B acc[P];
-    const B b = B::load_unaligned(a.bias + v * L);
-    for (std::size_t p = 0; p < P; ++p) acc[p] = b;
+  for (std::size_t v0 = 0; v0 < V; v0 += VT) {
+    B acc[P][VT];
+    for (std::size_t v = 0; v < VT; ++v) {
+      const B b = B::load_unaligned(a.bias + (v0 + v) * L);
+      for (std::size_t p = 0; p < P; ++p) acc[p][v] = b;
+    }
     for (std::size_t ky = 0; ky < a.kh; ++ky) {
       if (!a.rows[ky]) continue;
-      const float* x = a.rows[ky] + x0 + v * L;
-      const float* w = a.w + ky * a.kw * C + v * L;
+      const float* x = a.rows[ky] + x0 + v0 * L;
+      const float* w = a.w + ky * a.kw * C + v0 * L;
       if constexpr (KW > 0) {
-        B wk[KW];
-        for (std::size_t k = 0; k < KW; ++k) wk[k] = B::load_unaligned(w + k * C);
+        B wk[KW][VT];
+        for (std::size_t k = 0; k < KW; ++k)
+          for (std::size_t v = 0; v < VT; ++v) wk[k][v] = B::load_unaligned(w + k * C + v * L);
 #pragma GCC unroll 64
-        for (std::size_t j = 0; j < (P - 1) * S + KW; ++j) {
-          const B xj = B::load_unaligned(x + j * C);
+        for (std::size_t j = 0; j < (P - 1) * S + KW; ++j)
+#pragma GCC unroll 4
+          for (std::size_t v = 0; v < VT; ++v) {
+            const B xj = B::load_unaligned(x + j * C + v * L);
 #pragma GCC unroll 16
-          for (std::size_t p = 0; p < P; ++p)
-            if (j >= p * S && j - p * S < KW) acc[p] = xsimd::fma(wk[j - p * S], xj, acc[p]);
-        }
+            for (std::size_t p = 0; p < P; ++p)
+              if (j >= p * S && j - p * S < KW) acc[p][v] = xsimd::fma(wk[j - p * S][v], xj, acc[p][v]);
+          }
       } else {
-        for (std::size_t kx = 0; kx < a.kw; ++kx) {
-          const B wv = B::load_unaligned(w + kx * C);
-          const float* xk = x + kx * a.dx * C;
-          for (std::size_t p = 0; p < P; ++p) acc[p] = xsimd::fma(wv, B::load_unaligned(xk + p * a.sx * C), acc[p]);
-        }
+        for (std::size_t kx = 0; kx < a.kw; ++kx)
+          for (std::size_t v = 0; v < VT; ++v) {
+            const B wv = B::load_unaligned(w + kx * C + v * L);
+            const float* xk = x + kx * a.dx * C + v * L;
+            for (std::size_t p = 0; p < P; ++p)
+              acc[p][v] = xsimd::fma(wv, B::load_unaligned(xk + p * a.sx * C), acc[p][v]);
+          }
       }
     }
-    for (std::size_t p = 0; p < P; ++p) act_k<Arch, A>(acc[p], a.act).store_unaligned(a.y + (o + p) * C + v * L);
+    for (std::size_t p = 0; p < P; ++p)
+      for (std::size_t v = 0; v < VT; ++v)
+        act_k<Arch, A>(acc[p][v], a.act).store_unaligned(a.y + (o + p) * C + (v0 + v) * L);
   }
 }
 
@@ -174,23 +185,32 @@ void dwc_1x1(const DwcArgs& args) {
       act_k<Arch, A>(xsimd::fma(w[v], B::load_unaligned(x + v * L), b[v]), a.act).store_unaligned(y + v * L);
 }
 
-// One output row with activation A (chosen once per row, not per vector).
+// a.nrows output rows with activation A (chosen once per call, not per row or vector).
 template <class Arch, Act A>
-void dwc_row(const DwcArgs& a) {
+void dwc_rows(const DwcArgs& args) {
+  DwcArgs a = args;
   // Pixels [o0, o1) have every tap inside the row: tap 0 at or right of pixel 0, the last tap
   // left of pixel iw.
   const std::size_t span = (a.kw - 1) * a.dx;
   const std::size_t o0 = std::min(a.ow, (a.pl + a.sx - 1) / a.sx);
   const std::size_t o1 = a.pl + a.iw < span + 1 ? o0 : std::clamp((a.pl + a.iw - span - 1) / a.sx + 1, o0, a.ow);
-  if (a.kh == 1 && a.kw == 1 && a.rows[0] && o0 == 0 && o1 == a.ow) return dwc_1x1<Arch, A>(a);
-  for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch, A>(a, o);
-  dwc_span<Arch, A>(a, o0, o1);
-  for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch, A>(a, o);
+  const bool pointwise = a.kh == 1 && a.kw == 1 && o0 == 0 && o1 == a.ow;
+  for (std::size_t r = 0; r < args.nrows; ++r) {
+    a.rows = args.rows + r * a.kh;
+    a.y = args.y + r * a.y_row;
+    if (pointwise && a.rows[0]) {
+      dwc_1x1<Arch, A>(a);
+      continue;
+    }
+    for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch, A>(a, o);
+    dwc_span<Arch, A>(a, o0, o1);
+    for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch, A>(a, o);
+  }
 }
 
 template <class Arch>
 void dwc_f32(const DwcArgs& a) {
-  with_act(a.act.kind, [&](auto k) { dwc_row<Arch, decltype(k)::value>(a); });
+  with_act(a.act.kind, [&](auto k) { dwc_rows<Arch, decltype(k)::value>(a); });
 }
 
 // P output pixels of pool_nc16_f32 sharing one tap range [t0, t1): P * V independent

@@ -212,8 +212,18 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
     for (std::size_t c = 0; c < nc; ++c) dst[c * ld + p] = src[p * kChannelBlock + c];
 }
 
-void dwc_f32(const DwcArgs& a) {
+void dwc_f32(const DwcArgs& args) {
   constexpr std::size_t C = kChannelBlock;
+  DwcArgs a = args;
+  a.nrows = 1;
+  if (args.nrows > 1) {
+    for (std::size_t r = 0; r < args.nrows; ++r) {
+      a.rows = args.rows + r * args.kh;
+      a.y = args.y + r * args.y_row;
+      dwc_f32(a);
+    }
+    return;
+  }
   for (std::size_t o = 0; o < a.ow; ++o)
     for (std::size_t c = 0; c < C; ++c) {
       float acc = a.bias[c];

@@ -158,8 +158,10 @@ using Nc16PackF32 = void (*)(std::size_t n, const float* src, std::size_t ld, st
 /// Back to planes: dst[c * ld + p] = src[p * 16 + c] for p < n and c < nc.
 using Nc16UnpackF32 = void (*)(std::size_t n, const float* src, std::size_t nc, float* dst, std::size_t ld);
 
-/// One output row of a depthwise convolution of one block of 16 channels in the blocked
-/// layout, read in place from the input rows (no padded copy): for o < ow and c < 16,
+/// Output rows of a depthwise convolution of one block of 16 channels in the blocked
+/// layout, read in place from the input rows (no padded copy). `nrows` (at least 1) rows in
+/// one call: row r reads its taps' rows from rows + r * kh and writes y + r * y_row, each as
+/// follows. One output row: for o < ow and c < 16,
 /// y[o * 16 + c] = act(bias[c] + sum over ky < kh with rows[ky] != null and kx < kw with
 ///     0 <= ix = o * sx + kx * dx - pl < iw of w[(ky * kw + kx) * 16 + c] * rows[ky][ix * 16 + c]),
 /// the taps summed in that order. rows[ky] is the input row tap row ky reads (iw pixels), null
@@ -173,6 +175,7 @@ struct DwcArgs {
   float* y = nullptr;
   std::size_t ow = 0, kh = 0, kw = 0, sx = 1, dx = 1;
   ActParams act;
+  std::size_t nrows = 1, y_row = 0;
 };
 using DwcF32 = void (*)(const DwcArgs& a);
 
