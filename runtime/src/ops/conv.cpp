@@ -234,7 +234,7 @@ class ConvOp : public Op {
 
   /// Constant weights are packed into GEMM panels here; the session then drops the original.
   bool releases_constant(std::size_t input) const override {
-    return input == 1 && (!packed_.empty() || wino_ || wino_nc16_ || blocked_panels_);
+    return input == 1 && (!packed_.empty() || wino_ || wino_nc16_ || blocked_panels_ || dwc_weights_);
   }
 
   void infer(InferContext& ctx) const override {
@@ -335,7 +335,7 @@ class ConvOp : public Op {
     }
     if (residual_fits && blocked_dwc(geo, x.shape(), w.shape())) {
       const PlaneEpilogue fin{bias, r ? r->data<float>() : nullptr, geo.out_size(), w.dim(0), act_, residual_first_};
-      run_dwc(ctx, geo, x.data<float>(), w.data<float>(), y.data<float>(), x.dim(0), x.dim(1), bias,
+      run_dwc(ctx, geo, x.data<float>(), w.data<float>(), dwc_weights_.get(), y.data<float>(), x.dim(0), x.dim(1), bias,
               static_cast<float*>(ctx.scratch), fin, x_blocked, y_blocked);
       return;
     }
@@ -366,11 +366,12 @@ class ConvOp : public Op {
         from_blocked(ctx.pool, kernels_, cshape, cb.data<float>(), cp);
       } else {
         const PlaneEpilogue fin{bias, nullptr, geo.out_size(), w.dim(0), {}, 1};
-        run_dwc(ctx, geo, x.data<float>(), w.data<float>(), cp, x.dim(0), x.dim(1), bias,
+        run_dwc(ctx, geo, x.data<float>(), w.data<float>(), dwc_weights_.get(), cp, x.dim(0), x.dim(1), bias,
                 reinterpret_cast<float*>(scratch), fin, x_blocked, false);
       }
       add_broadcast_residual(cp, cshape, *rp, yv);
     } else {
+      if (dwc_weights_) fail(ErrorCode::internal, node_.label(), ": depthwise weights packed for blocks only");
       Tensor xv = x;
       if (x_blocked) {
         xv.set_data(take(x.nbytes()));
@@ -423,7 +424,7 @@ class ConvOp : public Op {
       // planes) while the plane is in cache.
       const PlaneEpilogue fin{bias, pr, osz, cout, act, residual_first_};
       if (use_dwc(geo, cout_g == 1)) {
-        run_dwc(ctx, geo, px, pw, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin, false, false);
+        run_dwc(ctx, geo, px, pw, nullptr, py, n, cin, bias, reinterpret_cast<float*>(scratch), fin, false, false);
       } else if (dw3x3(geo) && cout_g == 1) {
         float* buffers = reinterpret_cast<float*>(scratch);
         if (geo.stride[2] == 2)
@@ -487,11 +488,22 @@ class ConvOp : public Op {
   bool depthwise(const Shape& x, const Shape& w) const { return attrs_.group > 1 && w[1] == 1 && x[1] == attrs_.group; }
 
   // One packed A per group, for a float32 constant weight the GEMM path will use; weights
-  // infer() is going to reject, and depthwise ones (a direct loop), stay as they are.
+  // infer() is going to reject, and depthwise ones on planes (a direct loop), stay as they are.
   void pack_constant_weights(const CreateContext& c) {
     const Tensor* w = c.constant(1);
     if (!w || w->dtype() != DataType::float32 || !w->has_data() || w->rank() < 3 || w->numel() == 0) return;
     const std::int64_t g = attrs_.group, cout = w->dim(0);
+    // A depthwise convolution in a blocked chain (always run_dwc, see blocked_dwc): its
+    // weights in the kernel's layout, each block's taps as [tap][16] (zero past the channels),
+    // instead of transposed again by every task of every run.
+    if (layout_ && g > 1 && w->rank() == 4 && w->dim(1) == 1 && cout == g) {
+      const std::size_t taps = static_cast<std::size_t>(w->dim(2) * w->dim(3)), co = static_cast<std::size_t>(cout);
+      dwc_weights_ = alloc_packed(round_up(co, kBlock) * taps);
+      for (std::size_t c0 = 0; c0 < co; c0 += kBlock)
+        kernels_.nc16_pack_f32(taps, w->data<float>() + c0 * taps, taps, std::min(kBlock, co - c0),
+                               dwc_weights_.get() + c0 * taps);
+      return;
+    }
     const bool suits = Winograd23::suits_conv(w->shape(), g, attrs_.strides, attrs_.dilations);
     // F(m x m, 3x3) on blocks where the layout pass chose it and both ends are blocked.
     const std::int64_t tile = c.node.attr_int(kWinogradNc16Attr, 0);
@@ -1102,9 +1114,10 @@ class ConvOp : public Op {
     return p;
   }
 
-  void run_dwc(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, float* py, std::int64_t n,
-               std::int64_t channels, const float* bias, float* buffers, const PlaneEpilogue& fin, bool x_blocked,
-               bool y_blocked) const {
+  // pw: the weights as given, transposed per task; or `packed` (not null): dwc_weights_.
+  void run_dwc(const RunContext& ctx, const Geometry& g, const float* px, const float* pw, const float* packed,
+               float* py, std::int64_t n, std::int64_t channels, const float* bias, float* buffers,
+               const PlaneEpilogue& fin, bool x_blocked, bool y_blocked) const {
     constexpr std::int64_t C = simd::kChannelBlock;
     const std::int64_t ih = g.in[1], iw = g.in[2], oh = g.out[1], ow = g.out[2], pt = g.pad[1];
     const std::int64_t kh = g.k[1], taps = g.k[1] * g.k[2], blocks = (channels + C - 1) / C;
@@ -1124,7 +1137,9 @@ class ConvOp : public Op {
       float* bbuf = wbuf + taps * C;
       float* in = bbuf + C;
       float* out = in + plan.in_floats;
-      kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc, wbuf);
+      if (!packed)
+        kernels_.nc16_pack_f32(static_cast<std::size_t>(taps), pw + c0 * taps, static_cast<std::size_t>(taps), nc,
+                               wbuf);
       for (std::int64_t c = 0; c < C; ++c) bbuf[c] = bias && c < static_cast<std::int64_t>(nc) ? bias[c0 + c] : 0.0f;
       // Blocked input: this block's plane of 16-channel pixels, read in place; planes: the
       // rows inside the image the chunk reads, packed (buffer row j holds image row y_in + j).
@@ -1152,7 +1167,7 @@ class ConvOp : public Op {
       a.rows = tap_rows;
       a.iw = static_cast<std::size_t>(iw);
       a.pl = static_cast<std::size_t>(g.pad[2]);
-      a.w = wbuf;
+      a.w = packed ? packed + c0 * taps : wbuf;
       a.bias = bbuf;
       a.ow = static_cast<std::size_t>(ow);
       a.kh = static_cast<std::size_t>(kh);
@@ -1414,6 +1429,7 @@ class ConvOp : public Op {
   std::unique_ptr<Winograd23> wino_;         // set instead of packed_ for 3x3 stride-1 weights it suits
   int layout_ = 0;                           // kLayoutInput / kLayoutOutput bits
   std::shared_ptr<float> blocked_panels_;    // B panels of a convolution writing blocks
+  std::shared_ptr<float> dwc_weights_;       // a blocked depthwise's weights, [block][tap][16]
   bool regrouped_ = false;                   // their rows (ky, kx, padded channel): im2col from blocks
   simd::ActParams act_;
   bool residual_first_ = true;
