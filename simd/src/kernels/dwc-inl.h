@@ -67,17 +67,24 @@ void nc16_unpack_f32(std::size_t n, const float* src, std::size_t nc, float* dst
   }
 }
 
-// P output pixels from o on whose taps all fall inside the input row (interior pixels). With
-// KW > 0 (the kernel width) and S > 0 (the column stride) at dilation 1, every input vector
-// of a row is loaded once and feeds each pixel that reads it ((P - 1) * S + KW loads for
-// P * KW FMAs); otherwise one load per tap. Where P * V accumulators fit in 8 (P <= 4 on
-// AVX2), the block's V vectors are summed together, so that many independent FMA chains
-// keep both pipes busy; otherwise one vector at a time (P chains).
-template <class Arch, Act A, std::size_t P, std::size_t KW, std::size_t S>
-__attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size_t o) {
+// P output pixels from o on whose taps all fall inside the input row (interior pixels), or
+// with Edge any P pixels from o, of which the first `valid` are stored, whose taps outside
+// the row (its padding) are skipped: a row's ends and a short row's pixels run in one
+// register block instead of a tap at a time. With KW > 0 (the kernel width) and S > 0 (the
+// column stride) at dilation 1, every input vector of a row is loaded once and feeds each
+// pixel that reads it ((P - 1) * S + KW loads for P * KW FMAs); otherwise one load per tap.
+// Where P * V accumulators fit in 8 (P <= 4 on AVX2), the block's V vectors are summed
+// together, so that many independent FMA chains keep both pipes busy; otherwise one vector
+// at a time (P chains).
+template <class Arch, Act A, std::size_t P, std::size_t KW, std::size_t S, bool Edge = false>
+__attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size_t o, std::size_t valid = P) {
+  static_assert(KW > 0 || !Edge, "edge blocks need the kernel width");
   using B = xsimd::batch<float, Arch>;
   constexpr std::size_t L = B::size, C = kChannelBlock, V = C / L, VT = P * V <= 8 ? V : 1;
   const std::size_t x0 = (o * a.sx - a.pl) * C;
+  // Edge: input column of tap 0 of pixel 0 (may lie left of the row).
+  const std::ptrdiff_t col0 = static_cast<std::ptrdiff_t>(o * S) - static_cast<std::ptrdiff_t>(a.pl);
+  const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(a.iw);
   for (std::size_t v0 = 0; v0 < V; v0 += VT) {
     B acc[P][VT];
     for (std::size_t v = 0; v < VT; ++v) {
@@ -86,22 +93,26 @@ __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size
     }
     for (std::size_t ky = 0; ky < a.kh; ++ky) {
       if (!a.rows[ky]) continue;
-      const float* x = a.rows[ky] + x0 + v0 * L;
       const float* w = a.w + ky * a.kw * C + v0 * L;
       if constexpr (KW > 0) {
         B wk[KW][VT];
         for (std::size_t k = 0; k < KW; ++k)
           for (std::size_t v = 0; v < VT; ++v) wk[k][v] = B::load_unaligned(w + k * C + v * L);
 #pragma GCC unroll 64
-        for (std::size_t j = 0; j < (P - 1) * S + KW; ++j)
+        for (std::size_t j = 0; j < (P - 1) * S + KW; ++j) {
+          const std::ptrdiff_t col = col0 + static_cast<std::ptrdiff_t>(j);
+          if (Edge && (col < 0 || col >= iw)) continue;
+          const float* x = Edge ? a.rows[ky] + col * C + v0 * L : a.rows[ky] + x0 + v0 * L + j * C;
 #pragma GCC unroll 4
           for (std::size_t v = 0; v < VT; ++v) {
-            const B xj = B::load_unaligned(x + j * C + v * L);
+            const B xj = B::load_unaligned(x + v * L);
 #pragma GCC unroll 16
             for (std::size_t p = 0; p < P; ++p)
               if (j >= p * S && j - p * S < KW) acc[p][v] = xsimd::fma(wk[j - p * S][v], xj, acc[p][v]);
           }
+        }
       } else {
+        const float* x = a.rows[ky] + x0 + v0 * L;
         for (std::size_t kx = 0; kx < a.kw; ++kx)
           for (std::size_t v = 0; v < VT; ++v) {
             const B wv = B::load_unaligned(w + kx * C + v * L);
@@ -111,16 +122,46 @@ __attribute__((always_inline)) inline void dwc_inner(const DwcArgs& a, std::size
           }
       }
     }
-    for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t p = 0; p < P; ++p) {
+      if (Edge && p == valid) break;
       for (std::size_t v = 0; v < VT; ++v)
         act_k<Arch, A>(acc[p][v], a.act).store_unaligned(a.y + (o + p) * C + (v0 + v) * L);
+    }
+  }
+}
+
+// A whole row at kernel width KW and stride S = 1 (dilation 1): blocks of 8 pixels, those
+// inside [o0, o1) (every tap inside the row) as they are, the others (the row's ends) as
+// edge blocks, a last one of at most 4 pixels in a block of 4. At 3x3 an interior block of 4
+// goes before the last edge block where it fits (a 14-pixel row: edge 8, interior 4, edge 4
+// with 2 pixels stored; at 5x5 edge 8, edge 8 with 6 was faster: 3x3 at 14x14 -3% against
+// -2% / +5%, 5x5 -18% against -10%). A 7x7 map's row is one edge block of 8 instead of two
+// border pixels a tap at a time and blocks of 4 and 1.
+// The arguments are copied to a local first (also in dwc_border and dwc_1x1): xsimd's
+// stores go through may_alias vector types, after which GCC would reload every field of a
+// caller's DwcArgs (rows, weights, y, the activation's bounds) for the next pixels.
+template <class Arch, Act A, std::size_t KW, std::size_t S>
+void dwc_row_fixed(const DwcArgs& args, std::size_t o0, std::size_t o1) {
+  const DwcArgs a = args;
+  for (std::size_t o = 0; o < a.ow;) {
+    const std::size_t rem = a.ow - o;
+    if (o >= o0 && o + 8 <= o1) {
+      dwc_inner<Arch, A, 8, KW, S>(a, o);
+      o += 8;
+    } else if (KW == 3 && o >= o0 && o + 4 <= o1) {
+      dwc_inner<Arch, A, 4, KW, S>(a, o);
+      o += 4;
+    } else if (rem > 4) {
+      dwc_inner<Arch, A, 8, KW, S, true>(a, o, std::min<std::size_t>(8, rem));
+      o += std::min<std::size_t>(8, rem);
+    } else {
+      dwc_inner<Arch, A, 4, KW, S, true>(a, o, rem);
+      o += rem;
+    }
   }
 }
 
 // Interior pixels [o0, o1) in blocks of 8, then halving blocks for the rest.
-// The arguments are copied to a local first (also in dwc_border and dwc_1x1): xsimd's
-// stores go through may_alias vector types, after which GCC would reload every field of a
-// caller's DwcArgs (rows, weights, y, the activation's bounds) for the next pixels.
 template <class Arch, Act A, std::size_t KW, std::size_t S>
 void dwc_interior(const DwcArgs& args, std::size_t o0, std::size_t o1) {
   const DwcArgs a = args;
@@ -154,19 +195,26 @@ inline void dwc_border(const DwcArgs& args, std::size_t o) {
   }
 }
 
-// Pixels [o0, o1) whose taps all fall inside the row, with the kernel for this width and stride.
+// Pixels [o0, o1) have every tap inside the row; the others are at its ends.
+template <class Arch, Act A, std::size_t KW, std::size_t S>
+void dwc_row_ends(const DwcArgs& a, std::size_t o0, std::size_t o1) {
+  for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch, A>(a, o);
+  dwc_interior<Arch, A, KW, S>(a, o0, o1);
+  for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch, A>(a, o);
+}
+
+// One row: 3x3 and 5x5 at stride 1 whole in blocks (dwc_row_fixed); at stride 2 the edge
+// blocks were slower than pixel by pixel at the ends (their 8 pixels read 17 or 19 columns,
+// each checked: mobilenetv2's 28 -> 14 layer +20%, 14 -> 7 +4%). Stride 1 against the ends
+// pixel by pixel (one thread, paired in process): mobilenetv2's 3x3s at 7x7 -24%, 14x14 -5%,
+// 28x28 -7%, 56x56 -4%; efficientnet_b0's 5x5s at 7x7 -39%, 14x14 -18%, 28x28 -4%.
 template <class Arch, Act A>
-void dwc_span(const DwcArgs& a, std::size_t o0, std::size_t o1) {
-  if (a.dx == 1 && a.kw == 3 && a.sx == 1)
-    dwc_interior<Arch, A, 3, 1>(a, o0, o1);
-  else if (a.dx == 1 && a.kw == 3 && a.sx == 2)
-    dwc_interior<Arch, A, 3, 2>(a, o0, o1);
-  else if (a.dx == 1 && a.kw == 5 && a.sx == 1)
-    dwc_interior<Arch, A, 5, 1>(a, o0, o1);
-  else if (a.dx == 1 && a.kw == 5 && a.sx == 2)
-    dwc_interior<Arch, A, 5, 2>(a, o0, o1);
-  else
-    dwc_interior<Arch, A, 0, 0>(a, o0, o1);
+void dwc_row(const DwcArgs& a, std::size_t o0, std::size_t o1) {
+  if (a.dx == 1 && a.kw == 3 && a.sx == 1) return dwc_row_fixed<Arch, A, 3, 1>(a, o0, o1);
+  if (a.dx == 1 && a.kw == 5 && a.sx == 1) return dwc_row_fixed<Arch, A, 5, 1>(a, o0, o1);
+  if (a.dx == 1 && a.kw == 3 && a.sx == 2) return dwc_row_ends<Arch, A, 3, 2>(a, o0, o1);
+  if (a.dx == 1 && a.kw == 5 && a.sx == 2) return dwc_row_ends<Arch, A, 5, 2>(a, o0, o1);
+  dwc_row_ends<Arch, A, 0, 0>(a, o0, o1);
 }
 
 // A 1x1 kernel is a per-lane affine map (an inference BatchNormalization on blocks): the
@@ -202,9 +250,7 @@ void dwc_rows(const DwcArgs& args) {
       dwc_1x1<Arch, A>(a);
       continue;
     }
-    for (std::size_t o = 0; o < o0; ++o) dwc_border<Arch, A>(a, o);
-    dwc_span<Arch, A>(a, o0, o1);
-    for (std::size_t o = o1; o < a.ow; ++o) dwc_border<Arch, A>(a, o);
+    dwc_row<Arch, A>(a, o0, o1);
   }
 }
 
