@@ -193,26 +193,37 @@ struct Pointwise {
     }
   }
 
-  // The finished tile: bias, residual and activation K, stored.
+  // The finished tile: bias, residual and activation K, stored. The residual test is made
+  // once per tile and each column's bias loaded where its rows are stored: with the test per
+  // row and both biases loaded first, GCC kept 7 of the 12 AVX2 accumulators on the stack
+  // around the sum (2 now). Short sums gain most (one thread, Zen 3, minimum per node over
+  // three alternating runs of each build): mobilenetv2's 1x1s with K = 16-32 3-4.5% faster,
+  // the model's nodes 1.6%, densenet121's 0.7%; resnet50's within +-1% (its nodes +0.5%).
   template <Act K, std::size_t R, std::size_t NV>
   __attribute__((always_inline)) static void finish(const B (&acc)[R][NV], const Out& o, const float* bias_at) {
-    B bias[NV];
+    if (o.residual) {
 #pragma GCC unroll 2
-    for (std::size_t v = 0; v < NV; ++v) bias[v] = bias_at ? B::load_unaligned(bias_at + v * L) : B(0.0f);
+      for (std::size_t v = 0; v < NV; ++v) {
+        const std::size_t off = o.at(v);
+        const B bias = bias_at ? B::load_unaligned(bias_at + v * L) : B(0.0f);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < R; ++i) {
+          if (i == o.rows) break;
+          const B y = acc[i][v] + bias, r = B::load_unaligned(o.residual + off + i * C);
+          (o.residual_first ? act_k<Arch, K>(y + r, o.act) : act_k<Arch, K>(y, o.act) + r)
+              .store_unaligned(o.y + off + i * C);
+        }
+      }
+      return;
+    }
 #pragma GCC unroll 2
     for (std::size_t v = 0; v < NV; ++v) {
       const std::size_t off = o.at(v);
+      const B bias = bias_at ? B::load_unaligned(bias_at + v * L) : B(0.0f);
 #pragma GCC unroll 16
       for (std::size_t i = 0; i < R; ++i) {
         if (i == o.rows) break;
-        B y = acc[i][v] + bias[v];
-        if (o.residual) {
-          const B r = B::load_unaligned(o.residual + off + i * C);
-          y = o.residual_first ? act_k<Arch, K>(y + r, o.act) : act_k<Arch, K>(y, o.act) + r;
-        } else {
-          y = act_k<Arch, K>(y, o.act);
-        }
-        y.store_unaligned(o.y + off + i * C);
+        act_k<Arch, K>(acc[i][v] + bias, o.act).store_unaligned(o.y + off + i * C);
       }
     }
   }
