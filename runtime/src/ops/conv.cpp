@@ -834,7 +834,7 @@ class ConvOp : public Op {
         return std::pair{t0 + std::max(u0, q * nt) - q * nt, t0 + std::min(u1, (q + 1) * nt) - q * nt};
       };
       // Rows [k0, k0 + part_rows(k0)) of panel q's sum over its tiles; `next`: the weights
-      // to bring into the cache while the first tile runs, `after`: while the last call's
+      // to bring into the cache while the first call's tiles run, `after`: while the last call's
       // tiles run when that is another call (a partial last tile, or a direct run's last
       // row); null: none. The loops pass the next part and the one after it, so a part read
       // by few tiles (a 7x7 or 14x14 map's) is prefetched twice, the second time early

@@ -302,7 +302,7 @@ void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x,
   // A panel's part serves only the chunk's few tiles (16 on a 14x14 or 7x7 map), so U,
   // 4x (F(4x4)) or 16/9x (F(2x2)) the weights and cold from memory in a model (9.4 MiB a
   // layer at 14x14 x 256, 16.7 at 7x7 x 512), is read about as fast as it is summed. Each
-  // part is prefetched twice: the next one while the first tile runs (the kernel's
+  // part is prefetched twice: the next one while the first call's tiles run (the kernel's
   // prefetch) and the one after it while the partial last tile runs. Against the next
   // part alone (one thread, Zen 3, 30 pairs of runs in one process): resnet50's 14x14 and
   // 7x7 Winograd layers 8-12% faster, the whole model 2.2%; the next part in both calls,

@@ -90,15 +90,24 @@ struct Pointwise {
     const float* x = a.a;
     const float* pf = a.prefetch;
     const std::size_t tiles = a.tiles, a_step = a.a_tile_step, y_step = a.y_tile_step;
+    // The prefetch is spread over the run: each tile takes the next share of its rows (a
+    // cache line per 16 floats at the first `share` steps of the sum), instead of the first
+    // tile all of them, so a part read by few tiles asks memory for the next one at the pace
+    // the tiles go, not in a burst more lines long than the core can have in flight. One
+    // thread, Zen 3, 30-200 pairs of runs in one process, against the first tile alone:
+    // resnet50 0.5-2% faster (two threads 0.4%), mobilenetv2 0.8%, densenet121 -0.4..1.6%.
+    const std::size_t share = (in.k + tiles - 1) / tiles;
+    std::size_t pf_done = 0;
     // One call site of the tile's body (two copies left GCC keeping the accumulators in
     // memory: the activation's lambda was no longer inlined).
     for (std::size_t n = 1;; ++n) {
-      one<Blocked, S, R, NV>(in, x, o, pf);
+      one<Blocked, S, R, NV>(in, x, o, pf, pf ? std::min(share, in.k - pf_done) : 0);
       if (n >= tiles) break;
       x += a_step;
       o.y += y_step;
       if (o.residual) o.residual += y_step;
-      pf = nullptr;
+      pf_done += share;
+      pf = pf && pf_done < in.k ? pf + share * in.ldb : nullptr;
     }
   }
 
@@ -114,13 +123,14 @@ struct Pointwise {
     return In{a.b, a.a_offsets, a.bias, a.k, a.a_stride, a.ldb, a.accumulate, a.finish};
   }
 
-  // One tile whose input starts at x, stored as o says; pf: the weights to prefetch (or
-  // null). In the blocked layout the R pixels of a channel are 16 floats apart and the
+  // One tile whose input starts at x, stored as o says; pf: the weights to prefetch, pf_left
+  // rows of them (0: none). In the blocked layout the R pixels of a channel are 16 floats apart and the
   // address steps by one per channel; in planes they are adjacent and the address steps by
   // the plane size; gathered (S > 0), row p starts at x + a_offsets[p] and the pixels are S
   // floats apart.
   template <bool Blocked, std::size_t S, std::size_t R, std::size_t NV>
-  __attribute__((always_inline)) static void one(const In& in, const float* x, const Out& o, const float* pf) {
+  __attribute__((always_inline)) static void one(const In& in, const float* x, const Out& o, const float* pf,
+                                                 std::size_t pf_left) {
     B acc[R][NV];
     if (in.accumulate) {
 #pragma GCC unroll 16
@@ -153,10 +163,11 @@ struct Pointwise {
           for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(xv, bv[v], acc[i][v]);
         }
         bp += in.ldb;
-        if (pf) {
+        if (pf_left) {
           // Row p of the next weights, a cache line per 16 floats, while row p is summed.
           for (std::size_t j = 0; j < in.ldb; j += 16) __builtin_prefetch(pf + j, 0, 2);
           pf += in.ldb;
+          --pf_left;
         }
       }
     }

@@ -196,14 +196,15 @@ using DwcF32 = void (*)(const DwcArgs& a);
 /// nr_zero) (a multiple of the same unit, within the last block), are set to 0 in rows i <
 /// mr_valid: a layer whose channels end inside a vector skips the padding's products.
 /// `prefetch` (may be null) names k rows of ldb floats the caller will want
-/// next: the kernel asks the cache for row p of it while it reads row p of b (a hint only).
+/// next: the kernel asks the cache for them while it reads b, a share of ceil(k / tiles)
+/// rows per tile of the run, row p of the share at step p of that tile's sum (a hint only).
 /// With `a_offsets` (not null) the input is gathered instead, A(i, p) = a[a_offsets[p] +
 /// i * a_step] (a direct convolution over zero-padded planes: offset p is that of
 /// channel and tap p, the pixels a_step apart: 1 or 2), and a_stride and a_blocked are
 /// ignored.
 /// `tiles` (at least 1) runs that many tiles in one call, tile n (every one mr_valid rows)
 /// reading its input at a + n * a_tile_step and its output and residual at y and residual +
-/// n * y_tile_step, each tile as described (the prefetch hint goes with the first): short
+/// n * y_tile_step, each tile as described (the prefetch hint spread over them as above): short
 /// sums (a 16-channel input's) pay the call and its dispatch once for the run of tiles.
 struct PointwiseArgs {
   std::size_t k = 0;
