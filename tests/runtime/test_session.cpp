@@ -1,5 +1,10 @@
 // Sessions: planning, dynamic shapes, data-dependent shapes, threads, and bad input.
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+
 #include "exec/memory_plan.h"
+#include "ops/gemm_driver.h"
 #include "test_util.h"
 
 namespace edgert::test {
@@ -20,6 +25,62 @@ TEST(MemoryPlan, LiveBuffersNeverOverlapAndDeadOnesAreReused) {
   std::size_t sum = 0;
   for (const auto& x : b) sum += (x.size + 63) / 64 * 64;
   EXPECT_LT(arena, sum);
+}
+
+TEST(PackedArena, MidSizeWeightsShareABlockOneAfterAnotherAndOutliveTheArena) {
+  auto at = [](const std::shared_ptr<float>& p) { return reinterpret_cast<std::uintptr_t>(p.get()); };
+  std::shared_ptr<float> a, b, small, large, after;
+  {
+    PackedArena arena;
+    const PackedArena::Use use(arena);
+    a = alloc_packed(4096);  // 16 KiB: the smallest the arena takes
+    b = alloc_packed(5001);  // rounded up to whole 64 bytes
+    small = alloc_packed(4095);
+    large = alloc_packed(std::size_t{512} << 10);  // 2 MiB: a block of its own
+    after = alloc_packed(4096);
+    {
+      PackedArena other;
+      const PackedArena::Use nested(other);
+      EXPECT_NE(at(alloc_packed(4096)), at(after) + 16384);  // the inner arena's, not the outer one's
+    }
+    EXPECT_EQ(at(alloc_packed(4096)), at(after) + 16384);  // the outer arena again
+  }
+  EXPECT_EQ(at(b), at(a) + 16384);
+  EXPECT_EQ(at(after), at(b) + 20032);  // 5001 floats = 20004 bytes, rounded to 20032
+  for (const auto* p : {&a, &b, &small, &large, &after}) EXPECT_EQ(at(*p) % 64, 0u);
+  EXPECT_TRUE(at(small) < at(a) || at(small) >= at(after) + 16384);
+  EXPECT_TRUE(at(large) < at(a) || at(large) >= at(after) + 16384);
+  // The arena is gone; the block lives while a weight in it does (ASan checks the reads).
+  a.reset();
+  for (std::size_t i = 0; i < 5001; ++i) b.get()[i] = static_cast<float>(i);
+  for (std::size_t i = 0; i < 4096; ++i) after.get()[i] = 1.0f;
+  double sum = 0;
+  for (std::size_t i = 0; i < 5001; ++i) sum += b.get()[i];
+  EXPECT_EQ(sum, 5000.0 * 5001.0 / 2);
+  // Without an arena in use, each weight is a block of its own.
+  EXPECT_NE(at(alloc_packed(4096)), at(after) + 16384);
+}
+
+TEST(PackedArena, ThreadsTakingAtOnceGetDisjointRangesAcrossBlocks) {
+  PackedArena arena;
+  constexpr int kThreads = 4, kEach = 300;  // 4 x 300 x 32 KiB: more than one 32 MiB block
+  std::vector<std::vector<std::shared_ptr<float>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) got[t].push_back(arena.take(8192));
+    });
+  for (auto& th : threads) th.join();
+  std::vector<std::uintptr_t> starts;
+  for (const auto& v : got)
+    for (const auto& p : v) {
+      ASSERT_NE(p, nullptr);
+      starts.push_back(reinterpret_cast<std::uintptr_t>(p.get()));
+    }
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t i = 1; i < starts.size(); ++i) EXPECT_GE(starts[i] - starts[i - 1], 32768u);
+  EXPECT_EQ(arena.take(4095), nullptr);
+  EXPECT_EQ(arena.take(std::size_t{512} << 10), nullptr);
 }
 
 TEST(MemoryPlan, JoinedInputsShareTheirOutputsBufferWhereNoByteHasTwoWriters) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "../ops/gemm_driver.h"
 #include "../passes/blocked_layout.h"
 #include "../passes/fold_batchnorm.h"
 #include "../passes/fuse_epilogues.h"
@@ -62,9 +63,13 @@ std::shared_ptr<const Model> Model::compile(Graph graph, const ModelOptions& opt
   for (const Node& n : g.nodes)
     for (ValueId v : n.inputs)
       if (v != kNoValue) uses[v].fetch_add(1, std::memory_order_relaxed);
+  // Packed weights of mid size share huge pages (see PackedArena), on whichever thread
+  // creates the op.
+  PackedArena arena;
   auto create = [&](std::size_t i) {
     const Node& n = g.nodes[i];
     CreateContext ctx{n, g, kernels};
+    const PackedArena::Use use(arena);
     m->compiled_[i].op = create_op(ctx);
     for (std::size_t j = 0; j < n.inputs.size(); ++j) {
       const ValueId v = n.inputs[j];

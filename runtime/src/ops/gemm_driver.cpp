@@ -20,6 +20,34 @@ std::size_t per_thread_floats(const simd::KernelTable& kt) {
 }
 }  // namespace
 
+namespace {
+thread_local PackedArena* current_arena = nullptr;
+constexpr std::size_t kArenaMin = std::size_t{16} << 10, kArenaMax = std::size_t{2} << 20;
+constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // a multiple of 2 MiB: huge pages throughout
+}  // namespace
+
+PackedArena::Use::Use(PackedArena& arena) : previous_(current_arena) { current_arena = &arena; }
+PackedArena::Use::~Use() { current_arena = previous_; }
+
+std::shared_ptr<float> PackedArena::take(std::size_t n) {
+  if (n < kArenaMin / sizeof(float) || n >= kArenaMax / sizeof(float)) return nullptr;
+  const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!block_ || kArenaBlock - used_ < bytes) {
+    block_ = aligned_alloc_shared(kArenaBlock, false);
+    used_ = 0;
+  }
+  float* p = reinterpret_cast<float*>(static_cast<char*>(block_.get()) + used_);
+  used_ += bytes;
+  return std::shared_ptr<float>(block_, p);
+}
+
+std::shared_ptr<float> alloc_packed(std::size_t n) {
+  if (current_arena)
+    if (std::shared_ptr<float> p = current_arena->take(n)) return p;
+  return std::static_pointer_cast<float>(aligned_alloc_shared(n * sizeof(float), false));
+}
+
 std::size_t gemm_scratch_bytes(const simd::KernelTable& kt, int threads) {
   return per_thread_floats(kt) * sizeof(float) * static_cast<std::size_t>(std::max(threads, 1));
 }
