@@ -28,6 +28,7 @@ TEST(MemoryPlan, LiveBuffersNeverOverlapAndDeadOnesAreReused) {
 }
 
 TEST(PackedArena, MidSizeWeightsShareABlockOneAfterAnotherAndOutliveTheArena) {
+  if (!PackedArena::kEnabled) GTEST_SKIP() << "off under AddressSanitizer";
   auto at = [](const std::shared_ptr<float>& p) { return reinterpret_cast<std::uintptr_t>(p.get()); };
   std::shared_ptr<float> a, b, small, large, after;
   {
@@ -62,6 +63,7 @@ TEST(PackedArena, MidSizeWeightsShareABlockOneAfterAnotherAndOutliveTheArena) {
 }
 
 TEST(PackedArena, ThreadsTakingAtOnceGetDisjointRangesAcrossBlocks) {
+  if (!PackedArena::kEnabled) GTEST_SKIP() << "off under AddressSanitizer";
   PackedArena arena;
   constexpr int kThreads = 4, kEach = 300;  // 4 x 300 x 32 KiB: more than one 32 MiB block
   std::vector<std::vector<std::shared_ptr<float>>> got(kThreads);

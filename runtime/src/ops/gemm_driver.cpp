@@ -30,7 +30,7 @@ PackedArena::Use::Use(PackedArena& arena) : previous_(current_arena) { current_a
 PackedArena::Use::~Use() { current_arena = previous_; }
 
 std::shared_ptr<float> PackedArena::take(std::size_t n) {
-  if (n < kArenaMin / sizeof(float) || n >= kArenaMax / sizeof(float)) return nullptr;
+  if (!kEnabled || n < kArenaMin / sizeof(float) || n >= kArenaMax / sizeof(float)) return nullptr;
   const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
   std::lock_guard<std::mutex> lock(mu_);
   if (!block_ || kArenaBlock - used_ < bytes) {

@@ -44,6 +44,19 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
               const BSource& b, float* c, std::size_t ldc, bool accumulate, void* scratch,
               const simd::GemmEpilogue* ep = nullptr);
 
+/// Built with AddressSanitizer (GCC's macro, Clang's feature test)?
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 /// Weights packed at load of 16 KiB up to 2 MiB, bump-allocated one after another from
 /// blocks of huge pages that the ops of one model share. A layer's panels are read a part
 /// of 16 KiB at a time, a panel's length apart, for few tiles on a small map and cold from
@@ -57,6 +70,9 @@ void gemm_f32(const simd::KernelTable& kt, ThreadPool* pool, std::size_t m, std:
 /// mobilenetv2 29.4 -> 32.2 MiB, densenet121 73.8 -> 75.7, resnet50 169.8 -> 171.0).
 class PackedArena {
  public:
+  /// False under AddressSanitizer, where every weight keeps a block of its own so that a read
+  /// past its end is caught.
+  static constexpr bool kEnabled = !kAddressSanitizer;
   PackedArena() = default;
   PackedArena(const PackedArena&) = delete;
   PackedArena& operator=(const PackedArena&) = delete;
