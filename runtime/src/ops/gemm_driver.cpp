@@ -18,9 +18,7 @@ std::size_t per_thread_floats(const simd::KernelTable& kt) {
   const std::size_t nc = (kNc + kt.gemm_nr - 1) / kt.gemm_nr * kt.gemm_nr;
   return kKc * (mc + nc) + 16;
 }
-}  // namespace
 
-namespace {
 thread_local PackedArena* current_arena = nullptr;
 constexpr std::size_t kArenaMin = std::size_t{16} << 10, kArenaMax = std::size_t{2} << 20;
 constexpr std::size_t kArenaBlock = std::size_t{32} << 20;  // a multiple of 2 MiB: huge pages throughout
@@ -31,7 +29,7 @@ PackedArena::Use::~Use() { current_arena = previous_; }
 
 std::shared_ptr<float> PackedArena::take(std::size_t n) {
   if (!kEnabled || n < kArenaMin / sizeof(float) || n >= kArenaMax / sizeof(float)) return nullptr;
-  const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  const std::size_t bytes = align64(n * sizeof(float));
   std::lock_guard<std::mutex> lock(mu_);
   if (!block_ || kArenaBlock - used_ < bytes) {
     block_ = aligned_alloc_shared(kArenaBlock, false);
