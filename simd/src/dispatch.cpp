@@ -43,6 +43,7 @@ const KernelTable kScalar = {Isa::scalar,
                              reference::wino43_output_nc16_f32,
                              reference::wino23_input_nc16_f32,
                              reference::wino23_output_nc16_f32,
+                             reference::wino_weights_f32,
                              reference::pointwise_nc16_f32,
                              reference::pool_nc16_f32};
 

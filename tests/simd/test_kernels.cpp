@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -578,6 +579,86 @@ TEST(KernelReference, Winograd23BlockedTransformsComputeTheCorrelation) {
           for (std::size_t b = 0; b < 3; ++b) want += g[(a * 3 + b) * C + c] * d[((oy + a) * 4 + ox + b) * C + c];
         EXPECT_NEAR(want, y[(oy * 2 + ox) * C + c], 1e-5) << c << " " << oy << " " << ox;
       }
+}
+
+// The weight transform against the reference (which the next test checks against the
+// definition): every element of each (m + 2)^2 matrices' k rows of n lanes, the gap between
+// the matrices untouched, the last matrix read up to its end only (guard page); -0 weights
+// give +0, and a NaN weight the reference's NaNs exactly.
+TEST_P(Kernels, WinogradWeightTransformMatchesReferenceAndWritesOnlyItsRows) {
+  REQUIRE_TABLE(t);
+  namespace ref = edgert::simd::reference;
+  std::mt19937 rng(47);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int m : {4, 2})
+    for (std::size_t k : {1, 3, 32})
+      for (std::size_t n : {16, 32}) {
+        const std::size_t e = static_cast<std::size_t>((m + 2) * (m + 2)), gap = 8, mat = k * n + gap;
+        GuardBuffer g(k * 9 * n), got((e - 1) * mat + k * n);
+        std::vector<float> want(got.size(), 5.0f);
+        for (std::size_t i = 0; i < g.size(); ++i) g.data()[i] = u(rng);
+        std::fill(got.data(), got.data() + got.size(), 5.0f);
+        ref::wino_weights_f32(m, k, n, g.data(), want.data(), mat);
+        t->wino_weights_f32(m, k, n, g.data(), got.data(), mat);
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          if (i % mat >= k * n) {
+            ASSERT_EQ(got.data()[i], 5.0f) << m << " " << k << " " << n << " gap at " << i;
+            continue;
+          }
+          ASSERT_NEAR(want[i], got.data()[i], 1e-6f * (1.0f + std::abs(want[i])))
+              << m << " " << k << " " << n << " at " << i;
+        }
+        std::fill(g.data(), g.data() + g.size(), -0.0f);
+        t->wino_weights_f32(m, k, n, g.data(), got.data(), mat);
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          if (i % mat < k * n) {
+            ASSERT_TRUE(got.data()[i] == 0.0f && !std::signbit(got.data()[i])) << m << " at " << i;
+          }
+        }
+        g.data()[(k - 1) * 9 * n + 4 * n + 3] = std::numeric_limits<float>::quiet_NaN();  // centre tap, lane 3
+        ref::wino_weights_f32(m, k, n, g.data(), want.data(), mat);
+        t->wino_weights_f32(m, k, n, g.data(), got.data(), mat);
+        std::size_t nans = 0;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          ASSERT_EQ(std::isnan(want[i]), std::isnan(got.data()[i])) << m << " NaN at " << i;
+          nans += std::isnan(want[i]) ? 1 : 0;
+        }
+        EXPECT_GT(nans, 0u);
+      }
+}
+
+// The reference weight transform is G g G^T of each kernel (in double, from G as written).
+TEST(KernelReference, WinogradWeightTransformIsGgGt) {
+  const double G4[6][3] = {{0.25, 0, 0},
+                           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                           {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                           {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                           {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                           {0, 0, 1}};
+  const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  std::mt19937 rng(53);
+  std::uniform_real_distribution<float> u(-2, 2);
+  const std::size_t k = 5, n = 16;
+  std::vector<float> g(k * 9 * n);
+  for (float& v : g) v = u(rng);
+  for (int m : {4, 2}) {
+    const std::size_t r = static_cast<std::size_t>(m + 2);
+    std::vector<float> out(r * r * k * n);
+    edgert::simd::reference::wino_weights_f32(m, k, n, g.data(), out.data(), k * n);
+    for (std::size_t c = 0; c < k; ++c)
+      for (std::size_t l = 0; l < n; ++l)
+        for (std::size_t i = 0; i < r; ++i)
+          for (std::size_t j = 0; j < r; ++j) {
+            double want = 0;
+            for (std::size_t a = 0; a < 3; ++a)
+              for (std::size_t b = 0; b < 3; ++b) {
+                const double gi = m == 4 ? G4[i][a] : G2[i][a], gj = m == 4 ? G4[j][b] : G2[j][b];
+                want += gi * g[(c * 9 + a * 3 + b) * n + l] * gj;
+              }
+            EXPECT_NEAR(want, out[(i * r + j) * k * n + c * n + l], 2e-6 * (1 + std::abs(want)))
+                << m << " " << c << " " << l << " " << i << " " << j;
+          }
+  }
 }
 
 TEST_P(Kernels, ChannelBlockPackAndUnpackMoveEveryValueAndNothingElse) {

@@ -203,56 +203,45 @@ WinogradNc16::WinogradNc16(const simd::KernelTable& kt, const float* w, std::int
       cout16_(static_cast<std::int64_t>(round_up(static_cast<std::size_t>(cout), simd::kChannelBlock))),
       input_(m == 4 ? kt.wino43_input_nc16_f32 : kt.wino23_input_nc16_f32),
       output_(m == 4 ? kt.wino43_output_nc16_f32 : kt.wino23_output_nc16_f32) {
-  const std::int64_t nr = static_cast<std::int64_t>(kt.gemm_nr);
-  panels_ = (cout16_ + nr - 1) / nr;
-  // U = G g G^T, for F(4x4, 3x3)
-  //   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
-  // for F(2x2, 3x3) G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in float, for W = 16
-  // output channels at once (the loops over them vectorise): element e of (o, c) goes to
-  // row c, column o % nr of panel o / nr of matrix e, so each (e, c) writes a whole line of
-  // 16 adjacent floats (two half lines of two panels at nr = 8), every element once
-  // (padding rows and columns as zeros; the buffer, 4x or 16/9x the weights, is not cleared
-  // first). One channel at a time instead, each line was written 16 times, far apart
-  // (perf, resnet50 loaded and run once on AVX2: this constructor's own time 10.4% -> 7.7%).
-  static constexpr float kG4[6][3] = {{0.25f, 0, 0},
-                                      {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                      {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                      {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                      {0, 0, 1}};
-  static constexpr float kG2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-  const float(*kG)[3] = m == 4 ? kG4 : kG2;
-  const int r = m + 2;
-  constexpr std::size_t W = kC;  // gemm_nr is 8, 16 or 32
-  const std::size_t part = std::min<std::size_t>(W, static_cast<std::size_t>(nr));
-  u_ = alloc_packed(static_cast<std::size_t>(e_ * panels_ * cin16_ * nr));
+  const std::size_t nr = kt.gemm_nr;
+  panels_ = static_cast<std::int64_t>((static_cast<std::size_t>(cout16_) + nr - 1) / nr);
+  // U = G g G^T (simd::wino_weights_f32) for W = 16 output channels and KB input channels at
+  // a time: their kernels staged tap by tap (zeros past cin and cout), transformed into a
+  // buffer whose matrices lie a cache line more than their size apart (the kernel writes
+  // all of them per channel; U's own matrices, multiples of 4 KiB apart, would share the
+  // L1's sets), then element e of (o, c) to row c, column o % nr of panel o / nr of matrix e
+  // of U, a line of 16 floats per (e, c) (two half lines of two panels at nr = 8). Against
+  // the scalar transform per output channel it replaces (Zen 3, load_model in a loop, the
+  // minimum of 10 per round, three rounds alternating the builds): densenet121 48.3-50.1 ->
+  // 44.3-45.1 ms, resnet50 92-102 -> 81-88 ms (the transform had been 30% of resnet50's
+  // load under perf, 9% now beside the copy into U's fresh pages).
+  constexpr std::size_t W = kC, KB = 32, stride = KB * W + 16;
+  const std::size_t part = std::min(W, nr), r = static_cast<std::size_t>(m + 2), e = r * r;
   const std::size_t c16 = static_cast<std::size_t>(cin16_), ci = static_cast<std::size_t>(cin);
-  const std::size_t matrix = static_cast<std::size_t>(panels_ * cin16_ * nr);
-  for (std::int64_t o0 = 0; o0 < panels_ * nr; o0 += static_cast<std::int64_t>(W)) {
-    const std::size_t valid = o0 < cout ? std::min<std::size_t>(W, static_cast<std::size_t>(cout - o0)) : 0;
-    for (std::size_t c = 0; c < c16; ++c) {
-      float g[9][W] = {}, gg[6][3][W], u[W];
-      const std::size_t lanes = c < ci ? valid : 0;  // the rest are padding: +0, as cleared
-      for (std::size_t l = 0; l < lanes; ++l)
-        for (std::size_t k = 0; k < 9; ++k) g[k][l] = w[((static_cast<std::size_t>(o0) + l) * ci + c) * 9 + k];
-      for (int i = 0; i < r; ++i)
-        for (int j = 0; j < 3; ++j)
-          for (std::size_t l = 0; l < W; ++l)
-            gg[i][j][l] = kG[i][0] * g[j][l] + kG[i][1] * g[3 + j][l] + kG[i][2] * g[6 + j][l];
-      for (int i = 0; i < r; ++i)
-        for (int j = 0; j < r; ++j) {
-          for (std::size_t l = 0; l < W; ++l)
-            u[l] = gg[i][0][l] * kG[j][0] + gg[i][1][l] * kG[j][1] + gg[i][2][l] * kG[j][2];
-          std::fill(u + lanes, u + W, 0.0f);  // not -0 from the negative coefficients
-          for (std::size_t h = 0; h < W; h += part) {
-            const std::int64_t o = o0 + static_cast<std::int64_t>(h);
-            float* dst = u_.get() + static_cast<std::size_t>(i * r + j) * matrix +
-                         static_cast<std::size_t>((o / nr) * cin16_ * nr + o % nr) + c * static_cast<std::size_t>(nr);
-            std::copy(u + h, u + h + part, dst);
-          }
+  const std::size_t co = static_cast<std::size_t>(cout), matrix = static_cast<std::size_t>(panels_) * c16 * nr;
+  u_ = alloc_packed(e * matrix);
+  std::vector<float> g(KB * 9 * W), u(e * stride);
+  for (std::size_t o0 = 0; o0 < static_cast<std::size_t>(panels_) * nr; o0 += W)
+    for (std::size_t c0 = 0; c0 < c16; c0 += KB) {
+      const std::size_t kb = std::min(KB, c16 - c0);
+      // Each output channel's kernels read in order (9 taps of kb channels in a row).
+      for (std::size_t l = 0; l < W; ++l)
+        for (std::size_t c = 0; c < kb; ++c) {
+          const float* src = o0 + l < co && c0 + c < ci ? w + ((o0 + l) * ci + c0 + c) * 9 : nullptr;
+          for (std::size_t t = 0; t < 9; ++t) g[(c * 9 + t) * W + l] = src ? src[t] : 0.0f;
         }
+      kt.wino_weights_f32(m, kb, W, g.data(), u.data(), stride);
+      // The lines out in loops of their own (std::copy_n of 8 or 16 floats was a memmove
+      // call each).
+      for (std::size_t i = 0; i < e; ++i)
+        for (std::size_t c = 0; c < kb; ++c)
+          for (std::size_t h = 0; h < W; h += part) {
+            const std::size_t o = o0 + h;
+            const float* src = u.data() + i * stride + c * W + h;
+            float* dst = u_.get() + i * matrix + o / nr * c16 * nr + o % nr + (c0 + c) * nr;
+            for (std::size_t l = 0; l < part; ++l) dst[l] = src[l];
+          }
     }
-  }
 }
 
 WinogradNc16::Layout WinogradNc16::layout(const WinogradShape& s) const {

@@ -42,6 +42,7 @@
                                       kern::wino43_output_nc16_f32<A>, \
                                       kern::wino23_input_nc16_f32<A>,  \
                                       kern::wino23_output_nc16_f32<A>, \
+                                      kern::wino_weights_f32<A>,       \
                                       kern::Pointwise<A>::run,         \
                                       kern::pool_nc16_f32<A>};         \
     return &table;                                                     \

@@ -199,4 +199,60 @@ void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const
   wino_output_nc16<Arch, 2>(n, m, em, bias, act, y, row, [](const B(&c)[4], B(&o)[2]) { wino23_at(c, o); });
 }
 
+// G applied to (a, b, c), vectors (see WinoWeightsF32).
+template <class Arch, int M>
+__attribute__((always_inline)) inline void wino_g(const xsimd::batch<float, Arch>& a,
+                                                  const xsimd::batch<float, Arch>& b,
+                                                  const xsimd::batch<float, Arch>& c, xsimd::batch<float, Arch>* t) {
+  using B = xsimd::batch<float, Arch>;
+  const B s = a + c;
+  if constexpr (M == 4) {
+    const B p = a * B(1.0f / 24) + c * B(1.0f / 6), q = b * B(1.0f / 12);
+    t[0] = a * B(0.25f);
+    t[1] = (s + b) * B(-1.0f / 6);
+    t[2] = (s - b) * B(-1.0f / 6);
+    t[3] = p + q;
+    t[4] = p - q;
+    t[5] = c;
+  } else {
+    t[0] = a;
+    t[1] = (s + b) * B(0.5f);
+    t[2] = (s - b) * B(0.5f);
+    t[3] = c;
+  }
+}
+
+// The weight transform (WinoWeightsF32), a vector of output channels at a time: the
+// columns of G g first (in registers), then each of its rows times G^T.
+template <class Arch, int M>
+void wino_weights_m(std::size_t k, std::size_t n, const float* g, float* u, std::size_t u_matrix) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = B::size, R = M + 2;
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t l = 0; l < n; l += L) {
+      const float* gc = g + c * 9 * n + l;
+      float* uc = u + c * n + l;
+      B h[3][R];
+#pragma GCC unroll 3
+      for (std::size_t x = 0; x < 3; ++x)
+        wino_g<Arch, M>(B::load_unaligned(gc + x * n), B::load_unaligned(gc + (3 + x) * n),
+                        B::load_unaligned(gc + (6 + x) * n), h[x]);
+#pragma GCC unroll 6
+      for (std::size_t i = 0; i < R; ++i) {
+        B t[R];
+        wino_g<Arch, M>(h[0][i], h[1][i], h[2][i], t);
+#pragma GCC unroll 6
+        for (std::size_t j = 0; j < R; ++j) (t[j] + B(0.0f)).store_unaligned(uc + (i * R + j) * u_matrix);
+      }
+    }
+}
+
+template <class Arch>
+void wino_weights_f32(int m, std::size_t k, std::size_t n, const float* g, float* u, std::size_t u_matrix) {
+  if (m == 4)
+    wino_weights_m<Arch, 4>(k, n, g, u, u_matrix);
+  else
+    wino_weights_m<Arch, 2>(k, n, g, u, u_matrix);
+}
+
 }  // namespace edgert::simd::kern

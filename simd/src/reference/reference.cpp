@@ -421,4 +421,39 @@ void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const
   output_nc16<2>(n, m, em, bias, act, y, row, wino23_at);
 }
 
+namespace {
+// G (m = 4 or 2) applied to (a, b, c) as wino_weights_f32 documents: t[0 .. m + 2).
+void wino_g(int m, float a, float b, float c, float* t) {
+  const float s = a + c;
+  if (m == 4) {
+    const float p = a * (1.0f / 24) + c * (1.0f / 6), q = b * (1.0f / 12);
+    t[0] = a * 0.25f;
+    t[1] = (s + b) * (-1.0f / 6);
+    t[2] = (s - b) * (-1.0f / 6);
+    t[3] = p + q;
+    t[4] = p - q;
+    t[5] = c;
+  } else {
+    t[0] = a;
+    t[1] = (s + b) * 0.5f;
+    t[2] = (s - b) * 0.5f;
+    t[3] = c;
+  }
+}
+}  // namespace
+
+void wino_weights_f32(int m, std::size_t k, std::size_t n, const float* g, float* u, std::size_t u_matrix) {
+  const std::size_t r = static_cast<std::size_t>(m) + 2;
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t l = 0; l < n; ++l) {
+      const float* gc = g + c * 9 * n + l;
+      float h[3][6], t[6];  // h[x]: column x of G g
+      for (std::size_t x = 0; x < 3; ++x) wino_g(m, gc[x * n], gc[(3 + x) * n], gc[(6 + x) * n], h[x]);
+      for (std::size_t i = 0; i < r; ++i) {
+        wino_g(m, h[0][i], h[1][i], h[2][i], t);
+        for (std::size_t j = 0; j < r; ++j) u[(i * r + j) * u_matrix + c * n + l] = t[j] + 0.0f;
+      }
+    }
+}
+
 }  // namespace edgert::simd::reference

@@ -147,6 +147,18 @@ using Wino23InputNc16F32 = Wino43InputNc16F32;
 /// m[e * em + t * 16 + c], e = 4i + j < 16, A^T = [1 1 1 0; 0 1 -1 -1], the columns of M
 /// combined first, then the rows; bias may be null (zero).
 using Wino23OutputNc16F32 = Wino43OutputNc16F32;
+/// The weight transform of Winograd F(m x m, 3x3), m = 4 or 2, U = G g G^T of each channel
+/// pair's 3x3 kernel g, for k input channels by n output channels (n a multiple of 16): for
+/// c < k, l < n and e = (m + 2) i + j < (m + 2)^2,
+///   u[e * u_matrix + c * n + l] = U[i][j] + 0 of g[(c * 9 + ky * 3 + kx) * n + l],
+/// the kernels tap by tap, a line of n output channels each. G's products by zero are left
+/// out and its rows of equal magnitude share their sums; with (a, b, c) a column of g, then
+/// a row of G g:
+///   F(4x4, 3x3): a / 4, (a + c + b) (-1/6), (a + c - b) (-1/6), (a / 24 + c / 6) + b / 12,
+///                (a / 24 + c / 6) - b / 12, c;
+///   F(2x2, 3x3): a, (a + c + b) / 2, (a + c - b) / 2, c
+/// (the multiplications may fuse with the adds); the + 0 turns -0 into +0.
+using WinoWeightsF32 = void (*)(int m, std::size_t k, std::size_t n, const float* g, float* u, std::size_t u_matrix);
 
 /// Channels per pixel in the channel-blocked layout ([pixel][16]) of dwc_f32 and the
 /// nc16 pack/unpack kernels.
@@ -279,6 +291,7 @@ struct KernelTable {
   Wino43OutputNc16F32 wino43_output_nc16_f32;
   Wino23InputNc16F32 wino23_input_nc16_f32;
   Wino23OutputNc16F32 wino23_output_nc16_f32;
+  WinoWeightsF32 wino_weights_f32;
   PointwiseNc16F32 pointwise_nc16_f32;
   PoolNc16F32 pool_nc16_f32;
 };
@@ -339,6 +352,7 @@ void wino43_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const
 void wino23_input_nc16_f32(std::size_t n, const float* p, std::size_t row, float* v, std::size_t ev);
 void wino23_output_nc16_f32(std::size_t n, const float* m, std::size_t em, const float* bias, const ActParams& act,
                             float* y, std::size_t row);
+void wino_weights_f32(int m, std::size_t k, std::size_t n, const float* g, float* u, std::size_t u_matrix);
 void pointwise_nc16_f32(const PointwiseArgs& a);
 void pool_nc16_f32(const PoolNc16Args& a);
 inline constexpr std::size_t kGemmMr = 4;
