@@ -340,9 +340,11 @@ void WinogradNc16::run(ThreadPool* pool, const WinogradShape& s, const float* x,
         a.a_tile_step = a.y_tile_step = static_cast<std::size_t>(mr * kC);
         // The next part of the weights (this panel's, or the next task's first: the matrices
         // lie one after another) and the one after it, while the whole tiles and the partial
-        // last tile run (see u_end above).
-        const float* next = a.b + a.k * nr;
-        const float* after = u_end - next > kc * nr ? next + kc * nr : nullptr;
+        // last tile run (see u_end above); each only where the a.k rows the kernel asks for
+        // lie inside U.
+        const std::int64_t k_floats = static_cast<std::int64_t>(a.k) * nr, left = u_end - (a.b + k_floats);
+        const float* next = left >= k_floats ? a.b + k_floats : nullptr;
+        const float* after = left >= kc * nr + k_floats ? a.b + k_floats + kc * nr : nullptr;
         for (std::int64_t t0 = 0; t0 < nt; t0 += static_cast<std::int64_t>(a.tiles) * mr) {
           a.prefetch = t0 == 0 ? next : after;
           a.mr_valid = static_cast<std::size_t>(std::min(mr, nt - t0));
